@@ -1,0 +1,44 @@
+# omnistock: `make run` starts the demo server, `make test` runs every check.
+# Only Python 3.11+ is needed; everything else goes into .venv.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+LINT_PATHS := $(wildcard src tests bench)
+
+.PHONY: run test lint bench clean
+
+run: $(VENV)/.installed
+	exec $(BIN)/omnistock serve --demo
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/movements.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "omnistock needs Python 3.11 or newer: set PYTHON=python3.11 (or newer)"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+		{ echo "$(PYTHON) cannot create a venv: apt-get install python3-venv"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changed (the install is editable: src/ changes need none).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+# The dev install includes the runtime one, so it satisfies `make run` too.
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@ $(VENV)/.installed

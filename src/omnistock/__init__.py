@@ -1,0 +1,3 @@
+"""omnistock: omnichannel order management with one unified, real-time stock."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,83 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from omnistock import __version__
+from omnistock.api import problems
+from omnistock.api.deps import AppContext
+from omnistock.api.middleware import BodyLimit
+from omnistock.api.routes import catalog, events, stock
+from omnistock.api.schemas import Health
+from omnistock.config import Settings
+from omnistock.db import Database
+from omnistock.services import housekeeping
+
+log = logging.getLogger("omnistock")
+_HOUSEKEEPING_SECONDS = 3600.0
+
+
+def create_app(
+    settings: Settings, database: Database, *, housekeeping_thread: bool = False
+) -> FastAPI:
+    """The API over an already migrated database."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if housekeeping_thread:
+            threading.Thread(
+                target=_housekeep, args=(settings, database, stop), daemon=True
+            ).start()
+        yield
+        stop.set()
+
+    app = FastAPI(
+        title="omnistock",
+        version=__version__,
+        summary="Omnichannel order management with one unified, real-time stock",
+        lifespan=lifespan,
+    )
+    app.state.context = AppContext(settings=settings, database=database)
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in (catalog.router, stock.router, events.router):
+        app.include_router(router, prefix="/v1")
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: settings from OMNISTOCK_* (set by `omnistock serve`)."""
+    settings = Settings()
+    database = Database(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.pool_size,
+    )
+    return create_app(settings, database, housekeeping_thread=True)
+
+
+def _housekeep(settings: Settings, database: Database, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            purged = database.run(
+                lambda uow: housekeeping.purge_idempotency_keys(
+                    uow, keep_hours=settings.idempotency_ttl_hours
+                )
+            )
+            if purged:
+                log.info("forgot %d idempotency keys", purged)
+        except Exception:  # keep the thread alive; the next round tries again
+            log.exception("housekeeping failed")
+        stop.wait(_HOUSEKEEPING_SECONDS)

@@ -1,0 +1,94 @@
+"""What routes depend on: the database, the caller, the idempotency key."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from omnistock.config import Settings
+from omnistock.db import Database
+from omnistock.domain.access import ADMIN_SCOPES, Principal
+from omnistock.domain.errors import Forbidden, Unauthorized
+from omnistock.services import access
+
+_KEY_CACHE_SECONDS = 30.0
+
+
+@dataclass
+class AppContext:
+    """Built once at start-up; every request reads it."""
+
+    settings: Settings
+    database: Database
+    _keys: dict[str, tuple[Principal, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def authenticate(self, key: str) -> Principal | None:
+        env_key = self.settings.admin_key
+        if env_key is not None and hmac.compare_digest(key, env_key.get_secret_value()):
+            return Principal(access.ENV_ADMIN, ADMIN_SCOPES)
+        key_hash = access.hash_key(key)
+        now = time.monotonic()
+        cached = self._keys.get(key_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        with self.database.read() as conn:
+            principal = access.principal_for(conn, key)
+        if principal is not None:
+            with self._lock:
+                self._keys[key_hash] = (principal, now + _KEY_CACHE_SECONDS)
+        return principal
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.context
+    return ctx
+
+
+def database(ctx: Annotated[AppContext, Depends(context)]) -> Database:
+    return ctx.database
+
+
+_bearer = HTTPBearer(auto_error=False, description="An omnistock API key")
+
+
+def caller(
+    ctx: Annotated[AppContext, Depends(context)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("send your API key as `Authorization: Bearer KEY`")
+    principal = ctx.authenticate(credentials.credentials)
+    if principal is None:
+        raise Unauthorized("this API key is not valid")
+    return principal
+
+
+def scope(name: str) -> Any:
+    """A dependency that lets the request through only if the caller's key grants `name`."""
+
+    def check(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        if not principal.allows(name):
+            raise Forbidden(f"this API key lacks the scope {name!r}")
+        return principal
+
+    return Depends(check)
+
+
+DatabaseDep = Annotated[Database, Depends(database)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat a request safely: the same key and body replay the first answer.",
+    ),
+]

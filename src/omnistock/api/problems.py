@@ -1,0 +1,123 @@
+"""RFC 9457 problem details: every error answer, mapped once here.
+
+Domain errors, request validation, unknown routes, oversized or malformed bodies all leave as
+`application/problem+json` with `type`, `title`, `status`, `detail`, and a `field` naming
+the offending input where there is one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from omnistock.domain.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    OmnistockError,
+    Unauthorized,
+)
+
+log = logging.getLogger("omnistock.api")
+
+PROBLEM_JSON = "application/problem+json"
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    500: "Internal server error",
+}
+
+
+def problem(status: int, code: str, detail: str, **extensions: Any) -> JSONResponse:
+    body = {
+        "type": f"urn:omnistock:problem:{code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extensions,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_of(error: OmnistockError) -> int:
+    if isinstance(error, Unauthorized):
+        return 401
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, InvalidInput | IdempotencyKeyReused):
+        return 422
+    if isinstance(error, Conflict):
+        return 409
+    return 400
+
+
+def field_name(loc: tuple[int | str, ...]) -> str:
+    """('body', 'lines', 0, 'sku') -> 'lines[0].sku'; ('query', 'limit') -> 'limit'."""
+    parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or str(loc[0] if loc else "body")
+
+
+async def _domain_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, OmnistockError)
+    return problem(status_of(error), error.code, error.detail, **error.extensions())
+
+
+async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = []
+    for e in error.errors():
+        if e.get("type") == "json_invalid":
+            return problem(
+                400, "malformed-json", "the request body is not valid JSON", field="body"
+            )
+        errors.append({"field": field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")})
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, "invalid-request", detail, field=first["field"], errors=errors)
+
+
+async def _http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
+    code = codes.get(error.status_code, "bad-request")
+    detail = error.detail if isinstance(error.detail, str) else _TITLES.get(error.status_code, "")
+    if error.status_code == 400:
+        detail = "the request body could not be read as JSON"
+        return problem(400, "malformed-body", detail, field="body")
+    return problem(error.status_code, code, detail)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal-error", "something went wrong on our side; it was logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(OmnistockError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

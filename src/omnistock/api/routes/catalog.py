@@ -1,0 +1,96 @@
+"""Items and locations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from omnistock.api import idempotency
+from omnistock.api.deps import DatabaseDep, IdempotencyKey, scope
+from omnistock.api.schemas import KEY_PATTERN, ItemIn, ItemOut, LocationIn, LocationOut
+from omnistock.db import UnitOfWork
+from omnistock.domain.access import Principal
+from omnistock.domain.catalog import Item, Location
+from omnistock.services import catalog
+
+router = APIRouter(tags=["catalog"])
+SkuPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The item's sku")]
+CodePath = Annotated[str, Path(pattern=KEY_PATTERN, description="The location's code")]
+_PUT_ANSWERS: dict[int | str, dict[str, str]] = {
+    200: {"description": "Updated"},
+    201: {"description": "Created"},
+}
+
+
+@router.put("/items/{sku}", response_model=ItemOut, responses=_PUT_ANSWERS)
+def put_item(
+    sku: SkuPath,
+    body: ItemIn,
+    request: Request,
+    database: DatabaseDep,
+    key: IdempotencyKey = None,
+    principal: Principal = scope("catalog:write"),
+) -> JSONResponse:
+    """Create or replace an item: 201 when created, 200 when updated."""
+    item = Item(sku=sku, name=body.name, barcode=body.barcode, price=body.price)
+
+    def action(uow: UnitOfWork) -> tuple[int, object]:
+        created = catalog.put_item(uow, item)
+        return (201 if created else 200), catalog.item_view(item)
+
+    return idempotency.respond(
+        request=request,
+        database=database,
+        principal=principal,
+        key=key,
+        payload=body,
+        action=action,
+    )
+
+
+@router.get("/items/{sku}", response_model=ItemOut)
+def get_item(sku: SkuPath, database: DatabaseDep, _: Principal = scope("catalog:read")) -> object:
+    with database.read() as conn:
+        return catalog.item_view(catalog.get_item(conn, sku))
+
+
+@router.put("/locations/{code}", response_model=LocationOut, responses=_PUT_ANSWERS)
+def put_location(
+    code: CodePath,
+    body: LocationIn,
+    request: Request,
+    database: DatabaseDep,
+    key: IdempotencyKey = None,
+    principal: Principal = scope("catalog:write"),
+) -> JSONResponse:
+    """Create or replace a location: 201 when created, 200 when updated."""
+    location = Location(code=code, **body.model_dump())
+
+    def action(uow: UnitOfWork) -> tuple[int, object]:
+        created = catalog.put_location(uow, location)
+        return (201 if created else 200), catalog.location_view(location)
+
+    return idempotency.respond(
+        request=request,
+        database=database,
+        principal=principal,
+        key=key,
+        payload=body,
+        action=action,
+    )
+
+
+@router.get("/locations", response_model=list[LocationOut])
+def list_locations(database: DatabaseDep, _: Principal = scope("catalog:read")) -> object:
+    with database.read() as conn:
+        return [catalog.location_view(loc) for loc in catalog.list_locations(conn)]
+
+
+@router.get("/locations/{code}", response_model=LocationOut)
+def get_location(
+    code: CodePath, database: DatabaseDep, _: Principal = scope("catalog:read")
+) -> object:
+    with database.read() as conn:
+        return catalog.location_view(catalog.get_location(conn, code))

@@ -1,0 +1,27 @@
+"""The event feed (transactional outbox)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from omnistock.api.deps import DatabaseDep, scope
+from omnistock.api.schemas import EventPage
+from omnistock.domain.access import Principal
+from omnistock.services import events
+
+router = APIRouter(tags=["events"])
+
+
+@router.get("/events", response_model=EventPage)
+def get_events(
+    database: DatabaseDep,
+    after: Annotated[int, Query(ge=0, description="Events with a larger seq")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    _: Principal = scope("events:read"),
+) -> object:
+    """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time."""
+    with database.read() as conn:
+        found, next_seq = events.feed(conn, after=after, limit=limit)
+    return {"events": found, "next": next_seq}

@@ -1,0 +1,104 @@
+"""Stock movements, the unified stock of an item, and its ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from omnistock.api import idempotency
+from omnistock.api.deps import DatabaseDep, IdempotencyKey, scope
+from omnistock.api.routes.catalog import SkuPath
+from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
+from omnistock.db import UnitOfWork
+from omnistock.domain.access import Principal
+from omnistock.services import stock
+from omnistock.services.stock import MovementRow
+
+router = APIRouter(tags=["stock"])
+
+
+def movement_view(m: MovementRow) -> dict[str, object]:
+    return {
+        "id": m.id,
+        "at": m.at.isoformat().replace("+00:00", "Z"),
+        "location": m.location,
+        "sku": m.sku,
+        "type": m.type,
+        "on_hand": m.deltas.on_hand,
+        "reserved": m.deltas.reserved,
+        "unsellable": m.deltas.unsellable,
+        "inbound": m.deltas.inbound,
+        "reason": m.reason,
+        "reference": m.reference,
+    }
+
+
+@router.post("/stock/movements", status_code=201, response_model=MovementResult)
+def record_movement(
+    body: MovementIn,
+    request: Request,
+    database: DatabaseDep,
+    key: IdempotencyKey = None,
+    principal: Principal = scope("stock:write"),
+) -> JSONResponse:
+    """Record a physical stock movement at a location.
+
+    `receipt` adds units on hand, `sale` takes them away (a POS sale), `adjustment` adds a
+    signed correction, `count` sets on hand to what was counted, `damage` marks units
+    unsellable, `dispose` removes unsellable units. A sale or a count is a physical fact:
+    it is accepted even when it takes `available` below zero; what cannot physically be
+    (selling units not on hand, disposing of more than is unsellable) is refused with 409.
+    """
+
+    def action(uow: UnitOfWork) -> tuple[int, object]:
+        recorded = stock.record_movement(
+            uow,
+            location=body.location,
+            sku=body.sku,
+            movement_type=body.type,
+            quantity=body.quantity,
+            reason=body.reason,
+            reference=body.reference,
+        )
+        return 201, {
+            "movement": movement_view(recorded.movement),
+            "position": stock.position_view(body.sku, body.location, recorded.position),
+        }
+
+    return idempotency.respond(
+        request=request,
+        database=database,
+        principal=principal,
+        key=key,
+        payload=body,
+        action=action,
+    )
+
+
+@router.get("/stock/{sku}", response_model=StockOut)
+def get_stock(sku: SkuPath, database: DatabaseDep, _: Principal = scope("stock:read")) -> object:
+    """The stock of an item at every location, and its total."""
+    with database.read() as conn:
+        found = stock.stock_of(conn, sku)
+    return {
+        "sku": sku,
+        "positions": [{"location": loc, **p.as_dict()} for loc, p in found],
+        "total": stock.total(found).as_dict(),
+    }
+
+
+@router.get("/stock/{sku}/movements", response_model=list[MovementOut])
+def get_ledger(
+    sku: SkuPath,
+    database: DatabaseDep,
+    location: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
+    after: Annotated[int, Query(ge=0, description="Only movements with a larger id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    _: Principal = scope("stock:read"),
+) -> object:
+    """The ledger of an item, oldest first: the deltas each movement applied."""
+    with database.read() as conn:
+        rows = stock.ledger(conn, sku=sku, location=location, after=after, limit=limit)
+    return [movement_view(m) for m in rows]

@@ -1,0 +1,123 @@
+"""Request and response models of the v1 API (schemas are not tables)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from omnistock.domain.catalog import LocationType
+from omnistock.domain.stock import MAX_QUANTITY, MovementType
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(max_length=200)]
+Quantity = Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ItemIn(Model):
+    name: Name
+    barcode: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = Field(
+        None, description='Unit price as a decimal string, e.g. "19.90"'
+    )
+
+
+class ItemOut(Model):
+    sku: str
+    name: str
+    barcode: str | None
+    price: str | None = Field(description='Decimal string, e.g. "19.90"')
+
+
+class LocationIn(Model):
+    name: Name
+    type: LocationType
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    ship_enabled: bool
+    pickup_enabled: bool
+    daily_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 100
+    active: bool = True
+
+
+class LocationOut(LocationIn):
+    code: str
+
+
+class MovementIn(Model):
+    location: Key
+    sku: Key
+    type: MovementType
+    quantity: Quantity = Field(
+        description="Positive; signed and not zero for an adjustment; zero or more for a count"
+    )
+    reason: Note | None = None
+    reference: Note | None = None
+
+
+class MovementOut(Model):
+    """A ledger entry: the deltas it applied to the position."""
+
+    id: int
+    at: dt.datetime
+    location: str
+    sku: str
+    type: str
+    on_hand: int
+    reserved: int
+    unsellable: int
+    inbound: int
+    reason: str | None
+    reference: str | None
+
+
+class Quantities(Model):
+    on_hand: int
+    reserved: int
+    unsellable: int
+    inbound: int
+    available: int = Field(description="on_hand - reserved - unsellable")
+
+
+class PositionOut(Quantities):
+    location: str
+
+
+class StockPositionOut(PositionOut):
+    sku: str
+
+
+class MovementResult(Model):
+    movement: MovementOut
+    position: StockPositionOut
+
+
+class StockOut(Model):
+    sku: str
+    positions: list[PositionOut]
+    total: Quantities
+
+
+class EventOut(Model):
+    seq: int
+    type: str
+    at: dt.datetime
+    data: dict[str, Any]
+
+
+class EventPage(Model):
+    events: list[EventOut]
+    next: int = Field(description="The seq to pass as `after` next time")
+
+
+class Health(Model):
+    status: str

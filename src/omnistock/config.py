@@ -1,0 +1,27 @@
+"""Settings, from the environment (`OMNISTOCK_*`) or from the command line's flags."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMNISTOCK_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./omnistock.db",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+    admin_key: SecretStr | None = Field(
+        None, description="Bearer key with every scope; generated and printed by serve if unset"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    pool_size: int = Field(20, ge=1, le=500)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    idempotency_ttl_hours: int = Field(24, ge=24)

@@ -1,0 +1,6 @@
+"""Persistence: tables, transactions, migrations and the set-based stock SQL."""
+
+from omnistock.db.database import Database
+from omnistock.db.uow import UnitOfWork
+
+__all__ = ["Database", "UnitOfWork"]

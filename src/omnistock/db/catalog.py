@@ -1,0 +1,107 @@
+"""SQL for items and locations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from omnistock.db.tables import items, locations
+from omnistock.db.uow import UnitOfWork
+from omnistock.domain.catalog import Item, Location, LocationType
+from omnistock.domain.errors import NotFound
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """An INSERT that knows ON CONFLICT, for the connection's dialect."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)
+
+
+def _upsert(uow: UnitOfWork, table: Table, key: str, values: dict[str, Any]) -> bool:
+    """Insert or update one row by its primary key; True when it was created."""
+    stmt: Insert = dialect_insert(uow.conn, table).values(
+        **values, created_at=uow.now, updated_at=uow.now
+    )
+    stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[key], set_={**values, "updated_at": uow.now}
+    ).returning(table.c.created_at)
+    created_at: dt.datetime = uow.conn.execute(stmt).scalar_one()
+    return created_at == uow.now
+
+
+def put_item(uow: UnitOfWork, item: Item) -> bool:
+    return _upsert(
+        uow,
+        items,
+        "sku",
+        {"sku": item.sku, "name": item.name, "barcode": item.barcode, "price": item.price},
+    )
+
+
+def put_location(uow: UnitOfWork, location: Location) -> bool:
+    values = {
+        "code": location.code,
+        "name": location.name,
+        "type": str(location.type),
+        "lat": location.lat,
+        "lon": location.lon,
+        "ship_enabled": location.ship_enabled,
+        "pickup_enabled": location.pickup_enabled,
+        "daily_capacity": location.daily_capacity,
+        "priority": location.priority,
+        "active": location.active,
+    }
+    return _upsert(uow, locations, "code", values)
+
+
+def get_item(conn: Connection, sku: str) -> Item | None:
+    row = conn.execute(select(items).where(items.c.sku == sku)).first()
+    if row is None:
+        return None
+    return Item(sku=row.sku, name=row.name, barcode=row.barcode, price=row.price)
+
+
+def _location(row: Any) -> Location:
+    return Location(
+        code=row.code,
+        name=row.name,
+        type=LocationType(row.type),
+        lat=row.lat,
+        lon=row.lon,
+        ship_enabled=row.ship_enabled,
+        pickup_enabled=row.pickup_enabled,
+        daily_capacity=row.daily_capacity,
+        priority=row.priority,
+        active=row.active,
+    )
+
+
+def get_location(conn: Connection, code: str) -> Location | None:
+    row = conn.execute(select(locations).where(locations.c.code == code)).first()
+    return None if row is None else _location(row)
+
+
+def list_locations(conn: Connection) -> list[Location]:
+    return [_location(r) for r in conn.execute(select(locations).order_by(locations.c.code))]
+
+
+def require_item(uow: UnitOfWork, sku: str, *, field: str = "sku") -> None:
+    """Raise NotFound unless the item exists (cached: items are never deleted)."""
+    if sku in uow.known.skus:
+        return
+    if uow.conn.execute(select(items.c.sku).where(items.c.sku == sku)).first() is None:
+        raise NotFound("item", sku, field=field)
+    uow.known.add_sku(sku)
+
+
+def require_location(uow: UnitOfWork, code: str, *, field: str = "location") -> None:
+    """Raise NotFound unless the location exists (cached: locations are never deleted)."""
+    if code in uow.known.locations:
+        return
+    row = uow.conn.execute(select(locations.c.code).where(locations.c.code == code)).first()
+    if row is None:
+        raise NotFound("location", code, field=field)
+    uow.known.add_location(code)

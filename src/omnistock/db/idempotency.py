@@ -1,0 +1,55 @@
+"""SQL for idempotency keys: a key is claimed and its answer stored in the same transaction
+as the change it guards, so a replay either sees the whole answer or nothing at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from omnistock.db.catalog import dialect_insert
+from omnistock.db.tables import idempotency_keys as keys
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    request_hash: str
+    status_code: int
+    response: Any
+
+
+def claim(
+    conn: Connection, *, owner: str, key: str, request_hash: str, now: dt.datetime
+) -> Stored | None:
+    """Claim `key` for this transaction; None if claimed, else what was stored before.
+
+    On PostgreSQL a concurrent claim of the same key waits for the first to commit.
+    """
+    claimed = conn.execute(
+        dialect_insert(conn, keys)
+        .values(owner=owner, key=key, request_hash=request_hash, created_at=now)
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
+        .returning(keys.c.key)
+    ).first()
+    if claimed is not None:
+        return None
+    row = conn.execute(
+        select(keys.c.request_hash, keys.c.status_code, keys.c.response).where(
+            keys.c.owner == owner, keys.c.key == key
+        )
+    ).one()
+    return Stored(row.request_hash, row.status_code, row.response)
+
+
+def store(conn: Connection, *, owner: str, key: str, status_code: int, response: Any) -> None:
+    conn.execute(
+        update(keys)
+        .where(keys.c.owner == owner, keys.c.key == key)
+        .values(status_code=status_code, response=response)
+    )
+
+
+def purge(conn: Connection, *, older_than: dt.datetime) -> int:
+    return conn.execute(delete(keys).where(keys.c.created_at < older_than)).rowcount

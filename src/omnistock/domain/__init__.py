@@ -1,0 +1,1 @@
+"""Pure rules of omnistock: no I/O, no framework."""

@@ -1,0 +1,114 @@
+"""Domain errors. Each carries the data a client needs to act on it.
+
+    OmnistockError
+     ├── Unauthorized          no API key, or an unknown one                (HTTP 401)
+     ├── Forbidden             the key lacks the scope the request needs    (HTTP 403)
+     ├── NotFound              a referenced resource does not exist        (HTTP 404)
+     ├── InvalidInput          a value breaks a business rule              (HTTP 422)
+     └── Conflict              the request is valid but the state forbids it (HTTP 409)
+          ├── StockConflict    a movement would leave a position impossible
+          └── IdempotencyKeyReused  the same key was sent with another body (HTTP 422)
+
+The API maps them to RFC 9457 problem details in one place (`omnistock.api.errors`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnistock.domain.stock import Position
+
+
+class OmnistockError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def extensions(self) -> dict[str, Any]:
+        """Extra members for the problem details answer."""
+        return {}
+
+
+class Unauthorized(OmnistockError):
+    code = "unauthorized"
+
+
+class Forbidden(OmnistockError):
+    code = "forbidden"
+
+
+class NotFound(OmnistockError):
+    code = "not-found"
+
+    def __init__(self, resource: str, key: str, *, field: str | None = None) -> None:
+        super().__init__(f"{resource} {key!r} does not exist")
+        self.resource = resource
+        self.key = key
+        self.field = field
+
+    def extensions(self) -> dict[str, Any]:
+        ext: dict[str, Any] = {"resource": self.resource, "key": self.key}
+        if self.field:
+            ext["field"] = self.field
+        return ext
+
+
+class InvalidInput(OmnistockError):
+    code = "invalid-input"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+
+    def extensions(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+
+class Conflict(OmnistockError):
+    code = "conflict"
+
+
+class StockConflict(Conflict):
+    """A stock change would leave the position impossible (e.g. selling units not on hand)."""
+
+    code = "stock-conflict"
+
+    def __init__(
+        self,
+        *,
+        location: str,
+        sku: str,
+        movement_type: str,
+        quantity: int,
+        reason: str,
+        position: Position,
+    ) -> None:
+        super().__init__(f"{movement_type} of {quantity} at {location}: {reason}")
+        self.location = location
+        self.sku = sku
+        self.movement_type = movement_type
+        self.quantity = quantity
+        self.reason = reason
+        self.position = position
+
+    def extensions(self) -> dict[str, Any]:
+        return {"location": self.location, "sku": self.sku, "position": self.position.as_dict()}
+
+
+class IdempotencyKeyReused(OmnistockError):
+    code = "idempotency-key-reused"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used with a different request; "
+            "use a new key for a new request"
+        )
+        self.key = key
+
+    def extensions(self) -> dict[str, Any]:
+        return {"field": "Idempotency-Key"}

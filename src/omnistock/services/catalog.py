@@ -1,0 +1,68 @@
+"""Items and locations."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import catalog as sql
+from omnistock.domain.catalog import Item, Location
+from omnistock.domain.errors import NotFound
+
+
+def put_item(uow: UnitOfWork, item: Item) -> bool:
+    """Create or replace an item; True when it was created."""
+    created = sql.put_item(uow, item)
+    uow.emit("item.created" if created else "item.updated", item_view(item))
+    return created
+
+
+def get_item(conn: Connection, sku: str) -> Item:
+    item = sql.get_item(conn, sku)
+    if item is None:
+        raise NotFound("item", sku, field="sku")
+    return item
+
+
+def put_location(uow: UnitOfWork, location: Location) -> bool:
+    """Create or replace a location; True when it was created."""
+    created = sql.put_location(uow, location)
+    uow.emit("location.created" if created else "location.updated", location_view(location))
+    return created
+
+
+def get_location(conn: Connection, code: str) -> Location:
+    location = sql.get_location(conn, code)
+    if location is None:
+        raise NotFound("location", code, field="code")
+    return location
+
+
+def list_locations(conn: Connection) -> list[Location]:
+    return sql.list_locations(conn)
+
+
+def item_view(item: Item) -> dict[str, object]:
+    """An item as the API shows it."""
+    return {
+        "sku": item.sku,
+        "name": item.name,
+        "barcode": item.barcode,
+        "price": None if item.price is None else f"{item.price:.2f}",
+    }
+
+
+def location_view(location: Location) -> dict[str, object]:
+    """A location as the API shows it."""
+    return {
+        "code": location.code,
+        "name": location.name,
+        "type": str(location.type),
+        "lat": location.lat,
+        "lon": location.lon,
+        "ship_enabled": location.ship_enabled,
+        "pickup_enabled": location.pickup_enabled,
+        "daily_capacity": location.daily_capacity,
+        "priority": location.priority,
+        "active": location.active,
+    }

@@ -1,0 +1,117 @@
+"""Recording stock movements and reading the unified stock and its ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from omnistock.db import UnitOfWork
+from omnistock.db import catalog as catalog_sql
+from omnistock.db import stock as sql
+from omnistock.db.tables import items
+from omnistock.domain.errors import NotFound
+from omnistock.domain.stock import (
+    MovementType,
+    Position,
+    movement_deltas,
+    needs_current_position,
+    refusal,
+    validate_quantity,
+)
+
+MovementRow = sql.MovementRow
+Drift = sql.Drift
+
+
+@dataclass(frozen=True, slots=True)
+class MovementRecorded:
+    movement: MovementRow
+    position: Position
+
+
+def record_movement(
+    uow: UnitOfWork,
+    *,
+    location: str,
+    sku: str,
+    movement_type: MovementType,
+    quantity: int,
+    reason: str | None = None,
+    reference: str | None = None,
+) -> MovementRecorded:
+    """Apply one movement to a position and append it to the ledger, or raise why not."""
+    validate_quantity(movement_type, quantity)
+    catalog_sql.require_location(uow, location)
+    catalog_sql.require_item(uow, sku)
+    current = (
+        sql.lock_position(uow.conn, sku=sku, location=location)
+        if needs_current_position(movement_type)
+        else Position()
+    )
+    deltas = movement_deltas(movement_type, quantity, current)
+    position = sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
+    if position is None:
+        raise refusal(
+            location=location,
+            sku=sku,
+            movement_type=movement_type,
+            quantity=quantity,
+            current=sql.read_position(uow.conn, sku=sku, location=location),
+        )
+    movement = sql.append_movement(
+        uow.conn,
+        at=uow.now,
+        sku=sku,
+        location=location,
+        type=str(movement_type),
+        deltas=deltas,
+        reason=reason,
+        reference=reference,
+    )
+    uow.emit("stock.changed", position_view(sku, location, position))
+    return MovementRecorded(movement, position)
+
+
+def stock_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:
+    """Every position of an item, by location (404 when the item is unknown)."""
+    found = sql.positions_of(conn, sku)
+    if not found and conn.execute(select(items.c.sku).where(items.c.sku == sku)).first() is None:
+        raise NotFound("item", sku, field="sku")
+    return found
+
+
+def ledger(
+    conn: Connection, *, sku: str, location: str | None = None, after: int = 0, limit: int = 1000
+) -> list[MovementRow]:
+    """The movements of an item, oldest first."""
+    rows = sql.ledger(conn, sku=sku, location=location, after=after, limit=limit)
+    if not rows and after == 0:
+        stock_of(conn, sku)  # raises NotFound for an unknown sku
+        if location is not None and catalog_sql.get_location(conn, location) is None:
+            raise NotFound("location", location, field="location")
+    return rows
+
+
+def check(conn: Connection) -> Iterator[Drift]:
+    """Replay the whole ledger; yields every position that differs from its movements."""
+    return sql.drifts(conn)
+
+
+def position_view(sku: str, location: str, position: Position) -> dict[str, object]:
+    """A position as the API and the event feed show it."""
+    return {"sku": sku, "location": location, **position.as_dict()}
+
+
+def total(found: list[tuple[str, Position]]) -> Position:
+    """The sum of several positions of one item."""
+    result = Position()
+    for _, p in found:
+        result = Position(
+            result.on_hand + p.on_hand,
+            result.reserved + p.reserved,
+            result.unsellable + p.unsellable,
+            result.inbound + p.inbound,
+        )
+    return result

@@ -1,0 +1,323 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+- ``database_url`` (parametrized ``sqlite`` / ``postgresql``): a fresh, empty, migrated database
+  for one test. PostgreSQL copies are made with ``CREATE DATABASE ... TEMPLATE`` from a template
+  migrated once per session, so each copy is cheap.
+- ``db``: ``Database(database_url)``, disposed after the test.
+- ``pg_server_url``: the admin URL of the session's PostgreSQL server, for tests that need a
+  database of their own.
+
+PostgreSQL comes from ``OMNISTOCK_TEST_POSTGRES_URL`` when set (a server URL such as
+``postgresql+psycopg://postgres@127.0.0.1:54329/postgres``); otherwise a throwaway cluster is
+started in a temporary directory from the local ``initdb``/``pg_ctl`` and removed at the end.
+Without PostgreSQL its tests are skipped, except under CI (``CI`` set), where a missing
+PostgreSQL fails them and any skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.rows import TupleRow
+from sqlalchemy.engine import URL, make_url
+
+if TYPE_CHECKING:
+    from omnistock.db import Database
+
+POSTGRES_URL_ENV = "OMNISTOCK_TEST_POSTGRES_URL"
+PG_NOT_FOUND = "PostgreSQL not found: install postgresql or set OMNISTOCK_TEST_POSTGRES_URL"
+# Superuser "postgres", trusted on 127.0.0.1 and the socket; C locale exists everywhere.
+INITDB_OPTIONS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+PG_TEST_SETTINGS = {
+    # A throwaway cluster for tests: durability off, room for concurrency tests.
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "300",
+}
+
+
+def running_in_ci() -> bool:
+    """True when the ``CI`` environment variable is set to anything but a false-ish value."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+# --------------------------------------------------------------------------- PostgreSQL server
+
+
+def find_postgres_bindir() -> Path | None:
+    """The directory holding ``initdb`` and ``pg_ctl``: PATH first, then the newest Debian one."""
+    initdb = shutil.which("initdb")
+    if initdb:
+        bindir = Path(initdb).resolve().parent
+        if (bindir / "pg_ctl").exists():
+            return bindir
+    debian = [d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "initdb").exists()]
+    debian.sort(key=lambda d: _version_key(d.parent.name), reverse=True)
+    return debian[0] if debian else None
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split(".") if part.isdigit())
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as ``postgres`` when we are root."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    """Run a PostgreSQL tool; on failure raise with its output (and the server log, if any)."""
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    # A new session keeps Ctrl-C away from the postmaster: the fixture stops it in teardown.
+    result = subprocess.run(
+        _as_postgres_user(command),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        log = cwd / "postgres.log"
+        log_text = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({result.returncode}):\n"
+            f"{result.stdout}{result.stderr}\n{log_text}"
+        )
+
+
+def _make_workdir() -> Path:
+    workdir = Path(tempfile.mkdtemp(prefix="omnistock-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(workdir, user="postgres")
+    return workdir
+
+
+@contextlib.contextmanager
+def throwaway_cluster(bindir: Path) -> Iterator[str]:
+    """Start a PostgreSQL cluster on 127.0.0.1 on a free port; yield its admin URL.
+
+    The cluster lives in a temporary directory (socket included), trusts local connections,
+    and is stopped and deleted on exit, whatever happened.
+    """
+    workdir = _make_workdir()
+    datadir = workdir / "data"
+    try:
+        _run([str(bindir / "initdb"), "-D", str(datadir), *INITDB_OPTIONS], cwd=workdir)
+        port = _start_on_free_port(bindir, workdir, datadir)
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            with contextlib.suppress(RuntimeError):
+                stop = [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"]
+                _run(stop, cwd=workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start_on_free_port(bindir: Path, workdir: Path, datadir: Path, attempts: int = 3) -> int:
+    """Start the server on a free port, retrying if another process took that port first."""
+    for _ in range(attempts - 1):
+        with contextlib.suppress(RuntimeError):
+            return _start_server(bindir, workdir, datadir, _free_port())
+    return _start_server(bindir, workdir, datadir, _free_port())
+
+
+def _start_server(bindir: Path, workdir: Path, datadir: Path, port: int) -> int:
+    settings = {
+        **PG_TEST_SETTINGS,
+        "listen_addresses": "127.0.0.1",
+        "port": str(port),
+        "unix_socket_directories": str(workdir),
+    }
+    options = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    log = workdir / "postgres.log"
+    start = [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(log), "-w", "-t", "60"]
+    _run([*start, "-o", options, "start"], cwd=workdir)
+    return port
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip PostgreSQL tests outside CI; fail them under CI, where a skip proves nothing."""
+    if running_in_ci():
+        pytest.fail(f"{reason} (CI is set: PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """Admin URL (``postgresql+psycopg://...``) of the PostgreSQL server used by the tests."""
+    external = os.environ.get(POSTGRES_URL_ENV)
+    if external:
+        url = with_database(external, make_url(external).database or "postgres")
+        try:
+            admin_connect(url).close()
+        except psycopg.Error as error:
+            pytest.fail(f"{POSTGRES_URL_ENV}={external} is not reachable: {error}", pytrace=False)
+        yield url
+        return
+    bindir = find_postgres_bindir()
+    if bindir is None:
+        _unavailable(PG_NOT_FOUND)
+    with throwaway_cluster(bindir) as url:
+        yield url
+
+
+# --------------------------------------------------------------------------- PostgreSQL databases
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database, with SQLAlchemy's psycopg driver."""
+    parsed: URL = make_url(url).set(drivername="postgresql+psycopg", database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def admin_connect(url: str) -> psycopg.Connection[TupleRow]:
+    """An autocommit psycopg connection for CREATE/DROP DATABASE."""
+    libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(libpq_url, autocommit=True, connect_timeout=10)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop a database even if connections were left open (PostgreSQL 13+)."""
+    with admin_connect(admin_url) as conn:
+        statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(statement.format(sql.Identifier(name)))
+
+
+def create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    """Create a database (optionally as a copy of ``template``) and return its URL."""
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with admin_connect(admin_url) as conn:
+        conn.execute(statement)
+    return with_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server_url: str) -> Iterator[str]:
+    """Name of a database migrated once per session, copied for each PostgreSQL test.
+
+    The name carries a random suffix so that sessions sharing one external server do not
+    trample each other's template.
+    """
+    from omnistock.db import Database  # lazily: unit tests need no database layer
+
+    name = f"omnistock_template_{uuid.uuid4().hex[:8]}"
+    database = Database(create_database(pg_server_url, name))
+    try:
+        database.migrate()
+    finally:
+        # CREATE DATABASE ... TEMPLATE needs the template to have no open connection.
+        database.dispose()
+    try:
+        yield name
+    finally:
+        drop_database(pg_server_url, name)
+
+
+# --------------------------------------------------------------------------- per-test fixtures
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, empty, migrated database for this test, on each backend."""
+    if request.param == "sqlite":
+        yield sqlite_database(tmp_path)
+        return
+    admin_url: str = request.getfixturevalue("pg_server_url")
+    template: str = request.getfixturevalue("pg_template")
+    name = f"t_{uuid.uuid4().hex}"
+    url = create_database(admin_url, name, template=template)
+    try:
+        yield url
+    finally:
+        drop_database(admin_url, name)
+
+
+def sqlite_database(directory: Path) -> str:
+    """Create and migrate a SQLite database file in ``directory``; return its URL."""
+    from omnistock.db import Database
+
+    url = f"sqlite:///{directory}/omnistock.db"
+    database = Database(url)
+    try:
+        database.migrate()
+    finally:
+        database.dispose()
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The application's ``Database`` on this test's fresh database."""
+    from omnistock.db import Database
+
+    database = Database(database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+# --------------------------------------------------------------------------- no skips in CI
+
+
+class NoSkipsInCI:
+    """Under CI a skipped test proves nothing: count skips and fail an otherwise green run."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and not hasattr(report, "wasxfail"):
+            self.skipped.append(report.nodeid)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.skipped:
+            self.skipped.append(report.nodeid or "<collection>")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.skipped and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.skipped:
+            return
+        terminalreporter.section("skipped tests fail the run under CI", red=True, bold=True)
+        terminalreporter.line(
+            f"CI={os.environ.get('CI')!r} and {len(self.skipped)} test(s) were skipped; "
+            "every test must run in CI (reasons in the short test summary):",
+            red=True,
+        )
+        for nodeid in self.skipped:
+            terminalreporter.line(f"  {nodeid}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if running_in_ci():
+        config.pluginmanager.register(NoSkipsInCI(), "omnistock-no-skips-in-ci")
