@@ -83,10 +83,8 @@ def serve(
             title="omnistock is starting",
         )
     )
+    # Worker processes build their settings from the environment (Settings()).
     os.environ["OMNISTOCK_DATABASE_URL"] = settings.database_url
-    os.environ["OMNISTOCK_ADMIN_KEY"] = "" if generated else admin_key
-    if generated:
-        del os.environ["OMNISTOCK_ADMIN_KEY"]
     uvicorn.run(
         "omnistock.api.app:create_app_from_env",
         factory=True,

@@ -7,10 +7,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 
-from omnistock.db.catalog import dialect_insert
+from omnistock.db.tables import UTCDateTime
 from omnistock.db.tables import idempotency_keys as keys
+
+#: Same SQL on both backends; text because SQLAlchemy recompiles ON CONFLICT on every call.
+_CLAIM = text(
+    """
+    INSERT INTO idempotency_keys (owner, key, request_hash, created_at)
+    VALUES (:owner, :key, :request_hash, :created_at)
+    ON CONFLICT (owner, key) DO NOTHING
+    RETURNING key
+    """
+).bindparams(bindparam("created_at", type_=UTCDateTime))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +38,7 @@ def claim(
     On PostgreSQL a concurrent claim of the same key waits for the first to commit.
     """
     claimed = conn.execute(
-        dialect_insert(conn, keys)
-        .values(owner=owner, key=key, request_hash=request_hash, created_at=now)
-        .on_conflict_do_nothing(index_elements=["owner", "key"])
-        .returning(keys.c.key)
+        _CLAIM, {"owner": owner, "key": key, "request_hash": request_hash, "created_at": now}
     ).first()
     if claimed is not None:
         return None

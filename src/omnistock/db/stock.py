@@ -8,12 +8,26 @@ explains the refusal from a fresh read. Nothing is ever read, changed in Python 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
 
-from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import movements, positions
 from omnistock.domain.stock import Deltas, Position
 
@@ -38,11 +52,11 @@ class MovementRow:
     reference: str | None
 
 
-def _where(sku: str, location: str) -> ColumnElement[bool]:
+def _where(sku: Any, location: Any) -> ColumnElement[bool]:
     return and_(positions.c.sku == sku, positions.c.location == location)
 
 
-def _guard(d: Deltas) -> ColumnElement[bool]:
+def _guard(d: Deltas | _Params) -> ColumnElement[bool]:
     """The position after the change is physically possible (Position.is_physically_possible)."""
     p = positions.c
     return and_(
@@ -53,15 +67,114 @@ def _guard(d: Deltas) -> ColumnElement[bool]:
     )
 
 
+class _Params:
+    """Bind parameters for a change's deltas, so its statements are built and compiled once."""
+
+    on_hand = bindparam("d_on_hand", type_=BigInteger)
+    reserved = bindparam("d_reserved", type_=BigInteger)
+    unsellable = bindparam("d_unsellable", type_=BigInteger)
+    inbound = bindparam("d_inbound", type_=BigInteger)
+    sku = bindparam("sku", type_=String)
+    location = bindparam("location", type_=String)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    upsert: Any  # insert the position, or add to it where the guard holds
+    update: Any  # add to an existing position where the guard holds
+    create_zero: Any
+    lock: Any
+    read: Any
+    append: Any
+
+
+#: Insert a position, or add to it where the guard holds. Same SQL on SQLite and PostgreSQL;
+#: written as text because SQLAlchemy recompiles ON CONFLICT constructs on every execution.
+_UPSERT = text(
+    """
+    INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
+    VALUES (:sku, :location, :d_on_hand, :d_reserved, :d_unsellable, :d_inbound)
+    ON CONFLICT (sku, location) DO UPDATE SET
+        on_hand = positions.on_hand + :d_on_hand,
+        reserved = positions.reserved + :d_reserved,
+        unsellable = positions.unsellable + :d_unsellable,
+        inbound = positions.inbound + :d_inbound
+    WHERE positions.on_hand + :d_on_hand >= positions.unsellable + :d_unsellable
+        AND positions.unsellable + :d_unsellable >= 0
+        AND positions.reserved + :d_reserved >= 0
+        AND positions.inbound + :d_inbound >= 0
+    RETURNING on_hand, reserved, unsellable, inbound
+    """
+)
+_CREATE_ZERO = text(
+    """
+    INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
+    VALUES (:sku, :location, 0, 0, 0, 0)
+    ON CONFLICT (sku, location) DO NOTHING
+    """
+)
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    d, p, m = _Params, positions.c, movements.c
+    added = {
+        "on_hand": p.on_hand + d.on_hand,
+        "reserved": p.reserved + d.reserved,
+        "unsellable": p.unsellable + d.unsellable,
+        "inbound": p.inbound + d.inbound,
+    }
+    return _Statements(
+        upsert=_UPSERT,
+        update=positions.update()
+        .where(_where(d.sku, d.location), _guard(d))
+        .values(added)
+        .returning(*_QUANTITIES),
+        create_zero=_CREATE_ZERO,
+        lock=select(*_QUANTITIES).where(_where(d.sku, d.location)).with_for_update(),
+        read=select(*_QUANTITIES).where(_where(d.sku, d.location)),
+        append=insert(movements)
+        .values(
+            at=bindparam("at", type_=m.at.type),
+            sku=d.sku,
+            location=d.location,
+            type=bindparam("type", type_=String),
+            on_hand=d.on_hand,
+            reserved=d.reserved,
+            unsellable=d.unsellable,
+            inbound=d.inbound,
+            reason=bindparam("reason", type_=String),
+            reference=bindparam("reference", type_=String),
+        )
+        .returning(m.id),
+    )
+
+
+def _delta_params(deltas: Deltas) -> dict[str, int]:
+    return {
+        "d_on_hand": deltas.on_hand,
+        "d_reserved": deltas.reserved,
+        "d_unsellable": deltas.unsellable,
+        "d_inbound": deltas.inbound,
+    }
+
+
 def lock_position(conn: Connection, *, sku: str, location: str) -> Position:
-    """Read a position and lock it until commit (zeros when it does not exist yet)."""
-    row = conn.execute(select(*_QUANTITIES).where(_where(sku, location)).with_for_update()).first()
-    return Position(*row) if row else Position()
+    """Read a position and lock it until commit, creating it at zero if it does not exist.
+
+    Creating it first matters: two concurrent first counts of a new position would otherwise
+    both read "nothing" and both add their count to it.
+    """
+    sql = _statements(conn.dialect.name)
+    key = {"sku": sku, "location": location}
+    conn.execute(sql.create_zero, key)
+    return Position(*conn.execute(sql.lock, key).one())
 
 
 def read_position(conn: Connection, *, sku: str, location: str) -> Position:
-    row = conn.execute(select(*_QUANTITIES).where(_where(sku, location))).first()
-    return Position(*row) if row else Position()
+    row = conn.execute(_statements(conn.dialect.name).read, {"sku": sku, "location": location})
+    found = row.first()
+    return Position(*found) if found else Position()
 
 
 def apply_deltas(conn: Connection, *, sku: str, location: str, deltas: Deltas) -> Position | None:
@@ -70,29 +183,10 @@ def apply_deltas(conn: Connection, *, sku: str, location: str, deltas: Deltas) -
     Returns the new position, or None when the guard refused (nothing changed). A position
     that does not exist yet is created when the change would be possible from zero.
     """
-    p = positions.c
-    new_values = {
-        "on_hand": p.on_hand + deltas.on_hand,
-        "reserved": p.reserved + deltas.reserved,
-        "unsellable": p.unsellable + deltas.unsellable,
-        "inbound": p.inbound + deltas.inbound,
-    }
-    if Position().apply(deltas).is_physically_possible:
-        stmt = (
-            dialect_insert(conn, positions)
-            .values(
-                sku=sku,
-                location=location,
-                on_hand=deltas.on_hand,
-                reserved=deltas.reserved,
-                unsellable=deltas.unsellable,
-                inbound=deltas.inbound,
-            )
-            .on_conflict_do_update(index_elements=list(_KEY), set_=new_values, where=_guard(deltas))
-        )
-    else:
-        stmt = positions.update().where(_where(sku, location), _guard(deltas)).values(new_values)
-    row = conn.execute(stmt.returning(*_QUANTITIES)).first()
+    sql = _statements(conn.dialect.name)
+    creatable = Position().apply(deltas).is_physically_possible
+    params = {"sku": sku, "location": location, **_delta_params(deltas)}
+    row = conn.execute(sql.upsert if creatable else sql.update, params).first()
     return Position(*row) if row else None
 
 
@@ -107,22 +201,16 @@ def append_movement(
     reason: str | None = None,
     reference: str | None = None,
 ) -> MovementRow:
-    movement_id = conn.execute(
-        insert(movements)
-        .values(
-            at=at,
-            sku=sku,
-            location=location,
-            type=type,
-            on_hand=deltas.on_hand,
-            reserved=deltas.reserved,
-            unsellable=deltas.unsellable,
-            inbound=deltas.inbound,
-            reason=reason,
-            reference=reference,
-        )
-        .returning(movements.c.id)
-    ).scalar_one()
+    params = {
+        "at": at,
+        "sku": sku,
+        "location": location,
+        "type": type,
+        "reason": reason,
+        "reference": reference,
+        **_delta_params(deltas),
+    }
+    movement_id = conn.execute(_statements(conn.dialect.name).append, params).scalar_one()
     return MovementRow(movement_id, at, sku, location, type, deltas, reason, reference)
 
 

@@ -2,7 +2,7 @@
 connection in `config.attributes["connection"]`; `alembic -x url=...` works for developers."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from omnistock.db.tables import metadata
 
@@ -17,7 +17,7 @@ def run() -> None:
         _migrate(connection)
 
 
-def _migrate(connection: object) -> None:
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
