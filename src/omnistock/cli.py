@@ -69,19 +69,21 @@ def serve(
     db.dispose()
 
     url = f"http://{settings.host}:{settings.port}"
-    note = (
-        "generated for this run; only its hash is stored. Set OMNISTOCK_ADMIN_KEY to choose one."
-        if generated
-        else "from OMNISTOCK_ADMIN_KEY"
-    )
+    origin = "generated for this run, only its hash is stored" if generated else "from env"
     console.print(
         Panel.fit(
-            f"API       [bold]{url}/v1[/]\nDocs      {url}/docs\n"
-            f"Database  {settings.database_url}\n"
-            f"Admin key [bold yellow]{admin_key}[/]\n          [dim]{note}[/]\n\n"
-            f"Try: curl -H 'Authorization: Bearer {admin_key}' {url}/v1/locations",
-            title="omnistock is starting",
+            f"API        [bold]{url}/v1[/]\n"
+            f"Docs       {url}/docs\n"
+            f"Database   {settings.database_url}\n"
+            f"Admin key  [bold yellow]{admin_key}[/]\n"
+            f"           [dim]{origin}[/]",
+            title="omnistock",
         )
+    )
+    if generated:
+        console.print("[dim]Set OMNISTOCK_ADMIN_KEY to keep one key across restarts.[/]")
+    console.print(
+        f"Try: curl -H 'Authorization: Bearer {admin_key}' {url}/v1/locations", soft_wrap=True
     )
     # Worker processes build their settings from the environment (Settings()).
     os.environ["OMNISTOCK_DATABASE_URL"] = settings.database_url

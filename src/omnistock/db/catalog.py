@@ -90,18 +90,18 @@ def list_locations(conn: Connection) -> list[Location]:
 
 def require_item(uow: UnitOfWork, sku: str, *, field: str = "sku") -> None:
     """Raise NotFound unless the item exists (cached: items are never deleted)."""
-    if sku in uow.known.skus:
+    if uow.knows_sku(sku):
         return
     if uow.conn.execute(select(items.c.sku).where(items.c.sku == sku)).first() is None:
         raise NotFound("item", sku, field=field)
-    uow.known.add_sku(sku)
+    uow.learned_skus.add(sku)
 
 
 def require_location(uow: UnitOfWork, code: str, *, field: str = "location") -> None:
     """Raise NotFound unless the location exists (cached: locations are never deleted)."""
-    if code in uow.known.locations:
+    if uow.knows_location(code):
         return
     row = uow.conn.execute(select(locations.c.code).where(locations.c.code == code)).first()
     if row is None:
         raise NotFound("location", code, field=field)
-    uow.known.add_location(code)
+    uow.learned_locations.add(code)

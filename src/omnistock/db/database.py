@@ -85,10 +85,12 @@ class Database:
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """One write transaction: commits (with its events) on success, rolls back on error."""
-        with self._write_lock, self._writer.begin() as conn:
-            uow = UnitOfWork(conn, known=self.known, now=dt.datetime.now(dt.UTC))
-            yield uow
-            uow.flush_events()
+        with self._write_lock:
+            with self._writer.begin() as conn:
+                uow = UnitOfWork(conn, known=self.known, now=dt.datetime.now(dt.UTC))
+                yield uow
+                uow.flush_events()
+            self.known.learn(uow.learned_skus, uow.learned_locations)  # committed: now true
 
     def run(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` in a unit of work, retrying transient lock conflicts with backoff."""

@@ -56,7 +56,7 @@ def _where(sku: Any, location: Any) -> ColumnElement[bool]:
     return and_(positions.c.sku == sku, positions.c.location == location)
 
 
-def _guard(d: Deltas | _Params) -> ColumnElement[bool]:
+def _guard(d: type[_Params]) -> ColumnElement[bool]:
     """The position after the change is physically possible (Position.is_physically_possible)."""
     p = positions.c
     return and_(
@@ -74,8 +74,8 @@ class _Params:
     reserved = bindparam("d_reserved", type_=BigInteger)
     unsellable = bindparam("d_unsellable", type_=BigInteger)
     inbound = bindparam("d_inbound", type_=BigInteger)
-    sku = bindparam("sku", type_=String)
-    location = bindparam("location", type_=String)
+    sku = bindparam("k_sku", type_=String)
+    location = bindparam("k_location", type_=String)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class _Statements:
 _UPSERT = text(
     """
     INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
-    VALUES (:sku, :location, :d_on_hand, :d_reserved, :d_unsellable, :d_inbound)
+    VALUES (:k_sku, :k_location, :d_on_hand, :d_reserved, :d_unsellable, :d_inbound)
     ON CONFLICT (sku, location) DO UPDATE SET
         on_hand = positions.on_hand + :d_on_hand,
         reserved = positions.reserved + :d_reserved,
@@ -109,7 +109,7 @@ _UPSERT = text(
 _CREATE_ZERO = text(
     """
     INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
-    VALUES (:sku, :location, 0, 0, 0, 0)
+    VALUES (:k_sku, :k_location, 0, 0, 0, 0)
     ON CONFLICT (sku, location) DO NOTHING
     """
 )
@@ -135,16 +135,16 @@ def _statements(dialect: str) -> _Statements:
         read=select(*_QUANTITIES).where(_where(d.sku, d.location)),
         append=insert(movements)
         .values(
-            at=bindparam("at", type_=m.at.type),
+            at=bindparam("m_at", type_=m.at.type),
             sku=d.sku,
             location=d.location,
-            type=bindparam("type", type_=String),
+            type=bindparam("m_type", type_=String),
             on_hand=d.on_hand,
             reserved=d.reserved,
             unsellable=d.unsellable,
             inbound=d.inbound,
-            reason=bindparam("reason", type_=String),
-            reference=bindparam("reference", type_=String),
+            reason=bindparam("m_reason", type_=String),
+            reference=bindparam("m_reference", type_=String),
         )
         .returning(m.id),
     )
@@ -166,13 +166,13 @@ def lock_position(conn: Connection, *, sku: str, location: str) -> Position:
     both read "nothing" and both add their count to it.
     """
     sql = _statements(conn.dialect.name)
-    key = {"sku": sku, "location": location}
+    key = {"k_sku": sku, "k_location": location}
     conn.execute(sql.create_zero, key)
     return Position(*conn.execute(sql.lock, key).one())
 
 
 def read_position(conn: Connection, *, sku: str, location: str) -> Position:
-    row = conn.execute(_statements(conn.dialect.name).read, {"sku": sku, "location": location})
+    row = conn.execute(_statements(conn.dialect.name).read, {"k_sku": sku, "k_location": location})
     found = row.first()
     return Position(*found) if found else Position()
 
@@ -185,7 +185,7 @@ def apply_deltas(conn: Connection, *, sku: str, location: str, deltas: Deltas) -
     """
     sql = _statements(conn.dialect.name)
     creatable = Position().apply(deltas).is_physically_possible
-    params = {"sku": sku, "location": location, **_delta_params(deltas)}
+    params = {"k_sku": sku, "k_location": location, **_delta_params(deltas)}
     row = conn.execute(sql.upsert if creatable else sql.update, params).first()
     return Position(*row) if row else None
 
@@ -202,12 +202,12 @@ def append_movement(
     reference: str | None = None,
 ) -> MovementRow:
     params = {
-        "at": at,
-        "sku": sku,
-        "location": location,
-        "type": type,
-        "reason": reason,
-        "reference": reference,
+        "m_at": at,
+        "k_sku": sku,
+        "k_location": location,
+        "m_type": type,
+        "m_reason": reason,
+        "m_reference": reference,
         **_delta_params(deltas),
     }
     movement_id = conn.execute(_statements(conn.dialect.name).append, params).scalar_one()

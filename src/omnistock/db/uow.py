@@ -14,21 +14,21 @@ from omnistock.db import outbox
 class KnownKeys:
     """Skus and location codes known to exist (they are never deleted, so never stale).
 
-    Saves a lookup per stock change on the hot path; filled only from committed reads.
+    Saves a lookup per stock change on the hot path. A unit of work learns keys as it reads
+    them, and they join this set only once it has committed: a key created in a transaction
+    that rolls back must not be remembered.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.skus: set[str] = set()
-        self.locations: set[str] = set()
+        self.skus: frozenset[str] = frozenset()
+        self.locations: frozenset[str] = frozenset()
 
-    def add_sku(self, sku: str) -> None:
-        with self._lock:
-            self.skus.add(sku)
-
-    def add_location(self, code: str) -> None:
-        with self._lock:
-            self.locations.add(code)
+    def learn(self, skus: set[str], locations: set[str]) -> None:
+        if skus or locations:
+            with self._lock:
+                self.skus = self.skus | skus
+                self.locations = self.locations | locations
 
 
 class UnitOfWork:
@@ -39,6 +39,14 @@ class UnitOfWork:
         self.known = known
         self.now = now
         self._events: list[tuple[str, dict[str, Any]]] = []
+        self.learned_skus: set[str] = set()
+        self.learned_locations: set[str] = set()
+
+    def knows_sku(self, sku: str) -> bool:
+        return sku in self.known.skus or sku in self.learned_skus
+
+    def knows_location(self, code: str) -> bool:
+        return code in self.known.locations or code in self.learned_locations
 
     def emit(self, type: str, data: dict[str, Any]) -> None:
         self._events.append((type, data))
