@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from omnistock import __version__
 from omnistock.api import problems
 from omnistock.api.deps import AppContext
-from omnistock.api.middleware import BodyLimit
+from omnistock.api.middleware import BodyGuard
 from omnistock.api.routes import catalog, events, stock
 from omnistock.api.schemas import Health
 from omnistock.config import Settings
@@ -46,7 +46,7 @@ def create_app(
     )
     app.state.context = AppContext(settings=settings, database=database)
     problems.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> dict[str, str]:

@@ -31,7 +31,9 @@ class AppContext:
 
     def authenticate(self, key: str) -> Principal | None:
         env_key = self.settings.admin_key
-        if env_key is not None and hmac.compare_digest(key, env_key.get_secret_value()):
+        if env_key is not None and hmac.compare_digest(
+            key.encode(), env_key.get_secret_value().encode()
+        ):
             return Principal(access.ENV_ADMIN, ADMIN_SCOPES)
         key_hash = access.hash_key(key)
         now = time.monotonic()

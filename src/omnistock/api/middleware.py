@@ -7,10 +7,15 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413, whether declared or streamed.
+class BodyGuard:
+    """Read each request body once, up to `max_bytes`, and refuse what no route should see.
 
-    The body is read here (up to the limit) and handed on, so no route ever sees a partial one.
+    - over the limit, whether declared in Content-Length or streamed: 413;
+    - a Content-Length that is not a number: 400;
+    - a JSON body that is not UTF-8 (RFC 8259 section 8.1; Python's json would otherwise
+      accept UTF-16 and UTF-32 too): 400.
+
+    The body is then handed on whole, so no route ever sees a partial one.
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
@@ -21,9 +26,13 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and not declared.isdigit():
+            await _refuse(send, 400, "malformed-body", "Content-Length is not a number")
+            return
+        if declared is not None and int(declared) > self.max_bytes:
+            await self._too_large(send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -34,12 +43,15 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._too_large(send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if b"json" in headers.get(b"content-type", b"") and not _is_utf8(body):
+            await _refuse(send, 400, "malformed-body", "a JSON body must be encoded in UTF-8")
+            return
         sent = False
 
         async def replay() -> Message:
@@ -51,26 +63,42 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "urn:omnistock:problem:body-too-large",
-                "title": "Request body too large",
-                "status": 413,
-                "detail": f"request bodies are limited to {self.max_bytes} bytes",
-                "code": "body-too-large",
-                "field": "body",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _too_large(self, send: Send) -> None:
+        detail = f"request bodies are limited to {self.max_bytes} bytes"
+        await _refuse(send, 413, "body-too-large", detail)
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    # UTF-16/32 text of ASCII characters decodes as UTF-8 too, but carries NUL bytes,
+    # which a UTF-8 JSON text can only hold escaped (\u0000), never raw.
+    return b"\x00" not in body
+
+
+async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
+    titles = {400: "Bad request", 413: "Request body too large"}
+    body = json.dumps(
+        {
+            "type": f"urn:omnistock:problem:{code}",
+            "title": titles[status],
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "field": "body",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

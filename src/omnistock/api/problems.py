@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from omnistock.domain.errors import (
     Conflict,
@@ -100,7 +101,16 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     return problem(422, "invalid-request", detail, field=first["field"], errors=errors)
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the API accepts on this path, from its OpenAPI description."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {m.upper() for m in operations}
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
     code = codes.get(error.status_code, "bad-request")
@@ -108,7 +118,10 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     if error.status_code == 400:
         detail = "the request body could not be read as JSON"
         return problem(400, "malformed-body", detail, field="body")
-    return problem(error.status_code, code, detail)
+    answer = problem(error.status_code, code, detail)
+    if error.status_code == 405:
+        answer.headers["Allow"] = _allowed_methods(request)
+    return answer
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

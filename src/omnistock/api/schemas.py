@@ -6,15 +6,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from omnistock.domain.catalog import LocationType
 from omnistock.domain.stock import MAX_QUANTITY, MovementType
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(max_length=200)]
+#: Text without NUL characters: PostgreSQL cannot store them, and no name needs one.
+_TEXT = r"^[^\x00]*$"
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_TEXT)
+]
+Note = Annotated[str, StringConstraints(max_length=200, pattern=_TEXT)]
 Quantity = Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 
@@ -24,10 +28,12 @@ class Model(BaseModel):
 
 class ItemIn(Model):
     name: Name
-    barcode: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = Field(
-        None, description='Unit price as a decimal string, e.g. "19.90"'
-    )
+    barcode: (
+        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_TEXT)] | None
+    ) = None
+    price: (
+        Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(abs)] | None
+    ) = Field(None, description='Unit price as a decimal string, e.g. "19.90"')
 
 
 class ItemOut(Model):

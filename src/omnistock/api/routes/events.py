@@ -17,7 +17,7 @@ router = APIRouter(tags=["events"])
 @router.get("/events", response_model=EventPage)
 def get_events(
     database: DatabaseDep,
-    after: Annotated[int, Query(ge=0, description="Events with a larger seq")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Events with a larger seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     _: Principal = scope("events:read"),
 ) -> object:

@@ -94,7 +94,9 @@ def get_ledger(
     sku: SkuPath,
     database: DatabaseDep,
     location: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
-    after: Annotated[int, Query(ge=0, description="Only movements with a larger id")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Only movements with a larger id")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     _: Principal = scope("stock:read"),
 ) -> object:

@@ -1,0 +1,130 @@
+"""Health, items and locations over HTTP (DESIGN section 5)."""
+
+from __future__ import annotations
+
+SHIRT = {"name": "Linen shirt, size M", "barcode": "4006381333931", "price": "39.90"}
+WAREHOUSE = {
+    "name": "Central warehouse",
+    "type": "warehouse",
+    "lat": 48.8566,
+    "lon": 2.3522,
+    "ship_enabled": True,
+    "pickup_enabled": False,
+}
+
+
+def test_healthz_answers_ok_without_a_key(anonymous) -> None:
+    response = anonymous.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_putting_a_new_item_creates_it_and_echoes_it_with_the_price_as_a_decimal_string(
+    client,
+) -> None:
+    response = client.put("/v1/items/SHIRT-M", json={**SHIRT, "price": "39.9"})
+
+    assert response.status_code == 201
+    assert response.json() == {
+        "sku": "SHIRT-M",
+        "name": "Linen shirt, size M",
+        "barcode": "4006381333931",
+        "price": "39.90",
+    }
+    assert client.get("/v1/items/SHIRT-M").json() == response.json()
+
+
+def test_putting_an_existing_item_replaces_it_with_200(client) -> None:
+    client.put("/v1/items/SHIRT-M", json=SHIRT)
+
+    response = client.put("/v1/items/SHIRT-M", json={"name": "Linen shirt M", "price": "35"})
+
+    assert response.status_code == 200
+    expected = {"sku": "SHIRT-M", "name": "Linen shirt M", "barcode": None, "price": "35.00"}
+    assert response.json() == expected
+    assert client.get("/v1/items/SHIRT-M").json() == expected
+
+
+def test_an_item_reads_back_exactly_as_it_was_put(client) -> None:
+    put = client.put("/v1/items/SHIRT-M", json=SHIRT).json()
+
+    response = client.get("/v1/items/SHIRT-M")
+
+    assert response.status_code == 200
+    assert response.json() == put
+
+
+def test_an_item_may_have_no_barcode_and_no_price(client) -> None:
+    response = client.put("/v1/items/GIFT-CARD", json={"name": "Gift card"})
+
+    assert response.status_code == 201
+    assert response.json() == {
+        "sku": "GIFT-CARD",
+        "name": "Gift card",
+        "barcode": None,
+        "price": None,
+    }
+
+
+def test_an_unknown_item_is_a_404_problem_naming_the_sku(client, problem) -> None:
+    body = problem(client.get("/v1/items/NOPE"), 404, field="sku")
+
+    assert "NOPE" in body["detail"]
+
+
+def test_putting_an_item_emits_created_then_updated_events(client) -> None:
+    client.put("/v1/items/SHIRT-M", json=SHIRT)
+    client.put("/v1/items/SHIRT-M", json={**SHIRT, "price": "29.90"})
+
+    events = client.get("/v1/events").json()["events"]
+
+    assert [e["type"] for e in events] == ["item.created", "item.updated"]
+    assert events[1]["data"] == {**SHIRT, "sku": "SHIRT-M", "price": "29.90"}
+
+
+def test_putting_a_new_location_creates_it_and_echoes_it_with_defaults(client) -> None:
+    response = client.put("/v1/locations/WH-1", json=WAREHOUSE)
+
+    assert response.status_code == 201
+    assert response.json() == {
+        **WAREHOUSE,
+        "code": "WH-1",
+        "daily_capacity": None,
+        "priority": 100,
+        "active": True,
+    }
+
+
+def test_putting_an_existing_location_replaces_it_with_200(client) -> None:
+    client.put("/v1/locations/ST-LYON", json=WAREHOUSE)
+    store = {
+        "name": "Lyon Part-Dieu store",
+        "type": "store",
+        "lat": 45.7606,
+        "lon": 4.8596,
+        "ship_enabled": True,
+        "pickup_enabled": True,
+        "daily_capacity": 40,
+        "priority": 10,
+        "active": False,
+    }
+
+    response = client.put("/v1/locations/ST-LYON", json=store)
+
+    assert response.status_code == 200
+    assert response.json() == {**store, "code": "ST-LYON"}
+    assert client.get("/v1/locations/ST-LYON").json() == {**store, "code": "ST-LYON"}
+
+
+def test_locations_are_listed_by_code(client) -> None:
+    assert client.get("/v1/locations").json() == []
+    for code in ("ST-PARIS", "WH-1", "ST-LYON"):
+        client.put(f"/v1/locations/{code}", json={**WAREHOUSE, "name": f"Location {code}"})
+
+    response = client.get("/v1/locations")
+
+    assert response.status_code == 200
+    listed = response.json()
+    assert [loc["code"] for loc in listed] == ["ST-LYON", "ST-PARIS", "WH-1"]
+    assert listed[0] == client.get("/v1/locations/ST-LYON").json()

@@ -1,0 +1,45 @@
+"""The API describes itself: OpenAPI for integrators, and interactive docs."""
+
+from __future__ import annotations
+
+ROUTES = [
+    ("get", "/healthz"),
+    ("put", "/v1/items/{sku}"),
+    ("get", "/v1/items/{sku}"),
+    ("put", "/v1/locations/{code}"),
+    ("get", "/v1/locations"),
+    ("get", "/v1/locations/{code}"),
+    ("post", "/v1/stock/movements"),
+    ("get", "/v1/stock/{sku}"),
+    ("get", "/v1/stock/{sku}/movements"),
+    ("get", "/v1/events"),
+]
+WRITES = [(method, path) for method, path in ROUTES if method in ("put", "post")]
+
+
+def test_openapi_lists_every_route_of_the_contract_with_its_key_and_answers(client) -> None:
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    spec = response.json()
+    paths = spec["paths"]
+    assert set(ROUTES) <= {(method, path) for path, ops in paths.items() for method in ops}
+    schemes = list(spec["components"]["securitySchemes"].values())
+    assert [s["scheme"].lower() for s in schemes] == ["bearer"]
+    for method, path in ROUTES:
+        secured = bool(paths[path][method].get("security"))
+        assert secured == path.startswith("/v1"), (method, path)
+    for method, path in WRITES:
+        headers = {p["name"] for p in paths[path][method]["parameters"] if p["in"] == "header"}
+        assert "Idempotency-Key" in headers, (method, path)
+    for path in ("/v1/items/{sku}", "/v1/locations/{code}"):
+        assert {"200", "201"} <= set(paths[path]["put"]["responses"])
+    assert "201" in paths["/v1/stock/movements"]["post"]["responses"]
+
+
+def test_the_docs_page_serves_html(client) -> None:
+    response = client.get("/docs")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in response.text
