@@ -98,8 +98,7 @@ def positions(db: Database) -> dict[Key, Position]:
 
 
 def stock_changed_events(db: Database) -> list[dict[str, Any]]:
-    with db.read() as conn:
-        found, _ = events.feed(conn, after=0, limit=1_000_000)
+    found, _ = events.feed(db, after=0, limit=1_000_000)
     return [e for e in found if e["type"] == "stock.changed"]
 
 
@@ -226,16 +225,14 @@ def test_a_feed_reader_polling_during_concurrent_writes_sees_every_event_once_in
 
     def read_feed() -> None:
         after = 0
-        with db.read() as conn:
-            while True:
-                still_writing = writing.is_set()
-                page, after = events.feed(conn, after=after, limit=50)
-                conn.rollback()  # a new snapshot for the next page
-                seen.extend(e["seq"] for e in page)
-                if not page:
-                    if not still_writing:
-                        return
-                    time.sleep(0.001)  # caught up: leave the writers the CPU for a moment
+        while True:
+            still_writing = writing.is_set()
+            page, after = events.feed(db, after=after, limit=50)
+            seen.extend(e["seq"] for e in page)
+            if not page:
+                if not still_writing:
+                    return
+                time.sleep(0.001)  # caught up: leave the writers the CPU for a moment
 
     reader = threading.Thread(target=read_feed)
     reader.start()

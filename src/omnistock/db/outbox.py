@@ -1,10 +1,18 @@
-"""The transactional outbox: events written with the change that caused them.
+"""The transactional outbox: events written with the change that caused them, read in order.
 
-Readers page through the feed by `seq` and must never miss an event. A sequence alone does
-not promise that: two transactions can take seq 5 and 6 and commit 6 first, and a reader
-that saw 6 would skip 5 for ever. So on PostgreSQL, writers take one transaction-scoped
-advisory lock just before their events get their seq and keep it until commit: seqs then
-become visible in commit order. On SQLite there is one writer at a time anyway.
+Readers page through the feed by `seq` and must never miss an event. A sequence number taken
+at insert does not promise that: two transactions can take seq 5 and 6 and commit 6 first,
+and a reader that saw 6 would skip 5 for ever. So an event gets its `seq` only once every
+transaction that could still commit an earlier one has finished:
+
+- SQLite has one writer at a time, so commit order is insert order: the writer numbers its
+  events at insert, one above the highest seq.
+- PostgreSQL writers insert their events unnumbered, tagged with their transaction id, and
+  take no lock. The sequencer numbers, in one statement, exactly the events whose
+  transactions are older than every transaction still running
+  (`xid < pg_snapshot_xmin(pg_current_snapshot())`): those are all committed and visible,
+  and no later pass can find an older one. Passes run one at a time (an advisory lock), from
+  the feed reader, off the write path.
 """
 
 from __future__ import annotations
@@ -12,17 +20,63 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, bindparam, insert, literal_column, select, text
 
-from omnistock.db.tables import events
+from omnistock.db.tables import UTCDateTime, events
 
-_OUTBOX_LOCK = 0x6F757462
+_SEQUENCER_LOCK = 0x6F757462
+
+_APPEND_SQLITE = text(
+    """
+    INSERT INTO events (seq, type, at, data)
+    VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), :type, :at, :data)
+    """
+).bindparams(bindparam("at", type_=UTCDateTime), bindparam("data", type_=events.c.data.type))
+
+_APPEND_POSTGRESQL = insert(events).values(
+    xid=literal_column("pg_current_xact_id()::text::bigint"),
+    type=bindparam("type"),
+    at=bindparam("at"),
+    data=bindparam("data"),
+)
+
+_SEQUENCE = text(
+    """
+    WITH ready AS (
+        SELECT id, row_number() OVER (ORDER BY id) AS n
+        FROM events
+        WHERE seq IS NULL
+          AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+        ORDER BY id
+        LIMIT :most
+    ), top AS (
+        SELECT COALESCE(MAX(seq), 0) AS seq FROM events
+    )
+    UPDATE events SET seq = top.seq + ready.n
+    FROM ready, top
+    WHERE events.id = ready.id
+    """
+)
 
 
 def append(conn: Connection, pending: list[tuple[str, dict[str, Any]]], *, at: dt.datetime) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _OUTBOX_LOCK})
-    conn.execute(insert(events), [{"type": t, "at": at, "data": d} for t, d in pending])
+    """Write events inside the caller's transaction."""
+    statement = _APPEND_POSTGRESQL if conn.dialect.name == "postgresql" else _APPEND_SQLITE
+    rows = [{"type": t, "at": at, "data": d} for t, d in pending]
+    conn.execute(statement, rows[0] if len(rows) == 1 else rows)
+
+
+def sequence(conn: Connection, *, most: int) -> int:
+    """Number up to `most` events that are safe to number (PostgreSQL); returns how many.
+
+    Skips the pass when another one is running: its events will show in a moment.
+    """
+    if conn.dialect.name != "postgresql":
+        return 0
+    locked = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _SEQUENCER_LOCK})
+    if not locked.scalar_one():
+        return 0
+    return conn.execute(_SEQUENCE, {"most": most}).rowcount
 
 
 def read(conn: Connection, *, after: int, limit: int) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    text,
 )
 
 NAMING = {
@@ -139,10 +140,20 @@ movements = Table(
 events = Table(
     "events",
     metadata,
-    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # Position in the feed, in commit order; NULL until sequenced (see omnistock.db.outbox).
+    Column("seq", BigInteger, unique=True),
+    # PostgreSQL: the writing transaction's id, which tells when it is safe to sequence.
+    Column("xid", BigInteger),
     Column("type", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("data", JSON, nullable=False),
+    Index(
+        "ix_events_unsequenced",
+        "id",
+        postgresql_where=text("seq IS NULL"),
+        sqlite_where=text("seq IS NULL"),
+    ),
 )
 
 idempotency_keys = Table(

@@ -22,6 +22,5 @@ def get_events(
     _: Principal = scope("events:read"),
 ) -> object:
     """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time."""
-    with database.read() as conn:
-        found, next_seq = events.feed(conn, after=after, limit=limit)
+    found, next_seq = events.feed(database, after=after, limit=limit)
     return {"events": found, "next": next_seq}

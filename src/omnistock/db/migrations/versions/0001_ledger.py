@@ -85,11 +85,21 @@ def upgrade() -> None:
     op.create_index("ix_movements_sku_location", "movements", ["sku", "location", "id"])
     op.create_table(
         "events",
-        sa.Column("seq", BigId, autoincrement=True),
+        sa.Column("id", BigId, autoincrement=True),
+        sa.Column("seq", sa.BigInteger),
+        sa.Column("xid", sa.BigInteger),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("at", UTCDateTime, nullable=False),
         sa.Column("data", sa.JSON, nullable=False),
-        sa.PrimaryKeyConstraint("seq", name="pk_events"),
+        sa.PrimaryKeyConstraint("id", name="pk_events"),
+        sa.UniqueConstraint("seq", name="uq_events_seq"),
+    )
+    op.create_index(
+        "ix_events_unsequenced",
+        "events",
+        ["id"],
+        postgresql_where=sa.text("seq IS NULL"),
+        sqlite_where=sa.text("seq IS NULL"),
     )
     op.create_table(
         "idempotency_keys",
