@@ -537,3 +537,16 @@ def test_check_reports_a_position_that_no_movement_explains(shop: Database) -> N
         ),
         stock.Drift(TEE.sku, WAREHOUSE.code, stored=Position(reserved=1), replayed=Position()),
     ]
+
+
+def test_putting_the_same_item_twice_in_one_unit_of_work_creates_it_once(db: Database) -> None:
+    created = db.run(
+        lambda uow: (
+            catalog.put_item(uow, Item(sku="TWICE", name="first")),
+            catalog.put_item(uow, Item(sku="TWICE", name="second")),
+        )
+    )
+
+    assert created == (True, False)
+    with db.read() as conn:
+        assert catalog.get_item(conn, "TWICE").name == "second"

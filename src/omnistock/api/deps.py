@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from omnistock.config import Settings
 from omnistock.db import Database
@@ -29,44 +30,51 @@ class AppContext:
     _keys: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def authenticate(self, key: str) -> Principal | None:
+    def known_principal(self, key: str) -> Principal | None:
+        """The caller, when it can be told without the database (the env key, or cached)."""
         env_key = self.settings.admin_key
         if env_key is not None and hmac.compare_digest(
             key.encode(), env_key.get_secret_value().encode()
         ):
             return Principal(access.ENV_ADMIN, ADMIN_SCOPES)
-        key_hash = access.hash_key(key)
-        now = time.monotonic()
-        cached = self._keys.get(key_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self._keys.get(access.hash_key(key))
+        return cached[0] if cached is not None and cached[1] > time.monotonic() else None
+
+    def look_up(self, key: str) -> Principal | None:
+        """The caller of a stored key (blocking: reads the database), remembered for a while."""
         with self.database.read() as conn:
             principal = access.principal_for(conn, key)
         if principal is not None:
             with self._lock:
-                self._keys[key_hash] = (principal, now + _KEY_CACHE_SECONDS)
+                expiry = time.monotonic() + _KEY_CACHE_SECONDS
+                self._keys[access.hash_key(key)] = (principal, expiry)
         return principal
 
 
-def context(request: Request) -> AppContext:
+# The dependencies are async so that FastAPI runs them on the event loop: a plain `def`
+# would cost a trip through the thread pool each, on every request.
+
+
+async def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.context
     return ctx
 
 
-def database(ctx: Annotated[AppContext, Depends(context)]) -> Database:
+async def database(ctx: Annotated[AppContext, Depends(context)]) -> Database:
     return ctx.database
 
 
 _bearer = HTTPBearer(auto_error=False, description="An omnistock API key")
 
 
-def caller(
+async def caller(
     ctx: Annotated[AppContext, Depends(context)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("send your API key as `Authorization: Bearer KEY`")
-    principal = ctx.authenticate(credentials.credentials)
+    key = credentials.credentials
+    principal = ctx.known_principal(key) or await run_in_threadpool(ctx.look_up, key)
     if principal is None:
         raise Unauthorized("this API key is not valid")
     return principal
@@ -75,7 +83,7 @@ def caller(
 def scope(name: str) -> Any:
     """A dependency that lets the request through only if the caller's key grants `name`."""
 
-    def check(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         if not principal.allows(name):
             raise Forbidden(f"this API key lacks the scope {name!r}")
         return principal

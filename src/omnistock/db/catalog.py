@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, select
+from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from omnistock.db.tables import items, locations
@@ -21,15 +20,22 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
 
 
 def _upsert(uow: UnitOfWork, table: Table, key: str, values: dict[str, Any]) -> bool:
-    """Insert or update one row by its primary key; True when it was created."""
-    stmt: Insert = dialect_insert(uow.conn, table).values(
-        **values, created_at=uow.now, updated_at=uow.now
-    )
-    stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-        index_elements=[key], set_={**values, "updated_at": uow.now}
-    ).returning(table.c.created_at)
-    created_at: dt.datetime = uow.conn.execute(stmt).scalar_one()
-    return created_at == uow.now
+    """Insert or update one row by its primary key; True when it was created.
+
+    Insert-or-nothing first, then update: the answer is exact even for the same key twice in
+    one transaction, and on PostgreSQL a concurrent creator makes this one wait, then update.
+    """
+    created = uow.conn.execute(
+        dialect_insert(uow.conn, table)
+        .values(**values, created_at=uow.now, updated_at=uow.now)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(table.c[key])
+    ).first()
+    if created is None:
+        uow.conn.execute(
+            update(table).where(table.c[key] == values[key]).values(**values, updated_at=uow.now)
+        )
+    return created is not None
 
 
 def put_item(uow: UnitOfWork, item: Item) -> bool:
