@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from omnistock.db import UnitOfWork
 from omnistock.db import catalog as catalog_sql
 from omnistock.db import stock as sql
-from omnistock.db.tables import items
 from omnistock.domain.errors import NotFound
 from omnistock.domain.stock import (
     MovementType,
@@ -75,9 +74,9 @@ def record_movement(
 
 
 def stock_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:
-    """Every position of an item, by location (404 when the item is unknown)."""
+    """Every position of an item, by location (NotFound when the item is unknown)."""
     found = sql.positions_of(conn, sku)
-    if not found and conn.execute(select(items.c.sku).where(items.c.sku == sku)).first() is None:
+    if not found and catalog_sql.get_item(conn, sku) is None:
         raise NotFound("item", sku, field="sku")
     return found
 
@@ -85,10 +84,11 @@ def stock_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:
 def ledger(
     conn: Connection, *, sku: str, location: str | None = None, after: int = 0, limit: int = 1000
 ) -> list[MovementRow]:
-    """The movements of an item, oldest first."""
+    """The movements of an item (at one location if given), oldest first, ids above `after`."""
     rows = sql.ledger(conn, sku=sku, location=location, after=after, limit=limit)
-    if not rows and after == 0:
-        stock_of(conn, sku)  # raises NotFound for an unknown sku
+    if not rows:  # empty, or unknown?
+        if catalog_sql.get_item(conn, sku) is None:
+            raise NotFound("item", sku, field="sku")
         if location is not None and catalog_sql.get_location(conn, location) is None:
             raise NotFound("location", location, field="location")
     return rows
@@ -106,12 +106,9 @@ def position_view(sku: str, location: str, position: Position) -> dict[str, obje
 
 def total(found: list[tuple[str, Position]]) -> Position:
     """The sum of several positions of one item."""
-    result = Position()
-    for _, p in found:
-        result = Position(
-            result.on_hand + p.on_hand,
-            result.reserved + p.reserved,
-            result.unsellable + p.unsellable,
-            result.inbound + p.inbound,
-        )
-    return result
+    return Position(
+        on_hand=sum(p.on_hand for _, p in found),
+        reserved=sum(p.reserved for _, p in found),
+        unsellable=sum(p.unsellable for _, p in found),
+        inbound=sum(p.inbound for _, p in found),
+    )
