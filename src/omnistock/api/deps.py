@@ -51,47 +51,42 @@ class AppContext:
         return principal
 
 
-# The dependencies are async so that FastAPI runs them on the event loop: a plain `def`
-# would cost a trip through the thread pool each, on every request.
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, and the database their request runs on."""
 
-
-async def context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.context
-    return ctx
-
-
-async def database(ctx: Annotated[AppContext, Depends(context)]) -> Database:
-    return ctx.database
+    principal: Principal
+    database: Database
 
 
 _bearer = HTTPBearer(auto_error=False, description="An omnistock API key")
 
 
-async def caller(
-    ctx: Annotated[AppContext, Depends(context)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None:
-        raise Unauthorized("send your API key as `Authorization: Bearer KEY`")
-    key = credentials.credentials
-    principal = ctx.known_principal(key) or await run_in_threadpool(ctx.look_up, key)
-    if principal is None:
-        raise Unauthorized("this API key is not valid")
-    return principal
-
-
 def scope(name: str) -> Any:
-    """A dependency that lets the request through only if the caller's key grants `name`."""
+    """The dependency of a route that needs scope `name`: the caller, or 401/403.
 
-    async def check(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    One async dependency per route, on purpose: FastAPI runs a plain `def` dependency
+    through the thread pool, and each extra dependency costs time on every request.
+    """
+
+    async def authorize(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        ctx: AppContext = request.app.state.context
+        if credentials is None:
+            raise Unauthorized("send your API key as `Authorization: Bearer KEY`")
+        key = credentials.credentials
+        principal = ctx.known_principal(key) or await run_in_threadpool(ctx.look_up, key)
+        if principal is None:
+            raise Unauthorized("this API key is not valid")
         if not principal.allows(name):
             raise Forbidden(f"this API key lacks the scope {name!r}")
-        return principal
+        return Caller(principal, ctx.database)
 
-    return Depends(check)
+    return Depends(authorize)
 
 
-DatabaseDep = Annotated[Database, Depends(database)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -16,9 +16,9 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from omnistock.db import Database, UnitOfWork
+from omnistock.api.deps import Caller
+from omnistock.db import UnitOfWork
 from omnistock.db import idempotency as sql
-from omnistock.domain.access import Principal
 from omnistock.domain.errors import IdempotencyKeyReused
 
 Action = Callable[[UnitOfWork], tuple[int, Any]]
@@ -27,13 +27,13 @@ Action = Callable[[UnitOfWork], tuple[int, Any]]
 def respond(
     *,
     request: Request,
-    database: Database,
-    principal: Principal,
+    caller: Caller,
     key: str | None,
     payload: BaseModel | None,
     action: Action,
 ) -> JSONResponse:
     """Run `action` (returning status and JSON body), idempotently when a key is given."""
+    database, principal = caller.database, caller.principal
     if key is None:
         status, body = database.run(action)
         return JSONResponse(body, status_code=status)

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from omnistock.api import idempotency
-from omnistock.api.deps import DatabaseDep, IdempotencyKey, scope
+from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.schemas import KEY_PATTERN, ItemIn, ItemOut, LocationIn, LocationOut
 from omnistock.db import UnitOfWork
-from omnistock.domain.access import Principal
 from omnistock.domain.catalog import Item, Location
 from omnistock.services import catalog
 
@@ -29,9 +28,8 @@ def put_item(
     sku: SkuPath,
     body: ItemIn,
     request: Request,
-    database: DatabaseDep,
     key: IdempotencyKey = None,
-    principal: Principal = scope("catalog:write"),
+    caller: Caller = scope("catalog:write"),
 ) -> JSONResponse:
     """Create or replace an item: 201 when created, 200 when updated."""
     item = Item(sku=sku, name=body.name, barcode=body.barcode, price=body.price)
@@ -42,8 +40,7 @@ def put_item(
 
     return idempotency.respond(
         request=request,
-        database=database,
-        principal=principal,
+        caller=caller,
         key=key,
         payload=body,
         action=action,
@@ -51,8 +48,8 @@ def put_item(
 
 
 @router.get("/items/{sku}", response_model=ItemOut)
-def get_item(sku: SkuPath, database: DatabaseDep, _: Principal = scope("catalog:read")) -> object:
-    with database.read() as conn:
+def get_item(sku: SkuPath, caller: Caller = scope("catalog:read")) -> object:
+    with caller.database.read() as conn:
         return catalog.item_view(catalog.get_item(conn, sku))
 
 
@@ -61,9 +58,8 @@ def put_location(
     code: CodePath,
     body: LocationIn,
     request: Request,
-    database: DatabaseDep,
     key: IdempotencyKey = None,
-    principal: Principal = scope("catalog:write"),
+    caller: Caller = scope("catalog:write"),
 ) -> JSONResponse:
     """Create or replace a location: 201 when created, 200 when updated."""
     location = Location(code=code, **body.model_dump())
@@ -74,8 +70,7 @@ def put_location(
 
     return idempotency.respond(
         request=request,
-        database=database,
-        principal=principal,
+        caller=caller,
         key=key,
         payload=body,
         action=action,
@@ -83,14 +78,12 @@ def put_location(
 
 
 @router.get("/locations", response_model=list[LocationOut])
-def list_locations(database: DatabaseDep, _: Principal = scope("catalog:read")) -> object:
-    with database.read() as conn:
+def list_locations(caller: Caller = scope("catalog:read")) -> object:
+    with caller.database.read() as conn:
         return [catalog.location_view(loc) for loc in catalog.list_locations(conn)]
 
 
 @router.get("/locations/{code}", response_model=LocationOut)
-def get_location(
-    code: CodePath, database: DatabaseDep, _: Principal = scope("catalog:read")
-) -> object:
-    with database.read() as conn:
+def get_location(code: CodePath, caller: Caller = scope("catalog:read")) -> object:
+    with caller.database.read() as conn:
         return catalog.location_view(catalog.get_location(conn, code))

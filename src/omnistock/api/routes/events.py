@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from omnistock.api.deps import DatabaseDep, scope
+from omnistock.api.deps import Caller, scope
 from omnistock.api.schemas import EventPage
-from omnistock.domain.access import Principal
 from omnistock.services import events
 
 router = APIRouter(tags=["events"])
@@ -16,11 +15,10 @@ router = APIRouter(tags=["events"])
 
 @router.get("/events", response_model=EventPage)
 def get_events(
-    database: DatabaseDep,
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Events with a larger seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    _: Principal = scope("events:read"),
+    caller: Caller = scope("events:read"),
 ) -> object:
     """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time."""
-    found, next_seq = events.feed(database, after=after, limit=limit)
+    found, next_seq = events.feed(caller.database, after=after, limit=limit)
     return {"events": found, "next": next_seq}

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from omnistock.api import idempotency
-from omnistock.api.deps import DatabaseDep, IdempotencyKey, scope
+from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.routes.catalog import SkuPath
 from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
 from omnistock.db import UnitOfWork
-from omnistock.domain.access import Principal
 from omnistock.services import stock
 from omnistock.services.stock import MovementRow
 
@@ -39,9 +38,8 @@ def movement_view(m: MovementRow) -> dict[str, object]:
 def record_movement(
     body: MovementIn,
     request: Request,
-    database: DatabaseDep,
     key: IdempotencyKey = None,
-    principal: Principal = scope("stock:write"),
+    caller: Caller = scope("stock:write"),
 ) -> JSONResponse:
     """Record a physical stock movement at a location.
 
@@ -69,8 +67,7 @@ def record_movement(
 
     return idempotency.respond(
         request=request,
-        database=database,
-        principal=principal,
+        caller=caller,
         key=key,
         payload=body,
         action=action,
@@ -78,9 +75,9 @@ def record_movement(
 
 
 @router.get("/stock/{sku}", response_model=StockOut)
-def get_stock(sku: SkuPath, database: DatabaseDep, _: Principal = scope("stock:read")) -> object:
+def get_stock(sku: SkuPath, caller: Caller = scope("stock:read")) -> object:
     """The stock of an item at every location, and its total."""
-    with database.read() as conn:
+    with caller.database.read() as conn:
         found = stock.stock_of(conn, sku)
     return {
         "sku": sku,
@@ -92,15 +89,14 @@ def get_stock(sku: SkuPath, database: DatabaseDep, _: Principal = scope("stock:r
 @router.get("/stock/{sku}/movements", response_model=list[MovementOut])
 def get_ledger(
     sku: SkuPath,
-    database: DatabaseDep,
     location: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     after: Annotated[
         int, Query(ge=0, le=2**63 - 1, description="Only movements with a larger id")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-    _: Principal = scope("stock:read"),
+    caller: Caller = scope("stock:read"),
 ) -> object:
     """The ledger of an item, oldest first: the deltas each movement applied."""
-    with database.read() as conn:
+    with caller.database.read() as conn:
         rows = stock.ledger(conn, sku=sku, location=location, after=after, limit=limit)
     return [movement_view(m) for m in rows]
