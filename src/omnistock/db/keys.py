@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, insert, select
+from sqlalchemy import delete as sa_delete
 
 from omnistock.db.tables import api_keys
 
@@ -17,10 +18,14 @@ def find_by_hash(conn: Connection, key_hash: str) -> tuple[str, list[str]] | Non
     return None if row is None else (row.id, list(row.scopes))
 
 
+def delete(conn: Connection, *, key_id: str) -> None:
+    conn.execute(sa_delete(api_keys).where(api_keys.c.id == key_id))
+
+
 def replace(
     conn: Connection, *, key_id: str, name: str, key_hash: str, scopes: list[str], now: dt.datetime
 ) -> None:
-    conn.execute(delete(api_keys).where(api_keys.c.id == key_id))
+    delete(conn, key_id=key_id)
     values: dict[str, Any] = {
         "id": key_id,
         "name": name,

@@ -33,6 +33,11 @@ def new_admin_key(uow: UnitOfWork) -> str:
     return key
 
 
+def retire_generated_admin_key(uow: UnitOfWork) -> None:
+    """Revoke the key `serve` generated, once an admin key is chosen in the environment."""
+    sql.delete(uow.conn, key_id=GENERATED_ADMIN)
+
+
 def principal_for(conn: Connection, key: str) -> Principal | None:
     """The principal a stored key belongs to, or None for an unknown key."""
     found = sql.find_by_hash(conn, hash_key(key))
