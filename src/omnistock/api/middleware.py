@@ -6,12 +6,15 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omnistock.api.problems import PROBLEM_JSON, problem_body
+
 
 class BodyGuard:
     """Read each request body once, up to `max_bytes`, and refuse what no route should see.
 
     - over the limit, whether declared in Content-Length or streamed: 413;
     - a Content-Length that is not a number: 400;
+    - a body that is not JSON by its Content-Type: 415;
     - a JSON body that is not UTF-8 (RFC 8259 section 8.1; Python's json would otherwise
       accept UTF-16 and UTF-32 too): 400.
 
@@ -49,7 +52,11 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if b"json" in headers.get(b"content-type", b"") and not _is_utf8(body):
+        if body and not _is_json(headers.get(b"content-type", b"")):
+            detail = "send the body as JSON, with Content-Type: application/json"
+            await _refuse(send, 415, "unsupported-media-type", detail)
+            return
+        if body and not _is_utf8(body):
             await _refuse(send, 400, "malformed-body", "a JSON body must be encoded in UTF-8")
             return
         sent = False
@@ -68,6 +75,11 @@ class BodyGuard:
         await _refuse(send, 413, "body-too-large", detail)
 
 
+def _is_json(content_type: bytes) -> bool:
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or media_type.endswith(b"+json")
+
+
 def _is_utf8(body: bytes) -> bool:
     try:
         body.decode("utf-8")
@@ -79,23 +91,13 @@ def _is_utf8(body: bytes) -> bool:
 
 
 async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
-    titles = {400: "Bad request", 413: "Request body too large"}
-    body = json.dumps(
-        {
-            "type": f"urn:omnistock:problem:{code}",
-            "title": titles[status],
-            "status": status,
-            "detail": detail,
-            "code": code,
-            "field": "body",
-        }
-    ).encode()
+    body = json.dumps(problem_body(status, code, detail, field="body")).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

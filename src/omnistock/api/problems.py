@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -40,11 +41,12 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Invalid request",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
-def problem(status: int, code: str, detail: str, **extensions: Any) -> JSONResponse:
-    body = {
+def problem_body(status: int, code: str, detail: str, **extensions: Any) -> dict[str, Any]:
+    return {
         "type": f"urn:omnistock:problem:{code}",
         "title": _TITLES.get(status, "Error"),
         "status": status,
@@ -52,7 +54,13 @@ def problem(status: int, code: str, detail: str, **extensions: Any) -> JSONRespo
         "code": code,
         **extensions,
     }
+
+
+def problem(status: int, code: str, detail: str, **extensions: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "1"}
+    body = problem_body(status, code, detail, **extensions)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -124,6 +132,12 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return answer
 
 
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    detail = "the database is unavailable or busy; nothing was changed, try again"
+    return problem(503, "database-unavailable", detail)
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "internal-error", "something went wrong on our side; it was logged")
@@ -133,4 +147,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OmnistockError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -61,8 +61,17 @@ class Database:
             )
             _configure_sqlite(self.engine, sqlite_synchronous, busy_timeout_ms)
         else:
-            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
         self._writer = self.engine.execution_options(omnistock_write=True)
+        self._reader = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        )
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         )
@@ -93,7 +102,11 @@ class Database:
             self.known.learn(uow.learned_skus, uow.learned_locations)  # committed: now true
 
     def run(self, fn: Callable[[UnitOfWork], T]) -> T:
-        """Run `fn` in a unit of work, retrying transient lock conflicts with backoff."""
+        """Run `fn` in a unit of work, retrying transient lock conflicts with backoff.
+
+        `fn` may therefore run more than once (each attempt rolled back before the next):
+        it must do nothing outside the database; work outside happens after commit.
+        """
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 with self.unit_of_work() as uow:
@@ -106,8 +119,12 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction (a consistent snapshot on both backends)."""
-        with self.engine.connect() as conn:
+        """A read-only transaction that sees one consistent snapshot, on both backends.
+
+        SQLite's WAL gives a read transaction one snapshot; on PostgreSQL that takes
+        REPEATABLE READ (READ COMMITTED would give each statement its own moment).
+        """
+        with self._reader.connect() as conn:
             yield conn
 
     def dispose(self) -> None:

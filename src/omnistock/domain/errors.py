@@ -5,11 +5,11 @@
      ├── Forbidden             the key lacks the scope the request needs    (HTTP 403)
      ├── NotFound              a referenced resource does not exist        (HTTP 404)
      ├── InvalidInput          a value breaks a business rule              (HTTP 422)
+     ├── IdempotencyKeyReused  the same key was sent with another body     (HTTP 422)
      └── Conflict              the request is valid but the state forbids it (HTTP 409)
-          ├── StockConflict    a movement would leave a position impossible
-          └── IdempotencyKeyReused  the same key was sent with another body (HTTP 422)
+          └── StockConflict    a movement would leave a position impossible
 
-The API maps them to RFC 9457 problem details in one place (`omnistock.api.errors`).
+The API maps them to RFC 9457 problem details in one place (`omnistock.api.problems`).
 """
 
 from __future__ import annotations
