@@ -142,30 +142,38 @@ def test_keys_of_different_owners_do_not_collide(client, db, shop, item, locatio
     assert shop.position()["on_hand"] == 10
 
 
-def test_a_refused_request_is_not_remembered_so_its_retry_can_succeed(
+def test_a_refused_request_is_remembered_so_its_retry_gets_the_same_refusal(
     client, shop, item, location, problem
 ) -> None:
     sale = {**RECEIPT, "type": "sale", "quantity": 3}
-    problem(client.post("/v1/stock/movements", json=sale, headers=keyed("sale-1")), 409)
+    first = client.post("/v1/stock/movements", json=sale, headers=keyed("sale-1"))
+    problem(first, 409)
     shop.moved("receipt", 3)
 
     retry = client.post("/v1/stock/movements", json=sale, headers=keyed("sale-1"))
 
-    assert retry.status_code == 201, retry.text
-    assert "Idempotent-Replayed" not in retry.headers
+    assert retry.status_code == 409
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.headers["content-type"].startswith("application/problem+json")
+    assert retry.json() == first.json()
+    assert shop.position()["on_hand"] == 3  # the sale was not applied after all
+    fresh = client.post("/v1/stock/movements", json=sale, headers=keyed("sale-2"))
+    assert fresh.status_code == 201, fresh.text
     assert shop.position()["on_hand"] == 0
 
 
-def test_a_request_refused_for_an_unknown_sku_is_not_remembered(
-    client, shop, location, problem
+def test_a_refusal_stored_under_a_key_leaves_no_trace_of_the_refused_change(
+    client, shop, location, problem, db
 ) -> None:
     problem(client.post("/v1/stock/movements", json=RECEIPT, headers=keyed("k-1")), 404)
     shop.item()
 
     retry = client.post("/v1/stock/movements", json=RECEIPT, headers=keyed("k-1"))
 
-    assert retry.status_code == 201, retry.text
-    assert shop.position()["on_hand"] == 5
+    problem(retry, 404)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert shop.ledger() == []
+    assert shop.stock()["positions"] == []
 
 
 MALFORMED_KEYS = {

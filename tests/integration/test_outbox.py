@@ -10,7 +10,7 @@ import pytest
 
 from omnistock.db import Database, UnitOfWork
 from omnistock.domain.catalog import Item, Location, LocationType
-from omnistock.domain.errors import StockConflict
+from omnistock.domain.errors import NotFound, StockConflict
 from omnistock.domain.stock import MovementType
 from omnistock.services import catalog, events, stock
 from omnistock.services.stock import MovementRecorded
@@ -258,3 +258,33 @@ def test_an_event_committed_behind_an_older_transaction_waits_until_that_one_end
         (WAREHOUSE.code, 2),
     ]
     assert [e["seq"] for e in page] == [start + 1, start + 2]
+
+
+def test_a_failed_savepoint_takes_its_changes_and_events_with_it_and_the_rest_commits(
+    shop: Database,
+) -> None:
+    def partly(uow: UnitOfWork) -> None:
+        movement(uow, "receipt", 2)
+        with pytest.raises(Abandoned), uow.savepoint():
+            catalog.put_item(uow, Item(sku="GHOST", name="never"))
+            movement(uow, "receipt", 5, location=WAREHOUSE.code)
+            raise Abandoned
+        assert "GHOST" not in uow.learned_skus
+
+    before = len(all_events(shop))
+    shop.run(partly)
+
+    added = all_events(shop)[before:]
+    assert [(e["type"], e["data"]["location"], e["data"]["on_hand"]) for e in added] == [
+        ("stock.changed", STORE.code, 2)
+    ]
+    with shop.read() as conn:
+        assert [loc for loc, _ in stock.stock_of(conn, TEE.sku)] == [STORE.code]
+    with pytest.raises(NotFound):
+        shop.run(lambda uow: movement_of(uow, "GHOST"))
+
+
+def movement_of(uow: UnitOfWork, sku: str) -> MovementRecorded:
+    return stock.record_movement(
+        uow, location=STORE.code, sku=sku, movement_type=MovementType.RECEIPT, quantity=1
+    )

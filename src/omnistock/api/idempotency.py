@@ -1,15 +1,9 @@
-"""Running a write under an `Idempotency-Key`.
-
-The key is claimed, the change made and the answer stored in one transaction: a retry of the
-same request (same key, owner, method, path and body) gets the stored answer and changes
-nothing; the same key with another body is refused with 422.
-"""
+"""Answering a write, idempotently when the request carries an `Idempotency-Key`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -17,11 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from omnistock.api.deps import Caller
-from omnistock.db import UnitOfWork
-from omnistock.db import idempotency as sql
-from omnistock.domain.errors import IdempotencyKeyReused
-
-Action = Callable[[UnitOfWork], tuple[int, Any]]
+from omnistock.api.problems import PROBLEM_JSON, problem_body, status_of
+from omnistock.domain.errors import OmnistockError
+from omnistock.services import idempotency
+from omnistock.services.idempotency import Action
 
 
 def respond(
@@ -32,29 +25,36 @@ def respond(
     payload: BaseModel | None,
     action: Action,
 ) -> JSONResponse:
-    """Run `action` (returning status and JSON body), idempotently when a key is given."""
-    database, principal = caller.database, caller.principal
+    """Run `action` (returning status and JSON body) and answer with what it returned.
+
+    With a key, the answer (a success or a refusal) is stored with the change and replayed
+    to every retry, marked `Idempotent-Replayed: true`.
+    """
     if key is None:
-        status, body = database.run(action)
+        status, body = caller.database.run(action)
         return JSONResponse(body, status_code=status)
 
-    request_hash = _fingerprint(request, payload)
-
-    def once(uow: UnitOfWork) -> tuple[int, Any, bool]:
-        stored = sql.claim(
-            uow.conn, owner=principal.id, key=key, request_hash=request_hash, now=uow.now
+    fingerprint = _fingerprint(request, payload)
+    answer = caller.database.run(
+        lambda uow: idempotency.run_once(
+            uow,
+            owner=caller.principal.id,
+            key=key,
+            fingerprint=fingerprint,
+            action=action,
+            refusal=_refusal,
         )
-        if stored is not None:
-            if stored.request_hash != request_hash:
-                raise IdempotencyKeyReused(key)
-            return stored.status_code, stored.response, True
-        status, body = action(uow)
-        sql.store(uow.conn, owner=principal.id, key=key, status_code=status, response=body)
-        return status, body, False
+    )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    media_type = PROBLEM_JSON if answer.status >= 400 else None
+    return JSONResponse(
+        answer.body, status_code=answer.status, headers=headers, media_type=media_type
+    )
 
-    status, body, replayed = database.run(once)
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return JSONResponse(body, status_code=status, headers=headers)
+
+def _refusal(error: OmnistockError) -> tuple[int, Any]:
+    status = status_of(error)
+    return status, problem_body(status, error.code, error.detail, **error.extensions())
 
 
 def _fingerprint(request: Request, payload: BaseModel | None) -> str:

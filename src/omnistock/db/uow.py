@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -47,6 +49,20 @@ class UnitOfWork:
 
     def knows_location(self, code: str) -> bool:
         return code in self.known.locations or code in self.learned_locations
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that can fail alone: its changes, events and learned
+        keys are undone, the rest of the transaction goes on."""
+        events = len(self._events)
+        skus, locations = set(self.learned_skus), set(self.learned_locations)
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            del self._events[events:]
+            self.learned_skus, self.learned_locations = skus, locations
+            raise
 
     def emit(self, type: str, data: dict[str, Any]) -> None:
         self._events.append((type, data))
