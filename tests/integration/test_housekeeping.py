@@ -56,3 +56,17 @@ def test_a_forgotten_key_can_be_claimed_again(db: Database) -> None:
     claim(db, "k")  # claim asserts it was free
 
     assert kept_keys(db) == {"k"}
+
+
+def test_the_purge_works_in_batches_oldest_first(db: Database) -> None:
+    for n in range(5):
+        claim(db, f"k{n}")
+        age(db, f"k{n}", 30 + n)  # k4 is the oldest
+
+    first = db.run(lambda uow: housekeeping.purge_idempotency_keys(uow, keep_hours=24, most=2))
+
+    assert first == 2
+    assert kept_keys(db) == {"k0", "k1", "k2"}
+    rest = db.run(lambda uow: housekeeping.purge_idempotency_keys(uow, keep_hours=24, most=2))
+    assert rest == 2
+    assert kept_keys(db) == {"k0"}

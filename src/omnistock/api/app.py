@@ -21,6 +21,7 @@ from omnistock.services import housekeeping
 
 log = logging.getLogger("omnistock")
 _HOUSEKEEPING_SECONDS = 3600.0
+_PURGE_BATCH = 10_000
 
 
 def create_app(
@@ -71,11 +72,14 @@ def create_app_from_env() -> FastAPI:
 def _housekeep(settings: Settings, database: Database, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            purged = database.run(
-                lambda uow: housekeeping.purge_idempotency_keys(
-                    uow, keep_hours=settings.idempotency_ttl_hours
+            purged, batch = 0, _PURGE_BATCH
+            while batch == _PURGE_BATCH and not stop.is_set():
+                batch = database.run(
+                    lambda uow: housekeeping.purge_idempotency_keys(
+                        uow, keep_hours=settings.idempotency_ttl_hours, most=_PURGE_BATCH
+                    )
                 )
-            )
+                purged += batch
             if purged:
                 log.info("forgot %d idempotency keys", purged)
         except Exception:  # keep the thread alive; the next round tries again

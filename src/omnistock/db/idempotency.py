@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, text, update
+from sqlalchemy import Connection, bindparam, delete, select, text, tuple_, update
 
 from omnistock.db.tables import UTCDateTime
 from omnistock.db.tables import idempotency_keys as keys
@@ -58,5 +58,13 @@ def store(conn: Connection, *, owner: str, key: str, status_code: int, response:
     )
 
 
-def purge(conn: Connection, *, older_than: dt.datetime) -> int:
-    return conn.execute(delete(keys).where(keys.c.created_at < older_than)).rowcount
+def purge(conn: Connection, *, older_than: dt.datetime, most: int) -> int:
+    """Delete up to `most` keys created before `older_than`; returns how many."""
+    oldest = (
+        select(keys.c.owner, keys.c.key)
+        .where(keys.c.created_at < older_than)
+        .order_by(keys.c.created_at)
+        .limit(most)
+    )
+    stale = tuple_(keys.c.owner, keys.c.key).in_(oldest)
+    return conn.execute(delete(keys).where(stale)).rowcount

@@ -8,6 +8,11 @@ from omnistock.db import UnitOfWork
 from omnistock.db import idempotency as sql
 
 
-def purge_idempotency_keys(uow: UnitOfWork, *, keep_hours: int) -> int:
-    """Forget idempotency keys older than `keep_hours` (at least 24); returns how many."""
-    return sql.purge(uow.conn, older_than=uow.now - dt.timedelta(hours=keep_hours))
+def purge_idempotency_keys(uow: UnitOfWork, *, keep_hours: int, most: int = 10_000) -> int:
+    """Forget up to `most` idempotency keys older than `keep_hours` (at least 24).
+
+    Returns how many; call again while it returns `most`. Small batches keep each
+    transaction short: SQLite has one writer, and PostgreSQL's event feed waits for
+    every older transaction.
+    """
+    return sql.purge(uow.conn, older_than=uow.now - dt.timedelta(hours=keep_hours), most=most)
