@@ -61,25 +61,31 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-class DecimalText(TypeDecorator[Decimal]):
-    """Exact decimals on SQLite, which has no decimal type (stored as canonical text)."""
+_CENT = Decimal("0.01")
 
-    impl = String(32)
+
+class Cents(TypeDecorator[Decimal]):
+    """Exact money on SQLite, which has no decimal type: integer cents, which sort right."""
+
+    impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
-        return None if value is None else str(value)
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        return None if value is None else int(value.quantize(_CENT) * 100)
 
-    def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(value)
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(_CENT)
 
 
-Money = Numeric(14, 2).with_variant(DecimalText(), "sqlite")
+Money = Numeric(14, 2).with_variant(Cents(), "sqlite")
+#: Natural keys (skus, location codes) sort by code point on both backends, as SQLite does,
+#: whatever the PostgreSQL database's locale.
+Key = String(64).with_variant(String(64, collation="C"), "postgresql")
 
 items = Table(
     "items",
     metadata,
-    Column("sku", String(64), primary_key=True),
+    Column("sku", Key, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("barcode", String(64)),
     Column("price", Money),
@@ -90,7 +96,7 @@ items = Table(
 locations = Table(
     "locations",
     metadata,
-    Column("code", String(64), primary_key=True),
+    Column("code", Key, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("type", String(16), nullable=False),
     Column("lat", Float, nullable=False),
@@ -108,8 +114,8 @@ locations = Table(
 positions = Table(
     "positions",
     metadata,
-    Column("sku", String(64), ForeignKey("items.sku"), primary_key=True),
-    Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
+    Column("sku", Key, ForeignKey("items.sku"), primary_key=True),
+    Column("location", Key, ForeignKey("locations.code"), primary_key=True),
     Column("on_hand", BigInteger, nullable=False),
     Column("reserved", BigInteger, nullable=False),
     Column("unsellable", BigInteger, nullable=False),
@@ -125,8 +131,8 @@ movements = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False),
-    Column("sku", String(64), ForeignKey("items.sku"), nullable=False),
-    Column("location", String(64), ForeignKey("locations.code"), nullable=False),
+    Column("sku", Key, ForeignKey("items.sku"), nullable=False),
+    Column("location", Key, ForeignKey("locations.code"), nullable=False),
     Column("type", String(32), nullable=False),
     Column("on_hand", BigInteger, nullable=False),
     Column("reserved", BigInteger, nullable=False),

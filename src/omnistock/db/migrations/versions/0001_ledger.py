@@ -8,7 +8,7 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
-from omnistock.db.tables import BigId, Money, UTCDateTime
+from omnistock.db.tables import BigId, Key, Money, UTCDateTime
 
 revision = "0001"
 down_revision = None
@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "items",
-        sa.Column("sku", sa.String(64), primary_key=True),
+        sa.Column("sku", Key, primary_key=True),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("barcode", sa.String(64)),
         sa.Column("price", Money),
@@ -29,7 +29,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "locations",
-        sa.Column("code", sa.String(64), primary_key=True),
+        sa.Column("code", Key, primary_key=True),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("lat", sa.Float, nullable=False),
@@ -46,8 +46,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "positions",
-        sa.Column("sku", sa.String(64), nullable=False),
-        sa.Column("location", sa.String(64), nullable=False),
+        sa.Column("sku", Key, nullable=False),
+        sa.Column("location", Key, nullable=False),
         sa.Column("on_hand", sa.BigInteger, nullable=False),
         sa.Column("reserved", sa.BigInteger, nullable=False),
         sa.Column("unsellable", sa.BigInteger, nullable=False),
@@ -67,8 +67,8 @@ def upgrade() -> None:
         "movements",
         sa.Column("id", BigId, autoincrement=True),
         sa.Column("at", UTCDateTime, nullable=False),
-        sa.Column("sku", sa.String(64), nullable=False),
-        sa.Column("location", sa.String(64), nullable=False),
+        sa.Column("sku", Key, nullable=False),
+        sa.Column("location", Key, nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("on_hand", sa.BigInteger, nullable=False),
         sa.Column("reserved", sa.BigInteger, nullable=False),
