@@ -84,7 +84,7 @@ def position(db: Database, *, sku: str = TEE.sku, location: str = STORE.code) ->
         return dict(stock.stock_of(conn, sku)).get(location)
 
 
-def ledger(db: Database, **filters: object) -> list[stock.MovementRow]:
+def ledger(db: Database, **filters: object) -> list[stock.Movement]:
     with db.read() as conn:
         return stock.ledger(conn, **{"sku": TEE.sku, **filters})  # type: ignore[arg-type]
 

@@ -8,20 +8,16 @@ explains the refusal from a fresh read. Nothing is ever read, changed in Python 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     String,
     and_,
     bindparam,
     func,
-    insert,
     literal,
     select,
     text,
@@ -29,7 +25,7 @@ from sqlalchemy import (
 )
 
 from omnistock.db.tables import movements, positions
-from omnistock.domain.stock import Deltas, Position
+from omnistock.domain.stock import Deltas, Drift, Movement, Position
 
 _QUANTITIES = (
     positions.c.on_hand,
@@ -40,70 +36,45 @@ _QUANTITIES = (
 _KEY = (positions.c.sku, positions.c.location)
 
 
-@dataclass(frozen=True, slots=True)
-class MovementRow:
-    id: int
-    at: dt.datetime
-    sku: str
-    location: str
-    type: str
-    deltas: Deltas
-    reason: str | None
-    reference: str | None
-
-
 def _where(sku: Any, location: Any) -> ColumnElement[bool]:
     return and_(positions.c.sku == sku, positions.c.location == location)
 
 
-def _guard(d: type[_Params]) -> ColumnElement[bool]:
-    """The position after the change is physically possible (Position.is_physically_possible)."""
-    p = positions.c
-    return and_(
-        p.on_hand + d.on_hand >= p.unsellable + d.unsellable,
-        p.unsellable + d.unsellable >= 0,
-        p.reserved + d.reserved >= 0,
-        p.inbound + d.inbound >= 0,
-    )
+#: The position after the change stays physically possible: the SQL twin of
+#: `Position.is_physically_possible`, evaluated on the row as it is when the change applies.
+_GUARD = """
+        positions.on_hand + :d_on_hand >= positions.unsellable + :d_unsellable
+    AND positions.unsellable + :d_unsellable >= 0
+    AND positions.reserved + :d_reserved >= 0
+    AND positions.inbound + :d_inbound >= 0
+"""
+_ADD = """
+    on_hand = positions.on_hand + :d_on_hand,
+    reserved = positions.reserved + :d_reserved,
+    unsellable = positions.unsellable + :d_unsellable,
+    inbound = positions.inbound + :d_inbound
+"""
+_RETURNING = "RETURNING on_hand, reserved, unsellable, inbound"
 
+# The hot statements are text, the same on SQLite and PostgreSQL, and prepared once:
+# SQLAlchemy recompiles ON CONFLICT constructs on every execution.
 
-class _Params:
-    """Bind parameters for a change's deltas, so its statements are built and compiled once."""
-
-    on_hand = bindparam("d_on_hand", type_=BigInteger)
-    reserved = bindparam("d_reserved", type_=BigInteger)
-    unsellable = bindparam("d_unsellable", type_=BigInteger)
-    inbound = bindparam("d_inbound", type_=BigInteger)
-    sku = bindparam("k_sku", type_=String)
-    location = bindparam("k_location", type_=String)
-
-
-@dataclass(frozen=True)
-class _Statements:
-    upsert: Any  # insert the position, or add to it where the guard holds
-    update: Any  # add to an existing position where the guard holds
-    create_zero: Any
-    lock: Any
-    read: Any
-    append: Any
-
-
-#: Insert a position, or add to it where the guard holds. Same SQL on SQLite and PostgreSQL;
-#: written as text because SQLAlchemy recompiles ON CONFLICT constructs on every execution.
+#: Insert the position, or add to it where the guard holds.
 _UPSERT = text(
-    """
+    f"""
     INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
     VALUES (:k_sku, :k_location, :d_on_hand, :d_reserved, :d_unsellable, :d_inbound)
-    ON CONFLICT (sku, location) DO UPDATE SET
-        on_hand = positions.on_hand + :d_on_hand,
-        reserved = positions.reserved + :d_reserved,
-        unsellable = positions.unsellable + :d_unsellable,
-        inbound = positions.inbound + :d_inbound
-    WHERE positions.on_hand + :d_on_hand >= positions.unsellable + :d_unsellable
-        AND positions.unsellable + :d_unsellable >= 0
-        AND positions.reserved + :d_reserved >= 0
-        AND positions.inbound + :d_inbound >= 0
-    RETURNING on_hand, reserved, unsellable, inbound
+    ON CONFLICT (sku, location) DO UPDATE SET {_ADD}
+    WHERE {_GUARD}
+    {_RETURNING}
+    """
+)
+#: Add to an existing position where the guard holds.
+_UPDATE = text(
+    f"""
+    UPDATE positions SET {_ADD}
+    WHERE sku = :k_sku AND location = :k_location AND {_GUARD}
+    {_RETURNING}
     """
 )
 _CREATE_ZERO = text(
@@ -113,41 +84,18 @@ _CREATE_ZERO = text(
     ON CONFLICT (sku, location) DO NOTHING
     """
 )
-
-
-@functools.cache
-def _statements(dialect: str) -> _Statements:
-    d, p, m = _Params, positions.c, movements.c
-    added = {
-        "on_hand": p.on_hand + d.on_hand,
-        "reserved": p.reserved + d.reserved,
-        "unsellable": p.unsellable + d.unsellable,
-        "inbound": p.inbound + d.inbound,
-    }
-    return _Statements(
-        upsert=_UPSERT,
-        update=positions.update()
-        .where(_where(d.sku, d.location), _guard(d))
-        .values(added)
-        .returning(*_QUANTITIES),
-        create_zero=_CREATE_ZERO,
-        lock=select(*_QUANTITIES).where(_where(d.sku, d.location)).with_for_update(),
-        read=select(*_QUANTITIES).where(_where(d.sku, d.location)),
-        append=insert(movements)
-        .values(
-            at=bindparam("m_at", type_=m.at.type),
-            sku=d.sku,
-            location=d.location,
-            type=bindparam("m_type", type_=String),
-            on_hand=d.on_hand,
-            reserved=d.reserved,
-            unsellable=d.unsellable,
-            inbound=d.inbound,
-            reason=bindparam("m_reason", type_=String),
-            reference=bindparam("m_reference", type_=String),
-        )
-        .returning(m.id),
-    )
+_KEY_PARAMS = (bindparam("k_sku", type_=String), bindparam("k_location", type_=String))
+_LOCK = select(*_QUANTITIES).where(_where(*_KEY_PARAMS)).with_for_update()
+_READ = select(*_QUANTITIES).where(_where(*_KEY_PARAMS))
+_APPEND = text(
+    """
+    INSERT INTO movements (at, sku, location, type, on_hand, reserved, unsellable, inbound,
+                           reason, reference)
+    VALUES (:at, :k_sku, :k_location, :type, :d_on_hand, :d_reserved, :d_unsellable,
+            :d_inbound, :reason, :reference)
+    RETURNING id
+    """
+).bindparams(bindparam("at", type_=movements.c.at.type))
 
 
 def _delta_params(deltas: Deltas) -> dict[str, int]:
@@ -165,15 +113,13 @@ def lock_position(conn: Connection, *, sku: str, location: str) -> Position:
     Creating it first matters: two concurrent first counts of a new position would otherwise
     both read "nothing" and both add their count to it.
     """
-    sql = _statements(conn.dialect.name)
     key = {"k_sku": sku, "k_location": location}
-    conn.execute(sql.create_zero, key)
-    return Position(*conn.execute(sql.lock, key).one())
+    conn.execute(_CREATE_ZERO, key)
+    return Position(*conn.execute(_LOCK, key).one())
 
 
 def read_position(conn: Connection, *, sku: str, location: str) -> Position:
-    row = conn.execute(_statements(conn.dialect.name).read, {"k_sku": sku, "k_location": location})
-    found = row.first()
+    found = conn.execute(_READ, {"k_sku": sku, "k_location": location}).first()
     return Position(*found) if found else Position()
 
 
@@ -183,10 +129,9 @@ def apply_deltas(conn: Connection, *, sku: str, location: str, deltas: Deltas) -
     Returns the new position, or None when the guard refused (nothing changed). A position
     that does not exist yet is created when the change would be possible from zero.
     """
-    sql = _statements(conn.dialect.name)
     creatable = Position().apply(deltas).is_physically_possible
     params = {"k_sku": sku, "k_location": location, **_delta_params(deltas)}
-    row = conn.execute(sql.upsert if creatable else sql.update, params).first()
+    row = conn.execute(_UPSERT if creatable else _UPDATE, params).first()
     return Position(*row) if row else None
 
 
@@ -200,18 +145,18 @@ def append_movement(
     deltas: Deltas,
     reason: str | None = None,
     reference: str | None = None,
-) -> MovementRow:
+) -> Movement:
     params = {
-        "m_at": at,
+        "at": at,
         "k_sku": sku,
         "k_location": location,
-        "m_type": type,
-        "m_reason": reason,
-        "m_reference": reference,
+        "type": type,
+        "reason": reason,
+        "reference": reference,
         **_delta_params(deltas),
     }
-    movement_id = conn.execute(_statements(conn.dialect.name).append, params).scalar_one()
-    return MovementRow(movement_id, at, sku, location, type, deltas, reason, reference)
+    movement_id = conn.execute(_APPEND, params).scalar_one()
+    return Movement(movement_id, at, sku, location, type, deltas, reason, reference)
 
 
 def positions_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:
@@ -226,14 +171,14 @@ def positions_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:
 
 def ledger(
     conn: Connection, *, sku: str, location: str | None, after: int, limit: int
-) -> list[MovementRow]:
+) -> list[Movement]:
     """Movements of an item (at one location if given), oldest first, ids above `after`."""
     m = movements.c
     query = select(movements).where(m.sku == sku, m.id > after).order_by(m.id).limit(limit)
     if location is not None:
         query = query.where(m.location == location)
     return [
-        MovementRow(
+        Movement(
             r.id,
             r.at,
             r.sku,
@@ -245,16 +190,6 @@ def ledger(
         )
         for r in conn.execute(query)
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class Drift:
-    """A position that differs from the sum of its movements."""
-
-    sku: str
-    location: str
-    stored: Position
-    replayed: Position
 
 
 def drifts(conn: Connection) -> Iterator[Drift]:

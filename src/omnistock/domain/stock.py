@@ -10,6 +10,7 @@ The rules here decide; the database enforces them with the same conditions in SQ
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -80,6 +81,30 @@ class Position:
             "inbound": self.inbound,
             "available": self.available,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One immutable ledger entry: the deltas it applied to a position, and why."""
+
+    id: int
+    at: dt.datetime
+    sku: str
+    location: str
+    type: str
+    deltas: Deltas
+    reason: str | None
+    reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """A position that differs from the sum of its movements (it never should)."""
+
+    sku: str
+    location: str
+    stored: Position
+    replayed: Position
 
 
 class MovementType(enum.StrEnum):

@@ -12,6 +12,8 @@ from omnistock.db import catalog as catalog_sql
 from omnistock.db import stock as sql
 from omnistock.domain.errors import NotFound
 from omnistock.domain.stock import (
+    Drift,
+    Movement,
     MovementType,
     Position,
     movement_deltas,
@@ -20,13 +22,10 @@ from omnistock.domain.stock import (
     validate_quantity,
 )
 
-MovementRow = sql.MovementRow
-Drift = sql.Drift
-
 
 @dataclass(frozen=True, slots=True)
 class MovementRecorded:
-    movement: MovementRow
+    movement: Movement
     position: Position
 
 
@@ -83,7 +82,7 @@ def stock_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:
 
 def ledger(
     conn: Connection, *, sku: str, location: str | None = None, after: int = 0, limit: int = 1000
-) -> list[MovementRow]:
+) -> list[Movement]:
     """The movements of an item (at one location if given), oldest first, ids above `after`."""
     rows = sql.ledger(conn, sku=sku, location=location, after=after, limit=limit)
     if not rows:  # empty, or unknown?

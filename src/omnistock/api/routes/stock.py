@@ -12,13 +12,13 @@ from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.routes.catalog import SkuPath
 from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
 from omnistock.db import UnitOfWork
+from omnistock.domain.stock import Movement
 from omnistock.services import stock
-from omnistock.services.stock import MovementRow
 
 router = APIRouter(tags=["stock"])
 
 
-def movement_view(m: MovementRow) -> dict[str, object]:
+def movement_view(m: Movement) -> dict[str, object]:
     return {
         "id": m.id,
         "at": m.at.isoformat().replace("+00:00", "Z"),
