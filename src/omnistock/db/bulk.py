@@ -83,11 +83,13 @@ def lock_loader(conn: Connection, key: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def has_movements(conn: Connection, *, location: str, reference: str) -> bool:
-    """Whether the ledger holds a movement at `location` with this reference."""
+def has_movements(conn: Connection, *, location: str, reference_prefix: str) -> bool:
+    """Whether the ledger holds a movement at `location` whose reference starts so."""
     m = movements.c
     found = conn.execute(
-        select(m.id).where(m.location == location, m.reference == reference).limit(1)
+        select(m.id)
+        .where(m.location == location, m.reference.startswith(reference_prefix, autoescape=True))
+        .limit(1)
     ).first()
     return found is not None
 

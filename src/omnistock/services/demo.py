@@ -24,6 +24,7 @@ import math
 import random
 import re
 import unicodedata
+import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -738,15 +739,18 @@ def _load(
     uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, seed: int
 ) -> tuple[bool, bulk.StockTotals]:
     bulk.lock_loader(uow.conn, _LOADER_LOCK)
-    if bulk.has_movements(uow.conn, location=plan.codes[0], reference=DEMO_REFERENCE):
+    loaded_before = f"{DEMO_REFERENCE}/"
+    if bulk.has_movements(uow.conn, location=plan.codes[0], reference_prefix=loaded_before):
         return False, bulk.stock_totals(uow.conn, plan.codes)
+    # A reference no client can send by chance: the positions sum exactly this load's rows.
+    reference = f"{DEMO_REFERENCE}/{uuid.uuid4().hex}"
     _put_catalogue(uow, plan, progress)
-    _receive_opening_stock(uow, plan, progress)
+    _receive_opening_stock(uow, plan, progress, reference=reference)
     totals = bulk.stock_totals(uow.conn, plan.codes)
     uow.emit(
         "demo.loaded",
         {
-            "reference": DEMO_REFERENCE,
+            "reference": reference,
             "seed": seed,
             "warehouses": totals.warehouses,
             "stores": totals.stores,
@@ -773,14 +777,16 @@ def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: Progress) -> None:
         progress.advance(task, len(batch))
 
 
-def _receive_opening_stock(uow: UnitOfWork, plan: DemoPlan, progress: Progress) -> None:
+def _receive_opening_stock(
+    uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, reference: str
+) -> None:
     entries = [movement for holding in plan.holdings for movement in holding.movements()]
     task = progress.add_task("Opening stock movements", total=len(entries))
     after_id = bulk.last_movement_id(uow.conn)
     for start in range(0, len(entries), _BATCH):
         batch = entries[start : start + _BATCH]
-        bulk.append_movements(uow.conn, batch, at=uow.now, reference=DEMO_REFERENCE)
+        bulk.append_movements(uow.conn, batch, at=uow.now, reference=reference)
         progress.advance(task, len(batch))
     task = progress.add_task("Positions from the ledger", total=len(plan.holdings))
-    bulk.add_movements_to_positions(uow.conn, after_id=after_id, reference=DEMO_REFERENCE)
+    bulk.add_movements_to_positions(uow.conn, after_id=after_id, reference=reference)
     progress.update(task, completed=len(plan.holdings))
