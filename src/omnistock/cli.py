@@ -61,6 +61,12 @@ def serve(
 
     settings = _settings(database, host=host, port=port, workers=workers)
     db = _open(settings)
+    if db.is_sqlite and settings.workers > 1:
+        console.print(
+            f"[yellow]{settings.workers} workers share one SQLite file, which has one writer "
+            "at a time: writes will not go faster and will wait on each other. "
+            "Use one worker on SQLite, several on PostgreSQL.[/]"
+        )
     if demo:
         _load_demo(db)
     if settings.admin_key is None:

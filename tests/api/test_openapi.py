@@ -43,3 +43,23 @@ def test_the_docs_page_serves_html(client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
+
+
+def test_every_error_answer_is_documented_as_problem_details(client) -> None:
+    spec = client.get("/openapi.json").json()
+
+    assert "HTTPValidationError" not in str(spec)
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if s.startswith("4")}
+            if path != "/healthz":
+                assert {"401", "403", "422"} <= set(errors), (method, path)
+            for status, answer in errors.items():
+                assert list(answer["content"]) == ["application/problem+json"], (path, status)
+
+
+def test_a_movement_documents_its_stock_conflict_and_a_put_its_two_successes(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    assert "409" in paths["/v1/stock/movements"]["post"]["responses"]
+    assert {"200", "201"} <= set(paths["/v1/items/{sku}"]["put"]["responses"])

@@ -45,6 +45,27 @@ _TITLES = {
 }
 
 
+_DESCRIPTIONS = {
+    400: "Malformed body (not JSON, not UTF-8, bad Content-Length)",
+    401: "No API key, or an unknown one",
+    403: "The API key lacks the scope",
+    404: "Not found",
+    409: "Refused by the current state (e.g. stock-conflict with the position)",
+    413: "Request body too large",
+    415: "The body is not JSON",
+    422: "Invalid input (the field is named) or Idempotency-Key reused with another body",
+    503: "The database is unavailable or busy: retry",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI answers for these error statuses, as problem details."""
+    from omnistock.api.schemas import Problem
+
+    schema = {"content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
+    return {status: {"description": _DESCRIPTIONS[status], **schema} for status in statuses}
+
+
 def problem_body(status: int, code: str, detail: str, **extensions: Any) -> dict[str, Any]:
     return {
         "type": f"urn:omnistock:problem:{code}",

@@ -9,21 +9,23 @@ from fastapi.responses import JSONResponse
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
+from omnistock.api.problems import documented
 from omnistock.api.schemas import KEY_PATTERN, ItemIn, ItemOut, LocationIn, LocationOut
 from omnistock.db import UnitOfWork
 from omnistock.domain.catalog import Item, Location
 from omnistock.services import catalog
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(tags=["catalog"], responses=documented(401, 403, 404, 422, 503))
 SkuPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The item's sku")]
 CodePath = Annotated[str, Path(pattern=KEY_PATTERN, description="The location's code")]
-_PUT_ANSWERS: dict[int | str, dict[str, str]] = {
-    200: {"description": "Updated"},
-    201: {"description": "Created"},
-}
+_WRITE_ERRORS = documented(400, 413, 415)
 
 
-@router.put("/items/{sku}", response_model=ItemOut, responses=_PUT_ANSWERS)
+@router.put(
+    "/items/{sku}",
+    response_model=ItemOut,
+    responses={201: {"model": ItemOut, "description": "Created"}, **_WRITE_ERRORS},
+)
 def put_item(
     sku: SkuPath,
     body: ItemIn,
@@ -53,7 +55,11 @@ def get_item(sku: SkuPath, caller: Caller = scope("catalog:read")) -> object:
         return catalog.item_view(catalog.get_item(conn, sku))
 
 
-@router.put("/locations/{code}", response_model=LocationOut, responses=_PUT_ANSWERS)
+@router.put(
+    "/locations/{code}",
+    response_model=LocationOut,
+    responses={201: {"model": LocationOut, "description": "Created"}, **_WRITE_ERRORS},
+)
 def put_location(
     code: CodePath,
     body: LocationIn,

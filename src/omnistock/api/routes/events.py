@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from omnistock.api.deps import Caller, scope
+from omnistock.api.problems import documented
 from omnistock.api.schemas import EventPage
 from omnistock.services import events
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], responses=documented(401, 403, 422, 503))
 
 
 @router.get("/events", response_model=EventPage)

@@ -9,13 +9,14 @@ from fastapi.responses import JSONResponse
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
+from omnistock.api.problems import documented
 from omnistock.api.routes.catalog import SkuPath
 from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
 from omnistock.db import UnitOfWork
 from omnistock.domain.stock import Movement
 from omnistock.services import stock
 
-router = APIRouter(tags=["stock"])
+router = APIRouter(tags=["stock"], responses=documented(401, 403, 404, 422, 503))
 
 
 def movement_view(m: Movement) -> dict[str, object]:
@@ -34,7 +35,12 @@ def movement_view(m: Movement) -> dict[str, object]:
     }
 
 
-@router.post("/stock/movements", status_code=201, response_model=MovementResult)
+@router.post(
+    "/stock/movements",
+    status_code=201,
+    response_model=MovementResult,
+    responses=documented(400, 409, 413, 415),
+)
 def record_movement(
     body: MovementIn,
     request: Request,
