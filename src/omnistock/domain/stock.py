@@ -29,18 +29,6 @@ class Deltas:
     unsellable: int = 0
     inbound: int = 0
 
-    def __add__(self, other: Deltas) -> Deltas:
-        return Deltas(
-            self.on_hand + other.on_hand,
-            self.reserved + other.reserved,
-            self.unsellable + other.unsellable,
-            self.inbound + other.inbound,
-        )
-
-    @property
-    def is_zero(self) -> bool:
-        return not (self.on_hand or self.reserved or self.unsellable or self.inbound)
-
 
 @dataclass(frozen=True, slots=True)
 class Position:
