@@ -31,21 +31,10 @@ from typer.testing import CliRunner, Result
 from omnistock.cli import app
 from omnistock.db import Database, UnitOfWork
 from omnistock.db.tables import api_keys, metadata, movements, positions
-from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.stock import MovementType
 from omnistock.services import catalog, stock
+from samples import CAP, STORE, TEE
 
-TEE = Item(sku="TEE-M", name="T-shirt, size M")
-CAP = Item(sku="CAP-1", name="Cap")
-STORE = Location(
-    code="PAR-01",
-    name="Paris Rivoli",
-    type=LocationType.STORE,
-    lat=48.8606,
-    lon=2.3376,
-    ship_enabled=True,
-    pickup_enabled=True,
-)
 OMNISTOCK = Path(sys.executable).parent / "omnistock"
 STARTUP_SECONDS = 30.0  # a bound against hangs, not a measurement
 STOP_SECONDS = 10.0

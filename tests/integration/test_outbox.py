@@ -9,31 +9,12 @@ from typing import Any
 import pytest
 
 from omnistock.db import Database, UnitOfWork
-from omnistock.domain.catalog import Item, Location, LocationType
+from omnistock.domain.catalog import Item
 from omnistock.domain.errors import NotFound, StockConflict
 from omnistock.domain.stock import MovementType
 from omnistock.services import catalog, events, stock
 from omnistock.services.stock import MovementRecorded
-
-TEE = Item(sku="TEE-M", name="T-shirt, size M")
-STORE = Location(
-    code="PAR-01",
-    name="Paris Rivoli",
-    type=LocationType.STORE,
-    lat=48.8606,
-    lon=2.3376,
-    ship_enabled=True,
-    pickup_enabled=True,
-)
-WAREHOUSE = Location(
-    code="WH-LYON",
-    name="Lyon warehouse",
-    type=LocationType.WAREHOUSE,
-    lat=45.764,
-    lon=4.8357,
-    ship_enabled=True,
-    pickup_enabled=False,
-)
+from samples import STORE, TEE, WAREHOUSE
 
 
 class Abandoned(Exception):

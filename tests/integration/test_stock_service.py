@@ -12,34 +12,12 @@ from sqlalchemy import func, select, text
 from omnistock.db import Database, UnitOfWork
 from omnistock.db import stock as stock_sql
 from omnistock.db.tables import events, movements
-from omnistock.domain.catalog import Item, Location, LocationType
+from omnistock.domain.catalog import Item
 from omnistock.domain.errors import InvalidInput, NotFound, StockConflict
 from omnistock.domain.stock import Deltas, MovementType, Position
 from omnistock.services import catalog, stock
 from omnistock.services.stock import MovementRecorded
-
-TEE = Item(sku="TEE-M", name="T-shirt, size M", barcode="4006381333931", price=Decimal("19.90"))
-CAP = Item(sku="CAP-1", name="Cap")
-STORE = Location(
-    code="PAR-01",
-    name="Paris Rivoli",
-    type=LocationType.STORE,
-    lat=48.8606,
-    lon=2.3376,
-    ship_enabled=True,
-    pickup_enabled=True,
-    daily_capacity=40,
-    priority=10,
-)
-WAREHOUSE = Location(
-    code="WH-LYON",
-    name="Lyon warehouse",
-    type=LocationType.WAREHOUSE,
-    lat=45.764,
-    lon=4.8357,
-    ship_enabled=True,
-    pickup_enabled=False,
-)
+from samples import CAP, STORE, TEE, WAREHOUSE
 
 
 @pytest.fixture
