@@ -13,7 +13,7 @@ from omnistock import __version__
 from omnistock.api import problems
 from omnistock.api.deps import AppContext
 from omnistock.api.middleware import BodyGuard
-from omnistock.api.routes import catalog, events, stock
+from omnistock.api.routes import availability, catalog, channels, events, stock
 from omnistock.api.schemas import Health
 from omnistock.config import Settings
 from omnistock.db import Database
@@ -53,7 +53,13 @@ def create_app(
     async def healthz() -> dict[str, str]:  # on the event loop: answers while writers queue
         return {"status": "ok"}
 
-    for router in (catalog.router, stock.router, events.router):
+    for router in (
+        catalog.router,
+        stock.router,
+        channels.router,
+        availability.router,
+        events.router,
+    ):
         app.include_router(router, prefix="/v1")
     return app
 

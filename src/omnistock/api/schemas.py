@@ -146,3 +146,68 @@ class Problem(BaseModel):
     code: str = Field(description="The problem's short name, the end of `type`")
     field: str | None = Field(None, description="The input at fault, where there is one")
     errors: list[FieldError] | None = Field(None, description="Every invalid field (422)")
+
+
+class ChannelIn(Model):
+    name: Name
+    location_types: list[LocationType] = Field(
+        default_factory=list, description="Sell from every active location of these types"
+    )
+    locations: list[Key] = Field(
+        default_factory=list, description="Sell from these locations (when active)"
+    )
+
+
+class ChannelOut(Model):
+    code: str
+    name: str
+    location_types: list[LocationType]
+    locations: list[str]
+    pool: list[str] = Field(description="The locations the channel sells from now")
+
+
+class BufferRuleIn(Model):
+    """Units kept back from a channel: give `units` or `percent`, and any of the dimensions."""
+
+    channel: Key | None = None
+    location: Key | None = None
+    location_type: LocationType | None = None
+    sku: Key | None = None
+    units: Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)] | None = None
+    percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] | None = Field(
+        None, description="Of the units available at the location, rounded up"
+    )
+
+
+class BufferRuleOut(Model):
+    id: int
+    channel: str | None
+    location: str | None
+    location_type: LocationType | None
+    sku: str | None
+    units: int | None
+    percent: float | None
+
+
+class LocationAvailabilityOut(Model):
+    location: str
+    available: int
+    buffer: int
+    sellable: int
+
+
+class AvailabilityOut(Model):
+    sku: str
+    channel: str
+    available_to_sell: int
+    locations: list[LocationAvailabilityOut]
+
+
+class ItemAvailabilityOut(Model):
+    sku: str
+    available_to_sell: int
+
+
+class AvailabilityPage(Model):
+    channel: str
+    items: list[ItemAvailabilityOut]

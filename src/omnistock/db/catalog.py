@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
@@ -19,7 +20,7 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     return insert(table)
 
 
-def _upsert(uow: UnitOfWork, table: Table, key: str, values: dict[str, Any]) -> bool:
+def upsert(uow: UnitOfWork, table: Table, key: str, values: dict[str, Any]) -> bool:
     """Insert or update one row by its primary key; True when it was created.
 
     Insert-or-nothing first, then update: the answer is exact even for the same key twice in
@@ -39,7 +40,7 @@ def _upsert(uow: UnitOfWork, table: Table, key: str, values: dict[str, Any]) -> 
 
 
 def put_item(uow: UnitOfWork, item: Item) -> bool:
-    return _upsert(
+    return upsert(
         uow,
         items,
         "sku",
@@ -60,7 +61,7 @@ def put_location(uow: UnitOfWork, location: Location) -> bool:
         "priority": location.priority,
         "active": location.active,
     }
-    return _upsert(uow, locations, "code", values)
+    return upsert(uow, locations, "code", values)
 
 
 def get_item(conn: Connection, sku: str) -> Item | None:
@@ -68,6 +69,11 @@ def get_item(conn: Connection, sku: str) -> Item | None:
     if row is None:
         return None
     return Item(sku=row.sku, name=row.name, barcode=row.barcode, price=row.price)
+
+
+def known_skus(conn: Connection, skus: Sequence[str]) -> set[str]:
+    """Which of these skus exist."""
+    return set(conn.scalars(select(items.c.sku).where(items.c.sku.in_(skus))))
 
 
 def _location(row: Any) -> Location:

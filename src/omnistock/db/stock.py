@@ -8,7 +8,7 @@ explains the refusal from a fresh read. Nothing is ever read, changed in Python 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -241,3 +241,15 @@ def drifts(conn: Connection) -> Iterator[Drift]:
         stored, replayed = Position(*row[2:6]), Position(*(int(v) for v in row[6:10]))
         if stored != replayed:
             yield Drift(row[0], row[1], stored, replayed)
+
+
+def available_at(conn: Connection, skus: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Units available (on hand - reserved - unsellable) per sku and location."""
+    p = positions.c
+    rows = conn.execute(
+        select(p.sku, p.location, p.on_hand - p.reserved - p.unsellable).where(p.sku.in_(skus))
+    )
+    found: dict[str, dict[str, int]] = {sku: {} for sku in skus}
+    for sku, location, available in rows:
+        found[sku][location] = int(available)
+    return found

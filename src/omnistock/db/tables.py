@@ -183,3 +183,28 @@ api_keys = Table(
     Column("scopes", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("code", Key, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("location_types", JSON, nullable=False),
+    Column("locations", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+buffer_rules = Table(
+    "buffer_rules",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Key, ForeignKey("channels.code")),
+    Column("location", Key, ForeignKey("locations.code")),
+    Column("location_type", String(16)),
+    Column("sku", Key, ForeignKey("items.sku")),
+    Column("units", BigInteger),
+    Column("basis_points", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("(units IS NULL) <> (basis_points IS NULL)", name="one_amount"),
+)

@@ -1,0 +1,58 @@
+"""Available to sell, per channel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from omnistock.api.deps import Caller, scope
+from omnistock.api.problems import documented
+from omnistock.api.routes.catalog import SkuPath
+from omnistock.api.schemas import KEY_PATTERN, AvailabilityOut, AvailabilityPage
+from omnistock.services import availability
+
+router = APIRouter(tags=["availability"], responses=documented(401, 403, 404, 422, 503))
+ChannelQuery = Annotated[str, Query(pattern=KEY_PATTERN, description="The channel's code")]
+MAX_SKUS = 1000
+
+
+@router.get("/availability/{sku}", response_model=AvailabilityOut)
+def get_availability(
+    sku: SkuPath,
+    channel: ChannelQuery,
+    location: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
+    caller: Caller = scope("availability:read"),
+) -> object:
+    """How many units the channel may sell, and where: available, buffer, sellable."""
+    with caller.database.read() as conn:
+        (found,) = availability.of_items(conn, channel=channel, skus=[sku], location=location)
+    return {
+        "sku": found.sku,
+        "channel": found.channel,
+        "available_to_sell": found.available_to_sell,
+        "locations": [
+            {"location": e.location, "available": e.available, "buffer": e.buffer,
+             "sellable": e.sellable}
+            for e in found.locations
+        ],
+    }  # fmt: skip
+
+
+@router.get("/availability", response_model=AvailabilityPage)
+def list_availability(
+    channel: ChannelQuery,
+    sku: Annotated[
+        list[Annotated[str, Query(pattern=KEY_PATTERN)]],
+        Query(min_length=1, max_length=MAX_SKUS, description="Up to 1,000 skus"),
+    ],
+    caller: Caller = scope("availability:read"),
+) -> object:
+    """Available to sell of many items on one channel, in the order asked."""
+    skus = list(dict.fromkeys(sku))
+    with caller.database.read() as conn:
+        found = availability.of_items(conn, channel=channel, skus=skus)
+    return {
+        "channel": channel,
+        "items": [{"sku": a.sku, "available_to_sell": a.available_to_sell} for a in found],
+    }

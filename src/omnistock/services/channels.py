@@ -1,0 +1,104 @@
+"""Channels, their pools, and the buffer rules that keep units back from them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import catalog as catalog_sql
+from omnistock.db import channels as sql
+from omnistock.domain.availability import BASIS_POINTS, BufferRule, Channel
+from omnistock.domain.errors import InvalidInput, NotFound
+
+
+def put_channel(uow: UnitOfWork, channel: Channel) -> bool:
+    """Create or replace a channel; True when it was created."""
+    for index, code in enumerate(channel.locations):
+        if catalog_sql.get_location(uow.conn, code) is None:
+            raise InvalidInput(f"locations[{index}]", f"location {code!r} does not exist")
+    created = sql.put_channel(uow, channel)
+    view = channel_view(channel, pool_of(uow.conn, channel))
+    uow.emit("channel.created" if created else "channel.updated", view)
+    return created
+
+
+def get_channel(conn: Connection, code: str, *, field: str = "code") -> Channel:
+    channel = sql.get_channel(conn, code)
+    if channel is None:
+        raise NotFound("channel", code, field=field)
+    return channel
+
+
+def list_channels(conn: Connection) -> list[Channel]:
+    return sql.list_channels(conn)
+
+
+def pool_of(conn: Connection, channel: Channel) -> list[str]:
+    """The codes of the locations the channel sells from now."""
+    return [loc.code for loc in channel.pool(catalog_sql.list_locations(conn))]
+
+
+def add_rule(uow: UnitOfWork, rule: BufferRule) -> BufferRule:
+    """Store a buffer rule after checking what it names exists (InvalidInput otherwise)."""
+    if (rule.units is None) == (rule.basis_points is None):
+        raise InvalidInput("units", "give exactly one of units and percent")
+    references = (
+        ("channel", rule.channel, sql.get_channel),
+        ("location", rule.location, catalog_sql.get_location),
+        ("sku", rule.sku, catalog_sql.get_item),
+    )
+    for field, key, lookup in references:
+        if key is not None and lookup(uow.conn, key) is None:
+            raise InvalidInput(field, f"{field} {key!r} does not exist")
+    stored = sql.add_rule(uow, rule)
+    uow.emit("buffer_rule.created", rule_view(stored))
+    return stored
+
+
+def get_rule(conn: Connection, rule_id: int) -> BufferRule:
+    rule = sql.get_rule(conn, rule_id)
+    if rule is None:
+        raise NotFound("buffer rule", str(rule_id), field="id")
+    return rule
+
+
+def list_rules(conn: Connection) -> list[BufferRule]:
+    return sql.list_rules(conn)
+
+
+def delete_rule(uow: UnitOfWork, rule_id: int) -> BufferRule:
+    rule = sql.delete_rule(uow, rule_id)
+    if rule is None:
+        raise NotFound("buffer rule", str(rule_id), field="id")
+    uow.emit("buffer_rule.deleted", rule_view(rule))
+    return rule
+
+
+def channel_view(channel: Channel, pool: list[str]) -> dict[str, object]:
+    """A channel as the API shows it, with the locations it sells from now."""
+    return {
+        "code": channel.code,
+        "name": channel.name,
+        "location_types": [str(t) for t in channel.location_types],
+        "locations": list(channel.locations),
+        "pool": pool,
+    }
+
+
+def rule_view(rule: BufferRule) -> dict[str, object]:
+    """A buffer rule as the API shows it (percent as a number)."""
+    percent = None
+    if rule.basis_points is not None:
+        exact = Decimal(rule.basis_points) * 100 / BASIS_POINTS
+        percent = int(exact) if exact == exact.to_integral_value() else float(exact)
+    return {
+        "id": rule.id,
+        "channel": rule.channel,
+        "location": rule.location,
+        "location_type": None if rule.location_type is None else str(rule.location_type),
+        "sku": rule.sku,
+        "units": rule.units,
+        "percent": percent,
+    }
