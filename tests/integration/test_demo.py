@@ -18,7 +18,7 @@ from omnistock.db.tables import events, items, locations, movements, positions
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.stock import MovementType
-from omnistock.services import catalog, stock
+from omnistock.services import availability, catalog, channels, stock
 from omnistock.services.demo import DEMO_REFERENCE, load_demo, plan_demo
 
 ITEMS = 200  # keeps each load well under a second; the default size is measured by the CLI
@@ -241,7 +241,13 @@ def test_the_feed_gets_the_catalogue_and_one_demo_loaded_event_not_one_per_posit
             select(events.c.data).where(events.c.type == "demo.loaded")
         ).scalar_one()
         count, units = conn.execute(select(func.count(), func.sum(positions.c.on_hand))).one()
-    assert by_type == {"location.created": 34, "item.created": ITEMS, "demo.loaded": 1}
+    assert by_type == {
+        "location.created": 34,
+        "item.created": ITEMS,
+        "channel.created": 4,
+        "buffer_rule.created": 4,
+        "demo.loaded": 1,
+    }
     assert loaded["positions"] == count
     assert loaded["units"] == units
     assert loaded["items"] == ITEMS
@@ -337,3 +343,24 @@ def test_a_client_movement_with_the_demo_reference_does_not_skew_the_demo_stock(
     with db.read() as conn:
         assert list(stock.check(conn)) == []
         assert dict(stock.stock_of(conn, "LOOKALIKE"))[first.code].on_hand == 7
+
+
+def test_the_demo_sets_up_the_web_shop_the_stores_and_two_marketplaces_with_buffers(
+    db: Database,
+) -> None:
+    load_demo(db, items=ITEMS)
+
+    with db.read() as conn:
+        codes = [c.code for c in channels.list_channels(conn)]
+        rules = channels.list_rules(conn)
+        store = channels.get_channel(conn, "store")
+        sku = next(r.sku for r in rules if r.sku is not None)
+        web = availability.of_items(conn, channel="web", skus=[sku])[0]
+    assert codes == ["marketplace-fashion", "marketplace-general", "store", "web"]
+    assert store.location_types == (LocationType.STORE,)
+    assert {(r.channel, r.units, r.basis_points) for r in rules if r.sku is None} == {
+        ("web", 2, None),
+        ("marketplace-fashion", None, 2_000),
+        ("marketplace-general", None, 3_000),
+    }
+    assert all(entry.buffer == 5 for entry in web.locations)  # the fragile, priciest item

@@ -36,10 +36,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from omnistock.db import Database, UnitOfWork, bulk
+from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.stock import MovementType, Position, movement_deltas
-from omnistock.services import catalog
+from omnistock.services import catalog, channels
 
 #: Reference carried by every movement of the demo's opening stock (and how a load is detected).
 DEMO_REFERENCE = "demo-opening-stock"
@@ -745,6 +746,7 @@ def _load(
     # A reference no client can send by chance: the positions sum exactly this load's rows.
     reference = f"{DEMO_REFERENCE}/{uuid.uuid4().hex}"
     _put_catalogue(uow, plan, progress)
+    _put_channels(uow, plan)
     _receive_opening_stock(uow, plan, progress, reference=reference)
     totals = bulk.stock_totals(uow.conn, plan.codes)
     uow.emit(
@@ -760,6 +762,32 @@ def _load(
         },
     )
     return True, totals
+
+
+def _put_channels(uow: UnitOfWork, plan: DemoPlan) -> None:
+    """The web shop, the stores, and two marketplaces, with the buffers a chain would set.
+
+    The web shop sells from every ship-enabled location but leaves 2 units in each store for
+    walk-in customers; the stores sell their own stock; the marketplaces sell warehouse stock
+    only, and never more than 80% (fashion) or 70% (general) of it; the most expensive item
+    keeps 5 units back everywhere.
+    """
+    store, warehouse = (LocationType.STORE,), (LocationType.WAREHOUSE,)
+    for channel in (
+        Channel("web", "Web shop"),
+        Channel("store", "Stores", location_types=store),
+        Channel("marketplace-fashion", "Fashion marketplace", location_types=warehouse),
+        Channel("marketplace-general", "General marketplace", location_types=warehouse),
+    ):
+        channels.put_channel(uow, channel)
+    priciest = max(plan.items, key=lambda planned: planned.item.price or 0).item.sku
+    for rule in (
+        BufferRule(0, channel="web", location_type=LocationType.STORE, units=2),
+        BufferRule(0, channel="marketplace-fashion", basis_points=2_000),
+        BufferRule(0, channel="marketplace-general", basis_points=3_000),
+        BufferRule(0, sku=priciest, units=5),
+    ):
+        channels.add_rule(uow, rule)
 
 
 def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: Progress) -> None:
