@@ -59,9 +59,7 @@ def scenario(shop) -> dict[str, dict]:
         response = shop.client.put(f"/v1/channels/{code}", json=body)
         assert response.status_code == 201, response.text
     return {
-        "stores keep 2 from web": rule(
-            shop.client, channel="web", location_type="store", units=2
-        ),
+        "stores keep 2 from web": rule(shop.client, channel="web", location_type="store", units=2),
         "mp keeps 20%": rule(shop.client, channel="mp", percent=20),
         "the vase keeps 5": rule(shop.client, sku="VASE", units=5),
     }
@@ -95,9 +93,7 @@ def test_the_marketplace_sells_warehouse_stock_only_and_keeps_20_percent_rounded
     }
 
 
-def test_the_fragile_vase_keeps_five_back_everywhere_whatever_the_channel(
-    client, scenario
-) -> None:
+def test_the_fragile_vase_keeps_five_back_everywhere_whatever_the_channel(client, scenario) -> None:
     assert ats_of(client, "VASE", "web") == {
         "sku": "VASE",
         "channel": "web",
@@ -209,18 +205,31 @@ def test_a_newer_rule_as_specific_wins_and_deleting_it_brings_the_older_back(
 
 def test_a_more_specific_rule_wins_even_when_it_keeps_less(client, scenario) -> None:
     rule(client, location="ST-PARIS", units=0)  # location (4) beats type + channel (3)
-    rule(client, location="WH-LYON", percent=12.5)  # beats mp's 20% (1): 1.25 rounds up to 2
+    rule(client, location="WH-LYON", percent=2.5)  # beats mp's 20% (1): 0.25 rounds up to 1
 
     assert ats_of(client, "TEE-M", "web", location="ST-PARIS")["locations"] == [
         line("ST-PARIS", 3, 0, 3)
     ]
     assert ats_of(client, "TEE-M", "mp")["locations"] == [
         line("WH-LILLE", 7, 2, 5),
-        line("WH-LYON", 10, 2, 8),
+        line("WH-LYON", 10, 1, 9),
     ]
     rule(client, location="WH-LILLE", channel="mp", percent=12.5)  # 0.875 rounds up to 1
     assert ats_of(client, "TEE-M", "mp", location="WH-LILLE")["locations"] == [
         line("WH-LILLE", 7, 1, 6)
+    ]
+
+
+def test_a_percent_with_two_decimals_is_applied_exactly_with_no_float_error(
+    client, shop, scenario
+) -> None:
+    shop.moved("receipt", 9_990, sku="TEE-M", location="WH-LYON")  # 10,000 available
+    rule(client, location="WH-LYON", sku="TEE-M", percent=0.29)  # 0.29 * 100 is not 29 in floats
+    rule(client, location="WH-LILLE", sku="TEE-M", percent=57.3)
+
+    assert ats_of(client, "TEE-M", "mp")["locations"] == [
+        line("WH-LILLE", 7, 5, 2),  # 4.011 rounds up to 5
+        line("WH-LYON", 10_000, 29, 9_971),
     ]
 
 
@@ -341,7 +350,7 @@ BATCH_ERRORS = {
         "sku",
     ),
     "an unknown sku among known ones": ({"channel": "web", "sku": ["TEE-M", "NOPE"]}, 404, "sku"),
-    "a sku that cannot exist": ({"channel": "web", "sku": ["TEE-M", "a b"]}, 422, "sku"),
+    "a sku that cannot exist": ({"channel": "web", "sku": ["TEE-M", "a b"]}, 422, "sku[1]"),
     "no channel": ({"sku": ["TEE-M"]}, 422, "channel"),
     "an unknown channel": ({"channel": "nope", "sku": ["TEE-M"]}, 404, "channel"),
 }

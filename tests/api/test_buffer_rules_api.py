@@ -41,7 +41,7 @@ def test_a_rule_on_every_dimension_is_created_with_an_id_and_echoed(client, cata
     assert client.get(f"/v1/buffer-rules/{rule['id']}").json() == rule
 
 
-@pytest.mark.parametrize("percent", [20, 12.5, 0, 100, 0.01, 99.99])
+@pytest.mark.parametrize("percent", [20, 12.5, 0, 100, 0.01, 99.99, 0.29, 57.3])
 def test_a_percent_rule_echoes_its_percent_as_a_number_and_no_units(
     client, catalogue, percent
 ) -> None:
@@ -130,6 +130,17 @@ def test_a_rule_id_that_is_not_a_number_is_a_422_naming_the_id(
             problem(client.request(method, "/v1/buffer-rules/first"), 422, field="id")
 
 
+def test_a_rule_id_out_of_any_range_is_a_404_or_422_problem_never_a_server_error(
+    client, catalogue, unchanged, subtests
+) -> None:
+    for rule_id in ("0", "-1", str(2**31), str(2**63), str(2**64), "1e3", "1.0"):
+        for method in ("GET", "DELETE"):
+            with subtests.test(f"{method} {rule_id}"), unchanged():
+                response = client.request(method, f"/v1/buffer-rules/{rule_id}")
+                assert response.status_code in (404, 422), response.text
+                assert response.headers["content-type"].startswith("application/problem+json")
+
+
 def test_creating_and_deleting_rules_emits_events_with_the_rule(client, catalogue) -> None:
     rule = create(client, channel="web", location_type="store", units=2)
     client.delete(f"/v1/buffer-rules/{rule['id']}")
@@ -155,6 +166,8 @@ BAD_RULES = {
     "more than 100 percent": ({"percent": 100.01}, "percent"),
     "a percent with three decimals": ({"percent": 12.345}, "percent"),
     "a percent as a word": ({"percent": "twenty"}, "percent"),
+    "a percent as a numeric string": ({"percent": "12.5"}, "percent"),
+    "a percent as a boolean": ({"percent": True}, "percent"),
     "a huge percent": ({"percent": 1e300}, "percent"),
     "an unknown channel": ({"channel": "nope", "units": 1}, "channel"),
     "an unknown location": ({"location": "NOPE", "units": 1}, "location"),

@@ -6,7 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from omnistock.domain.catalog import LocationType
 from omnistock.domain.stock import MAX_QUANTITY, MovementType
@@ -166,6 +173,13 @@ class ChannelOut(Model):
     pool: list[str] = Field(description="The locations the channel sells from now")
 
 
+def _a_number(value: object) -> object:
+    """JSON numbers only: a string is refused rather than read as a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    return Decimal(str(value)) if isinstance(value, float) else value
+
+
 class BufferRuleIn(Model):
     """Units kept back from a channel: give `units` or `percent`, and any of the dimensions."""
 
@@ -174,9 +188,9 @@ class BufferRuleIn(Model):
     location_type: LocationType | None = None
     sku: Key | None = None
     units: Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)] | None = None
-    percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] | None = Field(
-        None, description="Of the units available at the location, rounded up"
-    )
+    percent: (
+        Annotated[Decimal, BeforeValidator(_a_number), Field(ge=0, le=100, decimal_places=2)] | None
+    ) = Field(None, description="Of the units available at the location, rounded up")
 
 
 class BufferRuleOut(Model):

@@ -17,7 +17,7 @@ from omnistock.services import channels
 
 router = APIRouter(tags=["channels"], responses=documented(401, 403, 404, 422, 503))
 CodePath = Annotated[str, Path(pattern=KEY_PATTERN, description="The channel's code")]
-RuleId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RuleId = Annotated[int, Path(alias="id", ge=1, le=2**63 - 1, description="The rule's id")]
 _WRITE_ERRORS = documented(400, 413, 415)
 
 
@@ -99,13 +99,13 @@ def list_buffer_rules(caller: Caller = scope("catalog:read")) -> object:
         return [channels.rule_view(r) for r in channels.list_rules(conn)]
 
 
-@router.get("/buffer-rules/{rule_id}", response_model=BufferRuleOut)
+@router.get("/buffer-rules/{id}", response_model=BufferRuleOut)
 def get_buffer_rule(rule_id: RuleId, caller: Caller = scope("catalog:read")) -> object:
     with caller.database.read() as conn:
         return channels.rule_view(channels.get_rule(conn, rule_id))
 
 
-@router.delete("/buffer-rules/{rule_id}", response_model=BufferRuleOut)
+@router.delete("/buffer-rules/{id}", response_model=BufferRuleOut)
 def delete_buffer_rule(rule_id: RuleId, caller: Caller = scope("catalog:write")) -> object:
     """Delete a rule; the answer is the rule as it was."""
     rule = caller.database.run(lambda uow: channels.delete_rule(uow, rule_id))
