@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,14 +14,17 @@ from omnistock import __version__
 from omnistock.api import problems
 from omnistock.api.deps import AppContext
 from omnistock.api.middleware import BodyGuard
-from omnistock.api.routes import availability, catalog, channels, events, stock
+from omnistock.api.routes import availability, catalog, channels, events, reservations, stock
 from omnistock.api.schemas import Health
 from omnistock.config import Settings
 from omnistock.db import Database
 from omnistock.services import housekeeping
+from omnistock.services import reservations as reservations_service
 
 log = logging.getLogger("omnistock")
-_HOUSEKEEPING_SECONDS = 3600.0
+_SWEEP_SECONDS = 1.0
+_SWEEP_BATCH = 500
+_PURGE_SECONDS = 3600.0
 _PURGE_BATCH = 10_000
 
 
@@ -58,6 +62,7 @@ def create_app(
         stock.router,
         channels.router,
         availability.router,
+        reservations.router,
         events.router,
     ):
         app.include_router(router, prefix="/v1")
@@ -76,18 +81,37 @@ def create_app_from_env() -> FastAPI:
 
 
 def _housekeep(settings: Settings, database: Database, stop: threading.Event) -> None:
+    """Release expired holds every second; forget old idempotency keys every hour."""
+    next_purge = 0.0
     while not stop.is_set():
         try:
-            purged, batch = 0, _PURGE_BATCH
-            while batch == _PURGE_BATCH and not stop.is_set():
-                batch = database.run(
-                    lambda uow: housekeeping.purge_idempotency_keys(
-                        uow, keep_hours=settings.idempotency_ttl_hours, most=_PURGE_BATCH
-                    )
-                )
-                purged += batch
-            if purged:
-                log.info("forgot %d idempotency keys", purged)
+            _sweep_holds(database, stop)
+            if time.monotonic() >= next_purge:
+                _purge_keys(settings, database, stop)
+                next_purge = time.monotonic() + _PURGE_SECONDS
         except Exception:  # keep the thread alive; the next round tries again
             log.exception("housekeeping failed")
-        stop.wait(_HOUSEKEEPING_SECONDS)
+        stop.wait(_SWEEP_SECONDS)
+
+
+def _sweep_holds(database: Database, stop: threading.Event) -> None:
+    released = _SWEEP_BATCH
+    while released == _SWEEP_BATCH and not stop.is_set():
+        released = database.run(
+            lambda uow: reservations_service.release_expired(uow, most=_SWEEP_BATCH)
+        )
+        if released:
+            log.info("released %d expired holds", released)
+
+
+def _purge_keys(settings: Settings, database: Database, stop: threading.Event) -> None:
+    purged, batch = 0, _PURGE_BATCH
+    while batch == _PURGE_BATCH and not stop.is_set():
+        batch = database.run(
+            lambda uow: housekeeping.purge_idempotency_keys(
+                uow, keep_hours=settings.idempotency_ttl_hours, most=_PURGE_BATCH
+            )
+        )
+        purged += batch
+    if purged:
+        log.info("forgot %d idempotency keys", purged)

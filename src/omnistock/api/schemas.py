@@ -225,3 +225,41 @@ class ItemAvailabilityOut(Model):
 class AvailabilityPage(Model):
     channel: str
     items: list[ItemAvailabilityOut]
+
+
+class HoldLineIn(Model):
+    sku: Key
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
+
+
+class Coordinates(Model):
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class ReservationIn(Model):
+    channel: Key
+    lines: Annotated[list[HoldLineIn], Field(min_length=1, max_length=100)]
+    ship_to: Coordinates | None = Field(None, description="Hold nearest to the customer")
+    location: Key | None = Field(None, description="Hold at this location only")
+    ttl_seconds: Annotated[int, Field(strict=True, ge=1, le=86_400)] = 900
+
+
+class HoldLineOut(Model):
+    sku: str
+    quantity: int
+
+
+class AllocationOut(Model):
+    location: str
+    sku: str
+    quantity: int
+
+
+class ReservationOut(Model):
+    id: str
+    status: str = Field(description="active, released or expired")
+    channel: str
+    expires_at: dt.datetime
+    lines: list[HoldLineOut]
+    allocations: list[AllocationOut]

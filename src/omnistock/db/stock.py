@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from omnistock.db.tables import movements, positions
+from omnistock.domain.availability import BASIS_POINTS
 from omnistock.domain.stock import Deltas, Drift, Movement, Position
 
 _QUANTITIES = (
@@ -253,3 +254,41 @@ def available_at(conn: Connection, skus: Sequence[str]) -> dict[str, dict[str, i
     for sku, location, available in rows:
         found[sku][location] = int(available)
     return found
+
+
+#: Reserve units where, afterwards, what is available still covers the channel's buffer,
+#: computed on the row as it is now: `units`, or `basis_points` of the available units
+#: rounded up (integer arithmetic: SQLite may lack CEIL). One of the two is zero.
+_RESERVE = text(
+    f"""
+    UPDATE positions SET reserved = reserved + :q
+    WHERE sku = :k_sku AND location = :k_location
+      AND on_hand - reserved - unsellable - :q
+          >= :units + ((on_hand - reserved - unsellable) * :basis_points + {BASIS_POINTS - 1})
+                      / {BASIS_POINTS}
+    RETURNING on_hand, reserved, unsellable, inbound
+    """
+)
+
+
+def reserve(
+    conn: Connection,
+    *,
+    sku: str,
+    location: str,
+    quantity: int,
+    buffer_units: int = 0,
+    buffer_basis_points: int = 0,
+) -> Position | None:
+    """Reserve `quantity` if the channel's buffer still holds afterwards; None if refused."""
+    row = conn.execute(
+        _RESERVE,
+        {
+            "k_sku": sku,
+            "k_location": location,
+            "q": quantity,
+            "units": buffer_units,
+            "basis_points": buffer_basis_points,
+        },
+    ).first()
+    return Position(*row) if row else None

@@ -208,3 +208,26 @@ buffer_rules = Table(
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("(units IS NULL) <> (basis_points IS NULL)", name="one_amount"),
 )
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", Key, ForeignKey("channels.code"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index("ix_reservations_status_expires_at", "status", "expires_at"),
+)
+
+reservation_lines = Table(
+    "reservation_lines",
+    metadata,
+    Column("reservation_id", String(36), ForeignKey("reservations.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("sku", Key, ForeignKey("items.sku"), nullable=False),
+    Column("location", Key, ForeignKey("locations.code")),  # NULL: a line as asked
+    Column("quantity", BigInteger, nullable=False),
+    Index("ix_reservation_lines_sku", "sku"),
+)

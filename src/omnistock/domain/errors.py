@@ -7,13 +7,15 @@
      ├── InvalidInput          a value breaks a business rule              (HTTP 422)
      ├── IdempotencyKeyReused  the same key was sent with another body     (HTTP 422)
      └── Conflict              the request is valid but the state forbids it (HTTP 409)
-          └── StockConflict    a movement would leave a position impossible
+          ├── StockConflict    a movement would leave a position impossible
+          └── InsufficientStock  a hold asks for more than the channel may sell
 
 The API maps them to RFC 9457 problem details in one place (`omnistock.api.problems`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -112,3 +114,29 @@ class IdempotencyKeyReused(OmnistockError):
 
     def extensions(self) -> dict[str, Any]:
         return {"field": "Idempotency-Key"}
+
+
+@dataclass(frozen=True, slots=True)
+class ShortLine:
+    sku: str
+    requested: int
+    available: int
+
+
+class InsufficientStock(Conflict):
+    """Some lines of a hold cannot be served: nothing was held."""
+
+    code = "insufficient-stock"
+
+    def __init__(self, lines: list[ShortLine]) -> None:
+        short = ", ".join(f"{s.sku}: {s.requested} asked, {s.available} available" for s in lines)
+        super().__init__(f"not enough stock to hold every line ({short}); nothing was held")
+        self.lines = lines
+
+    def extensions(self) -> dict[str, Any]:
+        return {
+            "lines": [
+                {"sku": s.sku, "requested": s.requested, "available": s.available}
+                for s in self.lines
+            ]
+        }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from sqlalchemy import Connection
 
 from omnistock.db import catalog as catalog_sql
 from omnistock.db import channels as channels_sql
+from omnistock.db import reservations as reservations_sql
 from omnistock.db import stock as stock_sql
 from omnistock.domain import availability as rules
 from omnistock.domain.errors import InvalidInput, NotFound
@@ -39,6 +41,10 @@ def of_items(
             raise InvalidInput("location", f"{location!r} is not in channel {channel!r}'s pool")
     _require_items(conn, skus)
     available = stock_sql.available_at(conn, skus)
+    # An expired hold stops counting at once, before any sweep releases it.
+    now = dt.datetime.now(dt.UTC)
+    for (held_at, sku), units in reservations_sql.expired_held(conn, skus=skus, now=now).items():
+        available[sku][held_at] = available[sku].get(held_at, 0) + units
     applicable = channels_sql.rules_for(conn, channel=channel, skus=skus)
     answers = []
     for sku in skus:

@@ -1,0 +1,64 @@
+"""Holds at checkout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from omnistock.api import idempotency
+from omnistock.api.deps import Caller, IdempotencyKey, scope
+from omnistock.api.problems import documented
+from omnistock.api.schemas import ReservationIn, ReservationOut
+from omnistock.db import UnitOfWork
+from omnistock.services import reservations
+
+router = APIRouter(tags=["reservations"], responses=documented(401, 403, 404, 422, 503))
+ReservationId = Annotated[str, Path(alias="id", max_length=36, description="The hold's id")]
+
+
+@router.post(
+    "/reservations",
+    status_code=201,
+    response_model=ReservationOut,
+    responses=documented(400, 409, 413, 415),
+)
+def hold(
+    body: ReservationIn,
+    request: Request,
+    key: IdempotencyKey = None,
+    caller: Caller = scope("reservations:write"),
+) -> JSONResponse:
+    """Hold every line for the channel, or nothing (409 insufficient-stock with each short
+    line). Units are taken nearest to `ship_to` when given, else from warehouses first."""
+    ship_to = None if body.ship_to is None else (body.ship_to.lat, body.ship_to.lon)
+    lines = [(line.sku, line.quantity) for line in body.lines]
+
+    def action(uow: UnitOfWork) -> tuple[int, object]:
+        held = reservations.hold(
+            uow,
+            channel=body.channel,
+            lines=lines,
+            ship_to=ship_to,
+            location=body.location,
+            ttl_seconds=body.ttl_seconds,
+        )
+        return 201, reservations.reservation_view(held)
+
+    return idempotency.respond(request=request, caller=caller, key=key, payload=body, action=action)
+
+
+@router.get("/reservations/{id}", response_model=ReservationOut)
+def get_reservation(
+    reservation_id: ReservationId, caller: Caller = scope("reservations:read")
+) -> object:
+    with caller.database.read() as conn:
+        return reservations.reservation_view(reservations.get(conn, reservation_id))
+
+
+@router.delete("/reservations/{id}", response_model=ReservationOut)
+def release(reservation_id: ReservationId, caller: Caller = scope("reservations:write")) -> object:
+    """Release a hold now; releasing one that already ended changes nothing."""
+    released = caller.database.run(lambda uow: reservations.release(uow, reservation_id))
+    return reservations.reservation_view(released)

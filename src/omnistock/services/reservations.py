@@ -1,0 +1,235 @@
+"""Holds at checkout that never oversell: reserve, release, and let expire.
+
+A hold plans its allocations from a fresh read (channel pool, buffers, stock), then reserves
+each with one guarded statement that re-checks, on the row as it is, that the channel's
+buffer still holds. Under concurrency the database has the last word: a lost race undoes
+the attempt (a savepoint) and plans again from fresh stock, a few times, before answering
+that the stock is insufficient. Rows are locked in (location, sku) order, so holds never
+deadlock one another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import catalog as catalog_sql
+from omnistock.db import channels as channels_sql
+from omnistock.db import reservations as sql
+from omnistock.db import stock as stock_sql
+from omnistock.domain.availability import BufferRule, winning_rule
+from omnistock.domain.catalog import Location
+from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound, ShortLine
+from omnistock.domain.reservations import (
+    ACTIVE,
+    DEFAULT_TTL_SECONDS,
+    EXPIRED,
+    MAX_TTL_SECONDS,
+    RELEASE,
+    RELEASED,
+    RESERVE,
+    Allocation,
+    Reservation,
+    merged,
+    plan,
+    preferred,
+)
+from omnistock.domain.stock import Deltas, Position
+from omnistock.services.channels import get_channel
+from omnistock.services.stock import position_view
+
+_ATTEMPTS = 4
+
+
+class _LostRace(Exception):
+    """A guarded reserve found less than planned: someone else took the units first."""
+
+
+def hold(
+    uow: UnitOfWork,
+    *,
+    channel: str,
+    lines: Sequence[tuple[str, int]],
+    ship_to: tuple[float, float] | None = None,
+    location: str | None = None,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+) -> Reservation:
+    """Hold every line for `ttl_seconds`, or raise InsufficientStock and hold nothing."""
+    if not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
+        raise InvalidInput("ttl_seconds", f"must be from 1 to {MAX_TTL_SECONDS}")
+    wanted = merged(lines)
+    order = preferred(_candidates(uow.conn, channel, location), ship_to)
+    skus = [sku for sku, _ in wanted]
+    _require_items(uow.conn, skus)
+    _release_expired(uow, skus=skus)  # their units are free already; make it so in the rows
+    rules = channels_sql.rules_for(uow.conn, channel=channel, skus=skus)
+    reservation_id = str(uuid.uuid4())
+    for _ in range(_ATTEMPTS):
+        buffers, sellable = _sellable(uow.conn, channel, order, skus, rules)
+        allocations, short = plan(wanted, order, sellable)
+        if short:
+            raise InsufficientStock(short)
+        try:
+            with uow.savepoint():
+                _reserve(uow, reservation_id, allocations, buffers)
+        except _LostRace:
+            continue
+        reservation = Reservation(
+            id=reservation_id,
+            channel=channel,
+            status=ACTIVE,
+            expires_at=uow.now + dt.timedelta(seconds=ttl_seconds),
+            lines=tuple(wanted),
+            allocations=tuple(allocations),
+        )
+        sql.add(uow.conn, reservation, now=uow.now)
+        uow.emit("reservation.created", reservation_view(reservation))
+        return reservation
+    # Every attempt lost a race: answer with the stock as it stands now.
+    _, sellable = _sellable(uow.conn, channel, order, skus, rules)
+    raise InsufficientStock(
+        [
+            ShortLine(sku, requested, sum(sellable[loc.code, sku] for loc in order))
+            for sku, requested in wanted
+        ]
+    )
+
+
+def release(uow: UnitOfWork, reservation_id: str) -> Reservation:
+    """Let go of a hold now (a hold already ended is returned as it is)."""
+    found = get(uow.conn, reservation_id)
+    if found.status != ACTIVE:
+        return found
+    status = EXPIRED if found.expires_at <= uow.now else RELEASED
+    if sql.end(uow.conn, reservation_id, status=status, now=uow.now):
+        _unreserve(uow, found)
+        uow.emit(f"reservation.{status}", reservation_view(get(uow.conn, reservation_id)))
+    return get(uow.conn, reservation_id)
+
+
+def release_expired(uow: UnitOfWork, *, most: int = 500) -> int:
+    """Release up to `most` expired holds, each exactly once whoever else is sweeping."""
+    return _release_expired(uow, skus=None, most=most)
+
+
+def get(conn: Connection, reservation_id: str) -> Reservation:
+    found = sql.get(conn, reservation_id)
+    if found is None:
+        raise NotFound("reservation", reservation_id, field="id")
+    return found
+
+
+def reservation_view(r: Reservation) -> dict[str, object]:
+    """A reservation as the API shows it."""
+    return {
+        "id": r.id,
+        "status": r.status,
+        "channel": r.channel,
+        "expires_at": r.expires_at.isoformat().replace("+00:00", "Z"),
+        "lines": [{"sku": sku, "quantity": q} for sku, q in r.lines],
+        "allocations": [
+            {"location": a.location, "sku": a.sku, "quantity": a.quantity} for a in r.allocations
+        ],
+    }
+
+
+def _candidates(conn: Connection, channel: str, location: str | None) -> list[Location]:
+    pool = get_channel(conn, channel, field="channel").pool(catalog_sql.list_locations(conn))
+    if location is None:
+        return pool
+    if catalog_sql.get_location(conn, location) is None:
+        raise NotFound("location", location, field="location")
+    chosen = [loc for loc in pool if loc.code == location]
+    if not chosen:
+        raise InvalidInput("location", f"{location!r} is not in channel {channel!r}'s pool")
+    return chosen
+
+
+def _require_items(conn: Connection, skus: Sequence[str]) -> None:
+    known = catalog_sql.known_skus(conn, skus)
+    for index, sku in enumerate(skus):
+        if sku not in known:
+            raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
+
+
+def _sellable(
+    conn: Connection,
+    channel: str,
+    order: Sequence[Location],
+    skus: Sequence[str],
+    rules: Sequence[BufferRule],
+) -> tuple[dict[tuple[str, str], BufferRule | None], dict[tuple[str, str], int]]:
+    available = stock_sql.available_at(conn, skus)
+    buffers: dict[tuple[str, str], BufferRule | None] = {}
+    sellable: dict[tuple[str, str], int] = {}
+    for loc in order:
+        for sku in skus:
+            units = available[sku].get(loc.code, 0)
+            rule = winning_rule(rules, channel=channel, location=loc, sku=sku)
+            buffers[loc.code, sku] = rule
+            sellable[loc.code, sku] = max(0, units - (rule.units_kept(units) if rule else 0))
+    return buffers, sellable
+
+
+def _reserve(
+    uow: UnitOfWork,
+    reservation_id: str,
+    allocations: Sequence[Allocation],
+    buffers: dict[tuple[str, str], BufferRule | None],
+) -> None:
+    for a in sorted(allocations, key=lambda a: (a.location, a.sku)):  # the lock order
+        rule = buffers[a.location, a.sku]
+        position = stock_sql.reserve(
+            uow.conn,
+            sku=a.sku,
+            location=a.location,
+            quantity=a.quantity,
+            buffer_units=(rule.units or 0) if rule else 0,
+            buffer_basis_points=(rule.basis_points or 0) if rule else 0,
+        )
+        if position is None:
+            raise _LostRace
+        _ledger(uow, a, RESERVE, Deltas(reserved=a.quantity), reservation_id, position)
+
+
+def _unreserve(uow: UnitOfWork, reservation: Reservation) -> None:
+    for a in sorted(reservation.allocations, key=lambda a: (a.location, a.sku)):
+        deltas = Deltas(reserved=-a.quantity)
+        position = stock_sql.apply_deltas(uow.conn, sku=a.sku, location=a.location, deltas=deltas)
+        assert position is not None, "a hold's units are reserved until it ends"
+        _ledger(uow, a, RELEASE, deltas, reservation.id, position)
+
+
+def _ledger(
+    uow: UnitOfWork,
+    a: Allocation,
+    type: str,
+    deltas: Deltas,
+    reservation_id: str,
+    position: Position,
+) -> None:
+    stock_sql.append_movement(
+        uow.conn,
+        at=uow.now,
+        sku=a.sku,
+        location=a.location,
+        type=type,
+        deltas=deltas,
+        reference=f"reservation:{reservation_id}",
+    )
+    uow.emit("stock.changed", position_view(a.sku, a.location, position))
+
+
+def _release_expired(uow: UnitOfWork, *, skus: Sequence[str] | None, most: int = 500) -> int:
+    released = 0
+    for reservation_id in sql.expired_ids(uow.conn, now=uow.now, most=most, skus=skus):
+        if sql.end(uow.conn, reservation_id, status=EXPIRED, now=uow.now):
+            expired = get(uow.conn, reservation_id)
+            _unreserve(uow, expired)
+            uow.emit("reservation.expired", reservation_view(expired))
+            released += 1
+    return released
