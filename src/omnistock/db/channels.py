@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select
 
-from omnistock.db.catalog import upsert
-from omnistock.db.tables import buffer_rules, channels
+from omnistock.db.catalog import dialect_insert, upsert
+from omnistock.db.tables import buffer_rules, channel_availability, channels
 from omnistock.db.uow import UnitOfWork
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import LocationType
@@ -100,3 +100,29 @@ def rules_for(conn: Connection, *, channel: str, skus: Sequence[str]) -> list[Bu
         or_(r.sku.is_(None), r.sku.in_(skus)),
     )
     return [_rule(row) for row in conn.execute(query)]
+
+
+def rules_for_skus(conn: Connection, skus: Sequence[str]) -> list[BufferRule]:
+    """Every rule that can apply to these skus, on any channel."""
+    r = buffer_rules.c
+    query = select(buffer_rules).where(or_(r.sku.is_(None), r.sku.in_(skus)))
+    return [_rule(row) for row in conn.execute(query)]
+
+
+def published(conn: Connection, skus: Sequence[str]) -> dict[tuple[str, str], int]:
+    """The ATS last published per (channel, sku)."""
+    a = channel_availability.c
+    rows = conn.execute(select(a.channel, a.sku, a.available_to_sell).where(a.sku.in_(skus)))
+    return {(channel, sku): int(ats) for channel, sku, ats in rows}
+
+
+def publish(conn: Connection, changes: Sequence[tuple[str, str, int]]) -> None:
+    """Remember the ATS just published (insert or replace)."""
+    for channel, sku, ats in changes:
+        values = {"channel": channel, "sku": sku, "available_to_sell": ats}
+        stmt = dialect_insert(conn, channel_availability).values(values)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["channel", "sku"], set_={"available_to_sell": ats}
+            )
+        )

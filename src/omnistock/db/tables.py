@@ -231,3 +231,12 @@ reservation_lines = Table(
     Column("quantity", BigInteger, nullable=False),
     Index("ix_reservation_lines_sku", "sku"),
 )
+
+#: The available-to-sell last published per channel and item (availability.changed events).
+channel_availability = Table(
+    "channel_availability",
+    metadata,
+    Column("channel", Key, ForeignKey("channels.code"), primary_key=True),
+    Column("sku", Key, ForeignKey("items.sku"), primary_key=True),
+    Column("available_to_sell", BigInteger, nullable=False),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -43,6 +43,14 @@ class UnitOfWork:
         self._events: list[tuple[str, dict[str, Any]]] = []
         self.learned_skus: set[str] = set()
         self.learned_locations: set[str] = set()
+        #: Skus whose stock this transaction changed (for availability.changed).
+        self.touched_skus: set[str] = set()
+        self._before_flush: list[Callable[[UnitOfWork], None]] = []
+
+    def before_flush(self, hook: Callable[[UnitOfWork], None]) -> None:
+        """Run `hook` once, just before this transaction's events are written."""
+        if hook not in self._before_flush:
+            self._before_flush.append(hook)
 
     def knows_sku(self, sku: str) -> bool:
         return sku in self.known.skus or sku in self.learned_skus
@@ -68,6 +76,8 @@ class UnitOfWork:
         self._events.append((type, data))
 
     def flush_events(self) -> None:
+        for hook in self._before_flush:
+            hook(self)
         if self._events:
             outbox.append(self.conn, self._events, at=self.now)
             self._events.clear()

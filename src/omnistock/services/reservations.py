@@ -39,6 +39,7 @@ from omnistock.domain.reservations import (
     preferred,
 )
 from omnistock.domain.stock import Deltas, Position
+from omnistock.services import availability
 from omnistock.services.channels import get_channel
 from omnistock.services.stock import position_view
 
@@ -222,6 +223,7 @@ def _ledger(
         reference=f"reservation:{reservation_id}",
     )
     uow.emit("stock.changed", position_view(a.sku, a.location, position))
+    availability.watch(uow, a.sku)
 
 
 def _release_expired(uow: UnitOfWork, *, skus: Sequence[str] | None, most: int = 500) -> int:

@@ -21,6 +21,7 @@ from omnistock.domain.stock import (
     refusal,
     validate_quantity,
 )
+from omnistock.services import availability
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ def record_movement(
         reference=reference,
     )
     uow.emit("stock.changed", position_view(sku, location, position))
+    availability.watch(uow, sku)
     return MovementRecorded(movement, position)
 
 

@@ -1,4 +1,4 @@
-"""Reservations (holds) and their lines and allocations.
+"""Reservations (holds) with their lines and allocations; the last published ATS.
 
 Revision ID: 0003
 Revises: 0002
@@ -50,8 +50,20 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_reservation_lines_sku", "reservation_lines", ["sku"])
+    op.create_table(
+        "channel_availability",
+        sa.Column("channel", Key, nullable=False),
+        sa.Column("sku", Key, nullable=False),
+        sa.Column("available_to_sell", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("channel", "sku", name="pk_channel_availability"),
+        sa.ForeignKeyConstraint(
+            ["channel"], ["channels.code"], name="fk_channel_availability_channel_channels"
+        ),
+        sa.ForeignKeyConstraint(["sku"], ["items.sku"], name="fk_channel_availability_sku_items"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("channel_availability")
     op.drop_table("reservation_lines")
     op.drop_table("reservations")
