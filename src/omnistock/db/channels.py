@@ -109,11 +109,26 @@ def rules_for_skus(conn: Connection, skus: Sequence[str]) -> list[BufferRule]:
     return [_rule(row) for row in conn.execute(query)]
 
 
-def published(conn: Connection, skus: Sequence[str]) -> dict[tuple[str, str], int]:
-    """The ATS last published per (channel, sku)."""
+def lock_published(
+    conn: Connection, *, channels: Sequence[str], skus: Sequence[str]
+) -> dict[tuple[str, str], int | None]:
+    """Lock the ATS last published per (channel, sku), in order, until commit; None where
+    nothing was published yet. Locking first means the stock read next is the latest."""
+    for channel in channels:
+        for sku in skus:
+            conn.execute(
+                dialect_insert(conn, channel_availability)
+                .values(channel=channel, sku=sku, available_to_sell=-1)
+                .on_conflict_do_nothing(index_elements=["channel", "sku"])
+            )
     a = channel_availability.c
-    rows = conn.execute(select(a.channel, a.sku, a.available_to_sell).where(a.sku.in_(skus)))
-    return {(channel, sku): int(ats) for channel, sku, ats in rows}
+    rows = conn.execute(
+        select(a.channel, a.sku, a.available_to_sell)
+        .where(a.channel.in_(channels), a.sku.in_(skus))
+        .order_by(a.channel, a.sku)
+        .with_for_update()
+    )
+    return {(ch, sku): (None if ats < 0 else int(ats)) for ch, sku, ats in rows}
 
 
 def publish(conn: Connection, changes: Sequence[tuple[str, str, int]]) -> None:

@@ -292,3 +292,15 @@ def reserve(
         },
     ).first()
     return Position(*row) if row else None
+
+
+def lock_positions(conn: Connection, *, skus: Sequence[str], locations: Sequence[str]) -> None:
+    """Lock every existing position of these skus at these locations, in (location, sku)
+    order, until commit (SQLite: the transaction already holds the only write lock)."""
+    p = positions.c
+    conn.execute(
+        select(p.sku)
+        .where(p.sku.in_(skus), p.location.in_(locations))
+        .order_by(p.location, p.sku)
+        .with_for_update()
+    ).all()

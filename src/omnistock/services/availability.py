@@ -65,10 +65,11 @@ def _publish_changes(uow: UnitOfWork) -> None:
     channels = channels_sql.list_channels(uow.conn)
     if not skus or not channels:
         return
+    codes = [c.code for c in channels]
+    before = channels_sql.lock_published(uow.conn, channels=codes, skus=skus)
     locations = catalog_sql.list_locations(uow.conn)
     available = _available(uow.conn, skus, now=uow.now)
     every_rule = channels_sql.rules_for_skus(uow.conn, skus)
-    before = channels_sql.published(uow.conn, skus)
     changes = []
     for channel in channels:
         pool = channel.pool(locations)

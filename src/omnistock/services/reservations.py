@@ -23,7 +23,7 @@ from omnistock.db import reservations as sql
 from omnistock.db import stock as stock_sql
 from omnistock.domain.availability import BufferRule, winning_rule
 from omnistock.domain.catalog import Location
-from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound, ShortLine
+from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound
 from omnistock.domain.reservations import (
     ACTIVE,
     DEFAULT_TTL_SECONDS,
@@ -43,6 +43,7 @@ from omnistock.services import availability
 from omnistock.services.channels import get_channel
 from omnistock.services.stock import position_view
 
+#: Optimistic attempts before the last, which locks the rows it plans on first.
 _ATTEMPTS = 4
 
 
@@ -66,17 +67,22 @@ def hold(
     order = preferred(_candidates(uow.conn, channel, location), ship_to)
     skus = [sku for sku, _ in wanted]
     _require_items(uow.conn, skus)
-    _release_expired(uow, skus=skus)  # their units are free already; make it so in the rows
+    # Expired holds on these skus end now: their units are free already (availability says
+    # so); they are given back in the same pass over the rows as the new reservation.
+    expired = _end_expired(uow, skus=skus)
     rules = channels_sql.rules_for(uow.conn, channel=channel, skus=skus)
     reservation_id = str(uuid.uuid4())
-    for _ in range(_ATTEMPTS):
-        buffers, sellable = _sellable(uow.conn, channel, order, skus, rules)
+    for attempt in range(1, _ATTEMPTS + 1):
+        if attempt == _ATTEMPTS:  # lost every race so far: lock the rows, then nobody can
+            codes = [loc.code for loc in order]
+            stock_sql.lock_positions(uow.conn, skus=skus, locations=codes)
+        buffers, sellable = _sellable(uow.conn, channel, order, skus, rules, _held_by(expired))
         allocations, short = plan(wanted, order, sellable)
         if short:
             raise InsufficientStock(short)
         try:
             with uow.savepoint():
-                _reserve(uow, reservation_id, allocations, buffers)
+                _apply(uow, expired, reservation_id, allocations, buffers)
         except _LostRace:
             continue
         reservation = Reservation(
@@ -90,14 +96,7 @@ def hold(
         sql.add(uow.conn, reservation, now=uow.now)
         uow.emit("reservation.created", reservation_view(reservation))
         return reservation
-    # Every attempt lost a race: answer with the stock as it stands now.
-    _, sellable = _sellable(uow.conn, channel, order, skus, rules)
-    raise InsufficientStock(
-        [
-            ShortLine(sku, requested, sum(sellable[loc.code, sku] for loc in order))
-            for sku, requested in wanted
-        ]
-    )
+    raise AssertionError("the last attempt holds every row it plans on")  # pragma: no cover
 
 
 def release(uow: UnitOfWork, reservation_id: str) -> Reservation:
@@ -107,14 +106,16 @@ def release(uow: UnitOfWork, reservation_id: str) -> Reservation:
         return found
     status = EXPIRED if found.expires_at <= uow.now else RELEASED
     if sql.end(uow.conn, reservation_id, status=status, now=uow.now):
-        _unreserve(uow, found)
+        _apply(uow, [found], None, [], {})
         uow.emit(f"reservation.{status}", reservation_view(get(uow.conn, reservation_id)))
     return get(uow.conn, reservation_id)
 
 
 def release_expired(uow: UnitOfWork, *, most: int = 500) -> int:
     """Release up to `most` expired holds, each exactly once whoever else is sweeping."""
-    return _release_expired(uow, skus=None, most=most)
+    expired = _end_expired(uow, skus=None, most=most)
+    _apply(uow, expired, None, [], {})
+    return len(expired)
 
 
 def get(conn: Connection, reservation_id: str) -> Reservation:
@@ -163,8 +164,12 @@ def _sellable(
     order: Sequence[Location],
     skus: Sequence[str],
     rules: Sequence[BufferRule],
+    freed: dict[tuple[str, str], int],
 ) -> tuple[dict[tuple[str, str], BufferRule | None], dict[tuple[str, str], int]]:
     available = stock_sql.available_at(conn, skus)
+    for (location, sku), units in freed.items():
+        if sku in available:  # an ended hold may free other skus too: not asked for here
+            available[sku][location] = available[sku].get(location, 0) + units
     buffers: dict[tuple[str, str], BufferRule | None] = {}
     sellable: dict[tuple[str, str], int] = {}
     for loc in order:
@@ -176,33 +181,51 @@ def _sellable(
     return buffers, sellable
 
 
-def _reserve(
+def _apply(
     uow: UnitOfWork,
-    reservation_id: str,
+    ended: Sequence[Reservation],
+    reservation_id: str | None,
     allocations: Sequence[Allocation],
     buffers: dict[tuple[str, str], BufferRule | None],
 ) -> None:
-    for a in sorted(allocations, key=lambda a: (a.location, a.sku)):  # the lock order
-        rule = buffers[a.location, a.sku]
-        position = stock_sql.reserve(
-            uow.conn,
-            sku=a.sku,
-            location=a.location,
-            quantity=a.quantity,
-            buffer_units=(rule.units or 0) if rule else 0,
-            buffer_basis_points=(rule.basis_points or 0) if rule else 0,
-        )
-        if position is None:
-            raise _LostRace
-        _ledger(uow, a, RESERVE, Deltas(reserved=a.quantity), reservation_id, position)
+    """Give back the units of `ended` holds and reserve `allocations`, touching each row once,
+    in (location, sku) order: the one lock order every path follows, after the holds' rows."""
+    freed = _held_by(ended)
+    taken = {(a.location, a.sku): a.quantity for a in allocations}
+    for location, sku in sorted(freed.keys() | taken.keys()):
+        given_back, wanted = freed.get((location, sku), 0), taken.get((location, sku), 0)
+        if wanted:
+            rule = buffers[location, sku]
+            position = stock_sql.reserve(
+                uow.conn,
+                sku=sku,
+                location=location,
+                quantity=wanted - given_back,
+                buffer_units=(rule.units or 0) if rule else 0,
+                buffer_basis_points=(rule.basis_points or 0) if rule else 0,
+            )
+            if position is None:
+                raise _LostRace
+        else:
+            deltas = Deltas(reserved=-given_back)
+            position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
+            assert position is not None, "a hold's units are reserved until it ends"
+        for hold in ended:
+            for a in hold.allocations:
+                if (a.location, a.sku) == (location, sku):
+                    _ledger(uow, a, RELEASE, Deltas(reserved=-a.quantity), hold.id, position)
+        if wanted:
+            assert reservation_id is not None
+            a = Allocation(location, sku, wanted)
+            _ledger(uow, a, RESERVE, Deltas(reserved=wanted), reservation_id, position)
 
 
-def _unreserve(uow: UnitOfWork, reservation: Reservation) -> None:
-    for a in sorted(reservation.allocations, key=lambda a: (a.location, a.sku)):
-        deltas = Deltas(reserved=-a.quantity)
-        position = stock_sql.apply_deltas(uow.conn, sku=a.sku, location=a.location, deltas=deltas)
-        assert position is not None, "a hold's units are reserved until it ends"
-        _ledger(uow, a, RELEASE, deltas, reservation.id, position)
+def _held_by(holds: Sequence[Reservation]) -> dict[tuple[str, str], int]:
+    held: dict[tuple[str, str], int] = {}
+    for hold in holds:
+        for a in hold.allocations:
+            held[a.location, a.sku] = held.get((a.location, a.sku), 0) + a.quantity
+    return held
 
 
 def _ledger(
@@ -226,12 +249,14 @@ def _ledger(
     availability.watch(uow, a.sku)
 
 
-def _release_expired(uow: UnitOfWork, *, skus: Sequence[str] | None, most: int = 500) -> int:
-    released = 0
-    for reservation_id in sql.expired_ids(uow.conn, now=uow.now, most=most, skus=skus):
+def _end_expired(
+    uow: UnitOfWork, *, skus: Sequence[str] | None, most: int = 500
+) -> list[Reservation]:
+    """End expired holds (in id order: the lock order) that nobody else ended first."""
+    ended = []
+    for reservation_id in sorted(sql.expired_ids(uow.conn, now=uow.now, most=most, skus=skus)):
         if sql.end(uow.conn, reservation_id, status=EXPIRED, now=uow.now):
             expired = get(uow.conn, reservation_id)
-            _unreserve(uow, expired)
             uow.emit("reservation.expired", reservation_view(expired))
-            released += 1
-    return released
+            ended.append(expired)
+    return ended
