@@ -13,9 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
-import multiprocessing
 import os
-import queue
 import random
 import signal
 import socket
@@ -48,11 +46,10 @@ from omnistock.db.tables import events as events_table
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.stock import Position
 from omnistock.services import catalog, events, stock
+from processes import SPAWN, WORKER_TIMEOUT_SECONDS, run_together
 
-SPAWN = multiprocessing.get_context("spawn")
 WORKERS = 4
 #: Bounds on waiting, so that a hang fails the test instead of blocking the run.
-WORKER_TIMEOUT_SECONDS = 180.0
 SERVER_START_TIMEOUT_SECONDS = 30.0
 ADMIN_KEY = "concurrency-test-admin-key"
 
@@ -157,33 +154,9 @@ def assert_outbox_mirrors_ledger(db: Database) -> None:
     assert shown == replayed
 
 
-def run_workers(
-    target: Callable[..., None],
-    args: list[tuple[Any, ...]],
-) -> list[Report]:
+def run_workers(target: Callable[..., None], args: list[tuple[Any, ...]]) -> list[Report]:
     """Start one spawned process per args tuple, released together by a barrier."""
-    start = SPAWN.Barrier(len(args))
-    results: Any = SPAWN.Queue()
-    workers = [SPAWN.Process(target=target, args=(*a, start, results)) for a in args]
-    for worker in workers:
-        worker.start()
-    reports: list[Report] = []
-    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
-    try:
-        while len(reports) < len(workers):
-            try:
-                reports.append(results.get(timeout=0.5))
-            except queue.Empty:
-                died = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-                assert not died, f"worker processes died without a report: exit codes {died}"
-                assert time.monotonic() < deadline, "the workers did not finish in time"
-    finally:
-        for worker in workers:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-    return sorted(reports, key=lambda r: r.worker)
+    return run_together([(target, a) for a in args])
 
 
 def accepted_by(reports: Iterable[Report]) -> list[Accepted]:

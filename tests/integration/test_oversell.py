@@ -20,11 +20,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import multiprocessing
-import queue
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -49,12 +47,11 @@ from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.stock import MovementType
 from omnistock.services import availability, catalog, channels, events, reservations, stock
+from processes import WORKER_TIMEOUT_SECONDS, Job, run_together
 from samples import CAP, STORE, TEE, WAREHOUSE
 
-SPAWN = multiprocessing.get_context("spawn")
 WORKERS = 4
 #: A bound on waiting, so that a hang fails the test instead of blocking the run.
-WORKER_TIMEOUT_SECONDS = 180.0
 WEB = "web"
 SOCKS = Item(sku="SOCK-1", name="Socks")
 PARIS, LYON = (48.8566, 2.3522), (45.7640, 4.8357)
@@ -140,33 +137,9 @@ def stock_three_skus_at_two_locations(db: Database) -> None:
 # --------------------------------------------------------------------------- running the race
 
 
-Job = tuple[Callable[..., None], tuple[Any, ...]]  # a worker function and its first arguments
-
-
 def run_workers(jobs: list[Job]) -> list[Report]:
     """Start one spawned process per job, released together by a barrier."""
-    start = SPAWN.Barrier(len(jobs))
-    results: Any = SPAWN.Queue()
-    workers = [SPAWN.Process(target=f, args=(*args, start, results)) for f, args in jobs]
-    for worker in workers:
-        worker.start()
-    reports: list[Report] = []
-    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
-    try:
-        while len(reports) < len(workers):
-            try:
-                reports.append(results.get(timeout=0.5))
-            except queue.Empty:
-                died = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-                assert not died, f"worker processes died without a report: exit codes {died}"
-                assert time.monotonic() < deadline, "the workers did not finish in time"
-    finally:
-        for worker in workers:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-    return sorted(reports, key=lambda r: r.worker)
+    return run_together(jobs)
 
 
 def race(database_url: str, plan: Race, hold: HoldFn) -> list[Report]:
