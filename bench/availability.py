@@ -95,6 +95,7 @@ FLASH_STALL_SECONDS = 60
 AVAILABILITY_PATH = f"/v1/availability/{ATS_SKU}?channel={CHANNEL}"
 HOLDS_PATH = "/v1/reservations"
 BARE_GET_PATH = "/healthz"  # movements.bare_app: GET {"status": "ok"}
+BARE_ANSWER_ENV = "OMNISTOCK_BENCH_ANSWER"
 APP = "omnistock.api.app:create_app_from_env"
 
 
@@ -844,7 +845,37 @@ def ats_reads(
                     note=f"{options.client_name}; 200 locations, 20 rules",
                 )
             )  # fmt: skip
+        say(f"bare FastAPI GET of the same answer, {workers} worker(s), {CLIENTS} clients")
+        with tempfile.NamedTemporaryFile(suffix=".json") as copy:
+            copy.write(json.dumps(body).encode())
+            copy.flush()
+            with mv.uvicorn_server("availability:bare_answer_app", workers=workers,
+                                   env={BARE_ANSWER_ENV: copy.name},
+                                   app_dir=mv.BENCH_DIR) as server:  # fmt: skip
+                spec = LoadSpec("get", BARE_GET_PATH, key)
+                results.append(
+                    measure_load(
+                        "bare FastAPI GET of the same answer (no DB)", "bare-answer",
+                        server=server, spec=spec, options=options, clients=CLIENTS,
+                        workers=workers, note=f"{options.client_name}; the answer's own cost",
+                    )
+                )  # fmt: skip
     return results, answer
+
+
+def bare_answer_app() -> Any:
+    """A FastAPI app that sends a fixed copy of an ATS answer (its bytes), touching nothing:
+    what sending a 200-location answer costs by itself."""
+    from fastapi import FastAPI, Response
+
+    body = Path(os.environ[BARE_ANSWER_ENV]).read_bytes()
+    app = FastAPI()
+
+    @app.get(BARE_GET_PATH)
+    async def answer() -> Response:
+        return Response(body, media_type="application/json")
+
+    return app
 
 
 def holds_per_second(url: str, options: Options, say: Callable[[str], None]) -> list[mv.Result]:
@@ -1139,6 +1170,14 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def _verdict(value: float | None, target: float | None) -> str:
+    if target is None:
+        return "(context)"
+    if value is None:
+        return f">= {target}"
+    return f">= {target} " + ("met" if value >= target else "missed")
+
+
 def ratios(report: BackendReport) -> list[dict[str, Any]]:
     """Every ratio the issue asks for, with what it divides."""
     rows: list[dict[str, Any]] = []
@@ -1156,6 +1195,12 @@ def ratios(report: BackendReport) -> list[dict[str, Any]]:
                          "reference": bare.per_second,
                          "ratio_value": _ratio(reads.per_second, bare.per_second),
                          "target": READ_TARGET})  # fmt: skip
+        same = one("bare-answer", workers)
+        if reads and same:
+            rows.append({"ratio": f"ATS reads ÷ bare sending the same answer ({workers}w)",
+                         "value": reads.per_second, "reference": same.per_second,
+                         "ratio_value": _ratio(reads.per_second, same.per_second),
+                         "target": None})  # fmt: skip
     raw, full = one("raw", None), one("raw+app", None)
     measured = [one("http", 1), one("http", 2), one("service", None)]
     for result in (r for r in measured if r is not None and raw is not None):
@@ -1268,8 +1313,7 @@ def print_report(report: BackendReport, options: Options) -> None:
             "-" if r["value"] is None else f"{r['value']:,.0f}/s",
             "-" if r["reference"] is None else f"{r['reference']:,.0f}/s",
             "-" if value is None else f"{value:.2f}",
-            f">= {r['target']}" + ("" if value is None else
-                                   (" met" if value >= r["target"] else " missed")),
+            _verdict(value, r["target"]),
             extra,
         )  # fmt: skip
     console.print(ratio_table)

@@ -355,7 +355,7 @@ def test_the_demo_sets_up_the_web_shop_the_stores_and_two_marketplaces_with_buff
         rules = channels.list_rules(conn)
         store = channels.get_channel(conn, "store")
         sku = next(r.sku for r in rules if r.sku is not None)
-        web = availability.of_items(conn, channel="web", skus=[sku])[0]
+        web = availability.of_item(conn, db.configuration, channel="web", sku=sku)
     assert codes == ["marketplace-fashion", "marketplace-general", "store", "web"]
     assert store.location_types == (LocationType.STORE,)
     assert {(r.channel, r.units, r.basis_points) for r in rules if r.sku is None} == {

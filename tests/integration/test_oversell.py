@@ -290,7 +290,7 @@ def assert_the_last_published_ats_is_the_ats_now(db: Database, skus: Iterable[st
     with db.read() as conn:
         now = {
             (WEB, a.sku): a.available_to_sell
-            for a in availability.of_items(conn, channel=WEB, skus=list(skus))
+            for a in availability.of_items(conn, db.configuration, channel=WEB, skus=list(skus))
         }
     assert {key: last.get(key) for key in now} == now
 
@@ -403,7 +403,7 @@ def place_hold(
 
 def available_to_sell(db: Database, sku: str) -> int:
     with db.read() as conn:
-        return availability.of_items(conn, channel=WEB, skus=[sku])[0].available_to_sell
+        return availability.of_item(conn, db.configuration, channel=WEB, sku=sku).available_to_sell
 
 
 def wait_until_expired(*holds: reservations.Reservation | Granted) -> None:

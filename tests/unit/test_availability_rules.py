@@ -7,18 +7,19 @@ import itertools
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omnistock.domain.availability import (
     BufferRule,
     Channel,
     LocationAvailability,
-    availability,
+    Rulebook,
     sellable,
     winning_rule,
 )
 from omnistock.domain.catalog import Location, LocationType
+from omnistock.domain.reservations import preferred
 
 WAREHOUSE, STORE = LocationType.WAREHOUSE, LocationType.STORE
 
@@ -64,6 +65,27 @@ def winner(rules) -> BufferRule | None:
 
 def describe(dimensions) -> str:
     return "+".join(sorted(dimensions)) or "nothing"
+
+
+def availability(
+    *, channel: str, sku: str, pool: list[Location], available: dict[str, int], rules
+) -> tuple[int, list[LocationAvailability]]:
+    """ATS and breakdown of `sku` on a `channel` selling from exactly `pool`, via a Rulebook.
+
+    The channel lists the pool's locations; a listed location sells only while active, and
+    the book sorts its pool by code, so the pools given here are active and sorted already.
+    """
+    assert all(loc.active for loc in pool)
+    assert [loc.code for loc in pool] == sorted(loc.code for loc in pool)
+    listing = Channel(channel, channel.upper(), locations=tuple(loc.code for loc in pool))
+    book = Rulebook(
+        0, locations=pool, channels=[listing], rules=[r for r in rules if r.sku is None]
+    )
+    sku_rules = [r for r in rules if r.sku is not None]
+    assert book.pools[channel] == pool
+    total, breakdown = book.breakdown(channel, sku, available, sku_rules)
+    assert book.available_to_sell(channel, sku, available, sku_rules) == total
+    return total, breakdown
 
 
 # --------------------------------------------------------------------------- specificity
@@ -426,3 +448,171 @@ def test_a_more_specific_rule_keeping_fewer_units_does_raise_ats() -> None:
 
     assert ats([stores], stock) == 1
     assert ats([stores, paris_keeps_nothing], stock) == 3
+
+
+# --------------------------------------------------------------------------- the rulebook
+
+#: Location codes (the type of each is drawn, not told by the code), channels and skus of
+#: random configurations, with a channel, a location and a sku that are nowhere configured.
+BOOK_CODES = ("L-1", "L-2", "L-3", "L-4", "L-5", "L-6")
+BOOK_CHANNELS = ("web", "mp", "store")
+BOOK_SKUS = ("TEE-M", "CAP-1", "VASE")
+UNKNOWN_CHANNEL, UNKNOWN_CODE, SKU_WITHOUT_RULES = "gone", "NOWHERE", "NEW"
+
+
+@st.composite
+def book_locations(draw) -> list[Location]:
+    codes = draw(st.lists(st.sampled_from(BOOK_CODES), min_size=1, unique=True))
+    return [
+        place(
+            code,
+            draw(st.sampled_from([STORE, WAREHOUSE])),
+            active=draw(st.booleans()),
+            ship_enabled=draw(st.booleans()),
+            priority=draw(st.integers(0, 2)),
+        )
+        for code in codes
+    ]
+
+
+@st.composite
+def book_channels(draw) -> list[Channel]:
+    codes = draw(st.lists(st.sampled_from(BOOK_CHANNELS), min_size=1, unique=True))
+    return [
+        Channel(
+            code,
+            code.upper(),
+            location_types=tuple(draw(st.lists(st.sampled_from([STORE, WAREHOUSE]), unique=True))),
+            locations=tuple(
+                draw(
+                    st.lists(st.sampled_from([*BOOK_CODES, UNKNOWN_CODE]), max_size=3, unique=True)
+                )
+            ),
+        )
+        for code in codes
+    ]
+
+
+def maybe(values) -> st.SearchStrategy:
+    return st.one_of(st.none(), st.sampled_from(values))
+
+
+@st.composite
+def book_rules(draw) -> list[BufferRule]:
+    """Rules on any dimensions, other skus and other channels included, ids in any order."""
+    count = draw(st.integers(0, 14))
+    ids = draw(st.lists(st.integers(1, 1000), min_size=count, max_size=count, unique=True))
+    rules = []
+    for id_ in ids:
+        units = draw(st.one_of(st.none(), st.integers(0, 40)))
+        rules.append(
+            BufferRule(
+                id=id_,
+                channel=draw(maybe([*BOOK_CHANNELS, UNKNOWN_CHANNEL])),
+                location=draw(maybe([*BOOK_CODES, UNKNOWN_CODE])),
+                location_type=draw(maybe([STORE, WAREHOUSE])),
+                sku=draw(maybe(BOOK_SKUS)),
+                units=units,
+                basis_points=draw(st.integers(0, 10_000)) if units is None else None,
+            )
+        )
+    return rules
+
+
+@st.composite
+def configurations(draw) -> tuple[list[Location], list[Channel], list[BufferRule], Rulebook]:
+    """Locations, channels and rules, and the book built as the configuration cache builds
+    it: from the rules without a sku (the sku's own rules come with each question)."""
+    locations, channels, rules = draw(book_locations()), draw(book_channels()), draw(book_rules())
+    general = [r for r in rules if r.sku is None]
+    book = Rulebook(
+        draw(st.integers(0, 2**62)), locations=locations, channels=channels, rules=general
+    )
+    return locations, channels, rules, book
+
+
+#: Units available by location code: stocked, empty, negative or absent, at pool locations,
+#: at locations outside a pool (inactive, unlisted) and at locations the book does not know.
+stock_anywhere = st.dictionaries(
+    st.sampled_from([*BOOK_CODES, UNKNOWN_CODE]), st.integers(-20, 60), max_size=7
+)
+
+
+def questions(channels: list[Channel]):
+    """Every (channel, sku) to ask about, the sku without rules included."""
+    return itertools.product((c.code for c in channels), (*BOOK_SKUS, SKU_WITHOUT_RULES))
+
+
+@settings(max_examples=400)
+@given(config=configurations())
+def test_the_rulebook_picks_at_every_pool_location_the_rule_winning_rule_picks_among_all(
+    config,
+) -> None:
+    _, channels, rules, book = config
+    sku_rules = [r for r in rules if r.sku is not None]  # every sku's, every channel's
+
+    for channel, sku in questions(channels):
+        rule_at = book.resolver(channel, sku, sku_rules)
+        for location in book.pools[channel]:
+            expected = winning_rule(rules, channel=channel, location=location, sku=sku)
+            assert book.rule(channel, location, sku, sku_rules) == expected, (channel, sku)
+            assert rule_at(location) == expected, (channel, sku)
+
+
+@given(config=configurations(), stock=stock_anywhere)
+def test_the_breakdown_is_the_winning_rules_buffer_at_each_pool_location_by_code(
+    config, stock
+) -> None:
+    _, channels, rules, book = config
+    sku_rules = [r for r in rules if r.sku is not None]
+
+    for channel, sku in questions(channels):
+        expected = []
+        for location in sorted(book.pools[channel], key=lambda loc: loc.code):
+            units = stock.get(location.code, 0)
+            rule = winning_rule(rules, channel=channel, location=location, sku=sku)
+            buffer = rule.units_kept(units) if rule else 0
+            expected.append(
+                LocationAvailability(location.code, units, buffer, sellable(units, buffer))
+            )
+        total = sum(entry.sellable for entry in expected)
+
+        assert book.breakdown(channel, sku, stock, sku_rules) == (total, expected)
+
+
+@given(config=configurations(), stock=stock_anywhere)
+def test_available_to_sell_is_the_total_of_the_breakdown(config, stock) -> None:
+    _, channels, rules, book = config
+    sku_rules = [r for r in rules if r.sku is not None]
+
+    for channel, sku in questions(channels):
+        expected = book.breakdown(channel, sku, stock, sku_rules)[0]
+        assert book.available_to_sell(channel, sku, stock, sku_rules) == expected, (channel, sku)
+
+
+@given(config=configurations(), stock=stock_anywhere)
+def test_the_breakdown_at_one_location_is_that_entry_of_the_full_breakdown(config, stock) -> None:
+    _, channels, rules, book = config
+    sku_rules = [r for r in rules if r.sku is not None]
+
+    for channel, sku in questions(channels):
+        _, full = book.breakdown(channel, sku, stock, sku_rules)
+        for entry in full:
+            only = book.breakdown(channel, sku, stock, sku_rules, only=entry.location)
+            assert only == (entry.sellable, [entry])
+        for code in [*BOOK_CODES, UNKNOWN_CODE]:
+            if not book.in_pool(channel, code):
+                assert book.breakdown(channel, sku, stock, sku_rules, only=code) == (0, [])
+
+
+@given(config=configurations())
+def test_each_channel_holds_from_its_pool_in_the_preferred_order(config) -> None:
+    locations, channels, _, book = config
+
+    assert set(book.pools) == set(book.hold_order) == {c.code for c in channels}
+    for channel in channels:
+        pool = book.pools[channel.code]
+        assert pool == channel.pool(locations)
+        assert book.hold_order[channel.code] == preferred(pool, None)
+        for code in [*BOOK_CODES, UNKNOWN_CODE]:
+            assert book.in_pool(channel.code, code) == (code in {loc.code for loc in pool})

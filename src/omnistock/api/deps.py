@@ -5,20 +5,25 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from omnistock.config import Settings
-from omnistock.db import Database
+from omnistock.db import Database, UnitOfWork
 from omnistock.domain.access import ADMIN_SCOPES, Principal
 from omnistock.domain.errors import Forbidden, Unauthorized
 from omnistock.services import access
 
 _KEY_CACHE_SECONDS = 30.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,6 +34,8 @@ class AppContext:
     database: Database
     _keys: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: SQLite: lets one thread at a time write (made by the app's lifespan, in its loop).
+    writer: anyio.CapacityLimiter | None = None
 
     def known_principal(self, key: str) -> Principal | None:
         """The caller, when it can be told without the database (the env key, or cached)."""
@@ -53,10 +60,40 @@ class AppContext:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling, and the database their request runs on."""
+    """Who is calling, and the database their request runs on.
+
+    Routes are `async` and hand their database work to `read` or `write`, which run it where
+    it costs least. SQLite answers from inside this process in microseconds, but its driver
+    gives up the GIL at every row it steps through: threads reading it side by side spend
+    their time taking the GIL back (measured: an ATS read of 200 locations took 10.6 ms of
+    CPU in the thread pool under 16 clients, 2.0 ms on the event loop). So SQLite reads run
+    on the event loop and writes on one thread at a time (SQLite has one writer anyway; the
+    loop keeps serving while a commit waits for the disk). PostgreSQL's waits are the
+    network's: both go to the thread pool.
+    """
 
     principal: Principal
     database: Database
+    writer: anyio.CapacityLimiter | None = None
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """`fn` in a read-only transaction with one consistent snapshot."""
+        return await self.blocking(_read, self.database, fn)
+
+    async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Other database work that reads: here on SQLite, in the thread pool otherwise."""
+        if self.database.is_sqlite:
+            return fn(*args, **kwargs)
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def write(self, fn: Callable[[UnitOfWork], T]) -> T:
+        """`fn` in a unit of work (`Database.run`: committed, or retried and rolled back)."""
+        return await anyio.to_thread.run_sync(self.database.run, fn, limiter=self.writer)
+
+
+def _read(database: Database, fn: Callable[[Connection], T]) -> T:
+    with database.read() as conn:
+        return fn(conn)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An omnistock API key")
@@ -82,7 +119,7 @@ def scope(name: str) -> Any:
             raise Unauthorized("this API key is not valid")
         if not principal.allows(name):
             raise Forbidden(f"this API key lacks the scope {name!r}")
-        return Caller(principal, ctx.database)
+        return Caller(principal, ctx.database, ctx.writer)
 
     return Depends(authorize)
 

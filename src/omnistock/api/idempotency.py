@@ -17,7 +17,7 @@ from omnistock.services import idempotency
 from omnistock.services.idempotency import Action
 
 
-def respond(
+async def respond(
     *,
     request: Request,
     caller: Caller,
@@ -31,11 +31,11 @@ def respond(
     to every retry, marked `Idempotent-Replayed: true`.
     """
     if key is None:
-        status, body = caller.database.run(action)
+        status, body = await caller.write(action)
         return JSONResponse(body, status_code=status)
 
     fingerprint = _fingerprint(request, payload)
-    answer = caller.database.run(
+    answer = await caller.write(
         lambda uow: idempotency.run_once(
             uow,
             owner=caller.principal.id,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from omnistock.db.tables import items, locations
-from omnistock.db.uow import UnitOfWork
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import NotFound
+
+if TYPE_CHECKING:
+    from omnistock.db.uow import UnitOfWork
 
 
 def dialect_insert(conn: Connection, table: Table) -> Any:
@@ -61,7 +63,9 @@ def put_location(uow: UnitOfWork, location: Location) -> bool:
         "priority": location.priority,
         "active": location.active,
     }
-    return upsert(uow, locations, "code", values)
+    created = upsert(uow, locations, "code", values)
+    uow.configuration_changed()
+    return created
 
 
 def get_item(conn: Connection, sku: str) -> Item | None:

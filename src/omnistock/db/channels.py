@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy import Connection, TextClause, delete, insert, select, text
 
-from omnistock.db.catalog import dialect_insert, upsert
-from omnistock.db.tables import buffer_rules, channel_availability, channels
-from omnistock.db.uow import UnitOfWork
+from omnistock.db.catalog import upsert
+from omnistock.db.tables import buffer_rules, channels
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import LocationType
+
+if TYPE_CHECKING:
+    from omnistock.db.uow import UnitOfWork
 
 
 def put_channel(uow: UnitOfWork, channel: Channel) -> bool:
@@ -21,7 +24,9 @@ def put_channel(uow: UnitOfWork, channel: Channel) -> bool:
         "location_types": [str(t) for t in channel.location_types],
         "locations": list(channel.locations),
     }
-    return upsert(uow, channels, "code", values)
+    created = upsert(uow, channels, "code", values)
+    uow.configuration_changed()
+    return created
 
 
 def _channel(row: Any) -> Channel:
@@ -56,6 +61,7 @@ def add_rule(uow: UnitOfWork, rule: BufferRule) -> BufferRule:
     rule_id = uow.conn.execute(
         insert(buffer_rules).values(values).returning(buffer_rules.c.id)
     ).scalar_one()
+    uow.configuration_changed()
     return _rule_from(rule_id, values)
 
 
@@ -72,72 +78,71 @@ def _rule_from(rule_id: int, values: Any) -> BufferRule:
     )
 
 
-def _rule(row: Any) -> BufferRule:
+def rule_of(row: Any) -> BufferRule:
     return _rule_from(row.id, row._mapping)
 
 
 def get_rule(conn: Connection, rule_id: int) -> BufferRule | None:
     row = conn.execute(select(buffer_rules).where(buffer_rules.c.id == rule_id)).first()
-    return None if row is None else _rule(row)
+    return None if row is None else rule_of(row)
 
 
 def list_rules(conn: Connection) -> list[BufferRule]:
-    return [_rule(r) for r in conn.execute(select(buffer_rules).order_by(buffer_rules.c.id))]
+    return [rule_of(r) for r in conn.execute(select(buffer_rules).order_by(buffer_rules.c.id))]
 
 
 def delete_rule(uow: UnitOfWork, rule_id: int) -> BufferRule | None:
     rule = get_rule(uow.conn, rule_id)
     if rule is not None:
         uow.conn.execute(delete(buffer_rules).where(buffer_rules.c.id == rule_id))
+        uow.configuration_changed()
     return rule
 
 
-def rules_for(conn: Connection, *, channel: str, skus: Sequence[str]) -> list[BufferRule]:
-    """Every rule that can apply to these skus on this channel (any location)."""
-    r = buffer_rules.c
-    query = select(buffer_rules).where(
-        or_(r.channel.is_(None), r.channel == channel),
-        or_(r.sku.is_(None), r.sku.in_(skus)),
-    )
-    return [_rule(row) for row in conn.execute(query)]
+def rules_without_sku(conn: Connection) -> list[BufferRule]:
+    query = select(buffer_rules).where(buffer_rules.c.sku.is_(None)).order_by(buffer_rules.c.id)
+    return [rule_of(row) for row in conn.execute(query)]
 
 
-def rules_for_skus(conn: Connection, skus: Sequence[str]) -> list[BufferRule]:
-    """Every rule that can apply to these skus, on any channel."""
-    r = buffer_rules.c
-    query = select(buffer_rules).where(or_(r.sku.is_(None), r.sku.in_(skus)))
-    return [_rule(row) for row in conn.execute(query)]
+#: Lock the last published ATS of each (channel, sku), in the order given, creating it
+#: (as -1: nothing published yet) where missing; answers what was published. One statement:
+#: the no-op update is what locks an existing row.
+_LOCK_PUBLISHED = """
+    INSERT INTO channel_availability (channel, sku, available_to_sell)
+    VALUES {values}
+    ON CONFLICT (channel, sku)
+    DO UPDATE SET available_to_sell = channel_availability.available_to_sell
+    RETURNING channel, sku, available_to_sell
+"""
+_PUBLISH = text(
+    """
+    UPDATE channel_availability SET available_to_sell = :ats
+    WHERE channel = :channel AND sku = :sku
+    """
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _lock_published(count: int) -> TextClause:
+    values = ", ".join(f"(:c{n}, :s{n}, -1)" for n in range(count))
+    return text(_LOCK_PUBLISHED.format(values=values))
 
 
 def lock_published(
-    conn: Connection, *, channels: Sequence[str], skus: Sequence[str]
+    conn: Connection, pairs: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int | None]:
-    """Lock the ATS last published per (channel, sku), in order, until commit; None where
-    nothing was published yet. Locking first means the stock read next is the latest."""
-    for channel in channels:
-        for sku in skus:
-            conn.execute(
-                dialect_insert(conn, channel_availability)
-                .values(channel=channel, sku=sku, available_to_sell=-1)
-                .on_conflict_do_nothing(index_elements=["channel", "sku"])
-            )
-    a = channel_availability.c
-    rows = conn.execute(
-        select(a.channel, a.sku, a.available_to_sell)
-        .where(a.channel.in_(channels), a.sku.in_(skus))
-        .order_by(a.channel, a.sku)
-        .with_for_update()
-    )
-    return {(ch, sku): (None if ats < 0 else int(ats)) for ch, sku, ats in rows}
+    """Lock the ATS last published for each (channel, sku) until commit, in (channel, sku)
+    order; None where nothing was published yet. Locking first means the stock read next is
+    the latest."""
+    pairs = sorted(set(pairs))
+    params = {}
+    for n, (channel, sku) in enumerate(pairs):
+        params[f"c{n}"], params[f"s{n}"] = channel, sku
+    rows = conn.execute(_lock_published(len(pairs)), params)
+    return {(channel, sku): (None if ats < 0 else int(ats)) for channel, sku, ats in rows}
 
 
 def publish(conn: Connection, changes: Sequence[tuple[str, str, int]]) -> None:
-    """Remember the ATS just published (insert or replace)."""
-    for channel, sku, ats in changes:
-        values = {"channel": channel, "sku": sku, "available_to_sell": ats}
-        stmt = dialect_insert(conn, channel_availability).values(values)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["channel", "sku"], set_={"available_to_sell": ats}
-            )
-        )
+    """Remember the ATS just published (rows locked by `lock_published`)."""
+    if changes:
+        conn.execute(_PUBLISH, [{"channel": c, "sku": sku, "ats": ats} for c, sku, ats in changes])

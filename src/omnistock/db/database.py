@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from omnistock.db.configuration import ConfigurationCache
 from omnistock.db.uow import KnownKeys, UnitOfWork
 
 T = TypeVar("T")
@@ -76,6 +77,7 @@ class Database:
             threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         )
         self.known = KnownKeys()
+        self.configuration = ConfigurationCache()
 
     @property
     def dialect(self) -> str:
@@ -96,7 +98,12 @@ class Database:
         """One write transaction: commits (with its events) on success, rolls back on error."""
         with self._write_lock:
             with self._writer.begin() as conn:
-                uow = UnitOfWork(conn, known=self.known, now=dt.datetime.now(dt.UTC))
+                uow = UnitOfWork(
+                    conn,
+                    known=self.known,
+                    configuration=self.configuration,
+                    now=dt.datetime.now(dt.UTC),
+                )
                 yield uow
                 uow.flush_events()
             self.known.learn(uow.learned_skus, uow.learned_locations)  # committed: now true

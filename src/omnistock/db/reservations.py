@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from omnistock.db.tables import reservation_lines, reservations
 from omnistock.domain.reservations import ACTIVE, Allocation, Reservation
@@ -82,21 +82,3 @@ def expired_ids(
         )
         query = query.where(reservations.c.id.in_(holding))
     return list(conn.scalars(query))
-
-
-def expired_held(
-    conn: Connection, *, skus: Sequence[str], now: dt.datetime
-) -> dict[tuple[str, str], int]:
-    """Units still reserved by expired holds no sweep has released yet, by (location, sku)."""
-    r, h = reservation_lines.c, reservations.c
-    rows = conn.execute(
-        select(r.location, r.sku, func.sum(r.quantity))
-        .select_from(reservation_lines.join(reservations, h.id == r.reservation_id))
-        .where(
-            and_(h.status == ACTIVE, h.expires_at <= now),
-            r.sku.in_(skus),
-            r.location.is_not(None),
-        )
-        .group_by(r.location, r.sku)
-    )
-    return {(location, sku): int(units) for location, sku, units in rows}

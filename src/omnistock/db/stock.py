@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -24,8 +25,9 @@ from sqlalchemy import (
     union_all,
 )
 
-from omnistock.db.tables import movements, positions
+from omnistock.db.tables import UTCDateTime, movements, positions
 from omnistock.domain.availability import BASIS_POINTS
+from omnistock.domain.reservations import ACTIVE
 from omnistock.domain.stock import Deltas, Drift, Movement, Position
 
 _QUANTITIES = (
@@ -244,16 +246,41 @@ def drifts(conn: Connection) -> Iterator[Drift]:
             yield Drift(row[0], row[1], stored, replayed)
 
 
-def available_at(conn: Connection, skus: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Units available (on hand - reserved - unsellable) per sku and location."""
-    p = positions.c
-    rows = conn.execute(
-        select(p.sku, p.location, p.on_hand - p.reserved - p.unsellable).where(p.sku.in_(skus))
-    )
-    found: dict[str, dict[str, int]] = {sku: {} for sku in skus}
-    for sku, location, available in rows:
-        found[sku][location] = int(available)
-    return found
+#: Units available per (sku, location): the positions, and (flagged 1) the units still
+#: reserved by holds that have expired but that no sweep has released yet, which are free.
+_AVAILABLE = text(
+    """
+    SELECT sku, location, on_hand - reserved - unsellable, 0
+    FROM positions WHERE sku IN :skus
+    UNION ALL
+    SELECT reservation_lines.sku, reservation_lines.location, reservation_lines.quantity, 1
+    FROM reservation_lines JOIN reservations ON reservations.id = reservation_lines.reservation_id
+    WHERE reservations.status = :active AND reservations.expires_at <= :now
+      AND reservation_lines.location IS NOT NULL AND reservation_lines.sku IN :skus
+    """
+).bindparams(bindparam("skus", expanding=True), bindparam("now", type_=UTCDateTime))
+
+
+@dataclass(frozen=True, slots=True)
+class Available:
+    """Available units per sku and location (expired holds counting as free), and whether
+    expired holds not yet released hold any of them."""
+
+    units: dict[str, dict[str, int]]
+    expired_holds: bool
+
+
+def available_at(conn: Connection, skus: Sequence[str], *, now: dt.datetime) -> Available:
+    """Units available (on hand - reserved - unsellable) per sku and location, in one query."""
+    units: dict[str, dict[str, int]] = {sku: {} for sku in skus}
+    expired = False
+    for sku, location, quantity, freed in conn.execute(
+        _AVAILABLE, {"skus": skus, "now": now, "active": ACTIVE}
+    ):
+        at = units[sku]
+        at[location] = at.get(location, 0) + int(quantity)
+        expired = expired or bool(freed)
+    return Available(units, expired)
 
 
 #: Reserve units where, afterwards, what is available still covers the channel's buffer,

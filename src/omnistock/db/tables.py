@@ -207,6 +207,7 @@ buffer_rules = Table(
     Column("basis_points", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("(units IS NULL) <> (basis_points IS NULL)", name="one_amount"),
+    Index("ix_buffer_rules_sku", "sku"),
 )
 
 reservations = Table(
@@ -239,4 +240,14 @@ channel_availability = Table(
     Column("channel", Key, ForeignKey("channels.code"), primary_key=True),
     Column("sku", Key, ForeignKey("items.sku"), primary_key=True),
     Column("available_to_sell", BigInteger, nullable=False),
+)
+
+#: One row: a random revision, replaced by every change to locations, channels or buffer
+#: rules, that tells each process whether the configuration it cached is still the stored one.
+configuration = Table(
+    "configuration",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
 )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
-from omnistock.db import outbox
+from omnistock.db import configuration, outbox
+from omnistock.db.configuration import ConfigurationCache
+from omnistock.domain.availability import BufferRule, Rulebook
 
 
 class KnownKeys:
@@ -36,21 +38,48 @@ class KnownKeys:
 class UnitOfWork:
     """A write transaction in progress. Services emit events; they reach the outbox at commit."""
 
-    def __init__(self, conn: Connection, *, known: KnownKeys, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        known: KnownKeys,
+        configuration: ConfigurationCache,
+        now: dt.datetime,
+    ) -> None:
         self.conn = conn
         self.known = known
+        self.configuration = configuration
         self.now = now
         self._events: list[tuple[str, dict[str, Any]]] = []
         self.learned_skus: set[str] = set()
         self.learned_locations: set[str] = set()
-        #: Skus whose stock this transaction changed (for availability.changed).
-        self.touched_skus: set[str] = set()
+        #: (sku, location) positions whose stock this transaction changed, for
+        #: availability.changed.
+        self.touched: set[tuple[str, str]] = set()
+        #: What this transaction read of the configuration (see `rulebook`).
+        self._rulebook: Rulebook | None = None
+        self._sku_rules: dict[str, list[BufferRule]] = {}
         self._before_flush: list[Callable[[UnitOfWork], None]] = []
 
     def before_flush(self, hook: Callable[[UnitOfWork], None]) -> None:
         """Run `hook` once, just before this transaction's events are written."""
         if hook not in self._before_flush:
             self._before_flush.append(hook)
+
+    def rulebook(self, skus: Sequence[str] = ()) -> tuple[Rulebook, dict[str, list[BufferRule]]]:
+        """The configuration and the rules naming each of `skus`, read once per transaction
+        (again after `configuration_changed`)."""
+        missing = [sku for sku in skus if sku not in self._sku_rules]
+        if self._rulebook is None or missing:
+            self._rulebook, found = self.configuration.current(self.conn, missing)
+            self._sku_rules.update(found)
+        return self._rulebook, {sku: self._sku_rules[sku] for sku in skus}
+
+    def configuration_changed(self) -> None:
+        """Record a change to locations, channels or buffer rules, in this transaction."""
+        configuration.changed(self.conn)
+        self._rulebook = None
+        self._sku_rules.clear()
 
     def knows_sku(self, sku: str) -> bool:
         return sku in self.known.skus or sku in self.learned_skus

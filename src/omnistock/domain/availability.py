@@ -11,10 +11,11 @@ type and sku; where several match, the most specific wins (sku 8, location 4, lo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from omnistock.domain.catalog import Location, LocationType
+from omnistock.domain.reservations import preferred
 
 #: Percentages are kept in basis points (hundredths of a percent) so that rounding is exact.
 BASIS_POINTS = 10_000
@@ -87,8 +88,13 @@ def winning_rule(
     rules: Iterable[BufferRule], *, channel: str, location: Location, sku: str
 ) -> BufferRule | None:
     """The rule that applies: the most specific match, the newest among equals."""
-    matching = [r for r in rules if r.matches(channel=channel, location=location, sku=sku)]
-    return max(matching, key=lambda r: (r.specificity, r.id), default=None)
+    return _newest_most_specific(
+        r for r in rules if r.matches(channel=channel, location=location, sku=sku)
+    )
+
+
+def _newest_most_specific(rules: Iterable[BufferRule]) -> BufferRule | None:
+    return max(rules, key=lambda r: (r.specificity, r.id), default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +109,120 @@ def sellable(available: int, buffer: int) -> int:
     return max(0, available - buffer)
 
 
-def availability(
-    *,
-    channel: str,
-    sku: str,
-    pool: Sequence[Location],
-    available: dict[str, int],
-    rules: Iterable[BufferRule],
-) -> tuple[int, list[LocationAvailability]]:
-    """ATS of `sku` on `channel`, and the breakdown per location of its pool.
+class Rulebook:
+    """Locations, channels and the rules without a sku, resolved once for many questions.
 
-    `available` maps location codes to available units; a location without a position has 0.
+    Each channel's pool is worked out once, and at each of its locations the winning rule
+    among those without a sku. A rule naming the sku always outranks those (specificity 8 or
+    more against 7 at most), so the rule at (channel, location, sku) is the winner among the
+    sku's own rules and that one: what `winning_rule` would pick among all of them.
+    `revision` says which stored configuration this is.
     """
-    rules = list(rules)
-    breakdown = []
-    for location in pool:
-        units = available.get(location.code, 0)
-        rule = winning_rule(rules, channel=channel, location=location, sku=sku)
-        buffer = rule.units_kept(units) if rule else 0
-        breakdown.append(
-            LocationAvailability(location.code, units, buffer, sellable(units, buffer))
-        )
-    return sum(entry.sellable for entry in breakdown), breakdown
+
+    def __init__(
+        self,
+        revision: int,
+        *,
+        locations: Iterable[Location],
+        channels: Iterable[Channel],
+        rules: Iterable[BufferRule],
+    ) -> None:
+        self.revision = revision
+        self.locations = {loc.code: loc for loc in locations}
+        self.channels = {channel.code: channel for channel in channels}
+        self.pools = {code: c.pool(self.locations.values()) for code, c in self.channels.items()}
+        self._in_pool = {code: {loc.code for loc in pool} for code, pool in self.pools.items()}
+        #: The order a hold draws from each pool when the customer's place is not known.
+        self.hold_order = {code: preferred(pool, None) for code, pool in self.pools.items()}
+        self._general: dict[tuple[str, str], BufferRule | None] = {}
+        by_location: dict[str | None, list[BufferRule]] = {}
+        for rule in (r for r in rules if r.sku is None):
+            by_location.setdefault(rule.location, []).append(rule)
+        for code, pool in self.pools.items():
+            for loc in pool:
+                candidates = by_location.get(loc.code, []) + by_location.get(None, [])
+                self._general[code, loc.code] = winning_rule(
+                    candidates, channel=code, location=loc, sku=""
+                )
+
+    def in_pool(self, channel: str, location: str) -> bool:
+        return location in self._in_pool[channel]
+
+    def rule(
+        self, channel: str, location: Location, sku: str, sku_rules: Iterable[BufferRule]
+    ) -> BufferRule | None:
+        """The rule at `location` of `channel`'s pool for `sku`, given the sku's own rules."""
+        return self.resolver(channel, sku, sku_rules)(location)
+
+    def resolver(
+        self, channel: str, sku: str, sku_rules: Iterable[BufferRule]
+    ) -> Callable[[Location], BufferRule | None]:
+        """The rule for `sku` at any location of `channel`'s pool, each found in a few steps.
+
+        Of the sku's own rules, one naming the location (12 or more) beats every other, and
+        among the rest those of the location's type or of any type are the same wherever
+        the type is the same.
+        """
+        general = self._general
+        own = [r for r in sku_rules if r.sku == sku and r.channel in (None, channel)]
+        if not own:
+            return lambda location: general[channel, location.code]
+        at_location: dict[str, list[BufferRule]] = {}
+        for rule in own:
+            if rule.location is not None:
+                at_location.setdefault(rule.location, []).append(rule)
+        of_type = {
+            type_: _newest_most_specific(
+                r for r in own if r.location is None and r.location_type in (None, type_)
+            )
+            for type_ in LocationType
+        }
+
+        def rule_at(location: Location) -> BufferRule | None:
+            here = at_location.get(location.code)
+            if here:
+                named = [r for r in here if r.location_type in (None, location.type)]
+                if named:
+                    return _newest_most_specific(named)
+            return of_type[location.type] or general[channel, location.code]
+
+        return rule_at
+
+    def breakdown(
+        self,
+        channel: str,
+        sku: str,
+        available: dict[str, int],
+        sku_rules: Sequence[BufferRule],
+        *,
+        only: str | None = None,
+    ) -> tuple[int, list[LocationAvailability]]:
+        """ATS of `sku` on `channel`, and the breakdown at every location of its pool (only
+        at `only` when given). `available` maps location codes to available units; a
+        location without a position has 0."""
+        entries = []
+        rule_at = self.resolver(channel, sku, sku_rules)
+        for location in self.pools[channel]:
+            if only is not None and location.code != only:
+                continue
+            units = available.get(location.code, 0)
+            rule = rule_at(location)
+            buffer = rule.units_kept(units) if rule else 0
+            entries.append(
+                LocationAvailability(location.code, units, buffer, sellable(units, buffer))
+            )
+        return sum(entry.sellable for entry in entries), entries
+
+    def available_to_sell(
+        self, channel: str, sku: str, available: dict[str, int], sku_rules: Sequence[BufferRule]
+    ) -> int:
+        """ATS of `sku` on `channel`: the same sum as `breakdown`, over the stocked locations
+        only (a location with nothing available sells nothing, whatever its buffer)."""
+        total = 0
+        in_pool = self._in_pool[channel]
+        rule_at = self.resolver(channel, sku, sku_rules)
+        for code, units in available.items():
+            if units > 0 and code in in_pool:
+                rule = rule_at(self.locations[code])
+                total += sellable(units, rule.units_kept(units) if rule else 0)
+        return total

@@ -1,4 +1,8 @@
-"""How many units of an item a channel may sell, and where; and telling when it changes."""
+"""How many units of an item a channel may sell, and where; and telling when it changes.
+
+Every answer is computed from the stock as it is, with the configuration (locations,
+channels, rules) cached per process and checked current in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -11,95 +15,119 @@ from sqlalchemy import Connection
 from omnistock.db import UnitOfWork
 from omnistock.db import catalog as catalog_sql
 from omnistock.db import channels as channels_sql
-from omnistock.db import reservations as reservations_sql
 from omnistock.db import stock as stock_sql
+from omnistock.db.configuration import ConfigurationCache
 from omnistock.domain import availability as rules
 from omnistock.domain.errors import InvalidInput, NotFound
-from omnistock.services.channels import get_channel
 
 LocationAvailability = rules.LocationAvailability
 
 
 @dataclass(frozen=True, slots=True)
 class Availability:
+    """What a channel may sell of an item, and where."""
+
     sku: str
     channel: str
     available_to_sell: int
     locations: list[LocationAvailability]
 
 
+@dataclass(frozen=True, slots=True)
+class AvailableToSell:
+    sku: str
+    available_to_sell: int
+
+
+def of_item(
+    conn: Connection,
+    configuration: ConfigurationCache,
+    *,
+    channel: str,
+    sku: str,
+    location: str | None = None,
+) -> Availability:
+    """ATS of `sku` on `channel` and its breakdown per location (only `location` if given)."""
+    book, sku_rules = configuration.current(conn, [sku])
+    check_pool(book, channel, location)
+    available = stock_sql.available_at(conn, [sku], now=dt.datetime.now(dt.UTC)).units
+    _require_items(conn, available)
+    ats, breakdown = book.breakdown(channel, sku, available[sku], sku_rules[sku], only=location)
+    return Availability(sku, channel, ats, breakdown)
+
+
 def of_items(
-    conn: Connection, *, channel: str, skus: Sequence[str], location: str | None = None
-) -> list[Availability]:
-    """ATS and breakdown of each sku on `channel` (only at `location` when given)."""
-    found = get_channel(conn, channel, field="channel")
-    pool = found.pool(catalog_sql.list_locations(conn))
-    if location is not None:
-        if catalog_sql.get_location(conn, location) is None:
-            raise NotFound("location", location, field="location")
-        pool = [loc for loc in pool if loc.code == location]
-        if not pool:
-            raise InvalidInput("location", f"{location!r} is not in channel {channel!r}'s pool")
-    _require_items(conn, skus)
-    available = _available(conn, skus, now=dt.datetime.now(dt.UTC))
-    applicable = channels_sql.rules_for(conn, channel=channel, skus=skus)
-    answers = []
-    for sku in skus:
-        ats, breakdown = rules.availability(
-            channel=channel, sku=sku, pool=pool, available=available[sku], rules=applicable
-        )
-        answers.append(Availability(sku, channel, ats, breakdown))
-    return answers
+    conn: Connection, configuration: ConfigurationCache, *, channel: str, skus: Sequence[str]
+) -> list[AvailableToSell]:
+    """ATS of each sku on `channel`, in the order given."""
+    book, sku_rules = configuration.current(conn, skus)
+    check_pool(book, channel, None)
+    available = stock_sql.available_at(conn, skus, now=dt.datetime.now(dt.UTC)).units
+    _require_items(conn, available)
+    return [
+        AvailableToSell(sku, book.available_to_sell(channel, sku, available[sku], sku_rules[sku]))
+        for sku in skus
+    ]
 
 
-def watch(uow: UnitOfWork, sku: str) -> None:
-    """Note that `sku`'s stock changed: before commit, publish every ATS this moved."""
-    uow.touched_skus.add(sku)
+def check_pool(book: rules.Rulebook, channel: str, location: str | None) -> None:
+    """NotFound for an unknown channel or location, InvalidInput for a location that is not
+    in the channel's pool."""
+    if channel not in book.channels:
+        raise NotFound("channel", channel, field="channel")
+    if location is None:
+        return
+    if location not in book.locations:
+        raise NotFound("location", location, field="location")
+    if not book.in_pool(channel, location):
+        raise InvalidInput("location", f"{location!r} is not in channel {channel!r}'s pool")
+
+
+def watch(uow: UnitOfWork, sku: str, location: str) -> None:
+    """Note that stock of `sku` changed at `location`: before commit, publish every channel
+    ATS this moved."""
+    uow.touched.add((sku, location))
     uow.before_flush(_publish_changes)
 
 
 def _publish_changes(uow: UnitOfWork) -> None:
-    """Emit `availability.changed` for each (channel, sku) whose ATS differs from the last
-    one published, in the transaction that changed it."""
-    skus = sorted(uow.touched_skus)
-    channels = channels_sql.list_channels(uow.conn)
-    if not skus or not channels:
+    """Emit `availability.changed` for each (channel, sku) whose ATS now differs from the last
+    one published, in the transaction that changed it.
+
+    Only channels selling from a location that changed can have moved. Their published rows
+    are locked first, so the stock read next includes every transaction that published
+    before this one, and the figures reach the feed in the order they became true.
+    """
+    skus = sorted({sku for sku, _ in uow.touched})
+    book, sku_rules = uow.rulebook(skus)
+    pairs = sorted(
+        {
+            (channel, sku)
+            for sku, location in uow.touched
+            for channel in book.channels
+            if book.in_pool(channel, location)
+        }
+    )
+    if not pairs:
         return
-    codes = [c.code for c in channels]
-    before = channels_sql.lock_published(uow.conn, channels=codes, skus=skus)
-    locations = catalog_sql.list_locations(uow.conn)
-    available = _available(uow.conn, skus, now=uow.now)
-    every_rule = channels_sql.rules_for_skus(uow.conn, skus)
+    before = channels_sql.lock_published(uow.conn, pairs)
+    skus = sorted({sku for _, sku in pairs})
+    available = stock_sql.available_at(uow.conn, skus, now=uow.now).units
     changes = []
-    for channel in channels:
-        pool = channel.pool(locations)
-        applicable = [r for r in every_rule if r.channel in (None, channel.code)]
-        for sku in skus:
-            ats, _ = rules.availability(
-                channel=channel.code, sku=sku, pool=pool, available=available[sku],
-                rules=applicable,
-            )  # fmt: skip
-            if before.get((channel.code, sku)) != ats:
-                changes.append((channel.code, sku, ats))
+    for channel, sku in pairs:
+        ats = book.available_to_sell(channel, sku, available[sku], sku_rules[sku])
+        if before[channel, sku] != ats:
+            changes.append((channel, sku, ats))
     channels_sql.publish(uow.conn, changes)
-    for channel_code, sku, ats in changes:
-        data = {"channel": channel_code, "sku": sku, "available_to_sell": ats}
-        uow.emit("availability.changed", data)
+    for channel, sku, ats in changes:
+        uow.emit("availability.changed", {"channel": channel, "sku": sku, "available_to_sell": ats})
 
 
-def _available(
-    conn: Connection, skus: Sequence[str], *, now: dt.datetime
-) -> dict[str, dict[str, int]]:
-    """Available units per sku and location, an expired hold counting as free at once,
-    before any sweep releases it."""
-    available = stock_sql.available_at(conn, skus)
-    for (held_at, sku), units in reservations_sql.expired_held(conn, skus=skus, now=now).items():
-        available[sku][held_at] = available[sku].get(held_at, 0) + units
-    return available
-
-
-def _require_items(conn: Connection, skus: Sequence[str]) -> None:
-    known = catalog_sql.known_skus(conn, skus)
-    for sku in skus:
-        if sku not in known:
-            raise NotFound("item", sku, field="sku")
+def _require_items(conn: Connection, available: dict[str, dict[str, int]]) -> None:
+    """NotFound for a sku that is no item (only those without any stock can be unknown)."""
+    unstocked = [sku for sku, at in available.items() if not at]
+    if unstocked:
+        known = catalog_sql.known_skus(conn, unstocked)
+        for sku in unstocked:
+            if sku not in known:
+                raise NotFound("item", sku, field="sku")

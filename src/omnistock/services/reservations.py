@@ -10,6 +10,7 @@ deadlock one another.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -18,11 +19,9 @@ from sqlalchemy import Connection
 
 from omnistock.db import UnitOfWork
 from omnistock.db import catalog as catalog_sql
-from omnistock.db import channels as channels_sql
 from omnistock.db import reservations as sql
 from omnistock.db import stock as stock_sql
-from omnistock.domain.availability import BufferRule, winning_rule
-from omnistock.domain.catalog import Location
+from omnistock.domain.availability import BufferRule, Rulebook
 from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound
 from omnistock.domain.reservations import (
     ACTIVE,
@@ -40,7 +39,6 @@ from omnistock.domain.reservations import (
 )
 from omnistock.domain.stock import Deltas, Position
 from omnistock.services import availability
-from omnistock.services.channels import get_channel
 from omnistock.services.stock import position_view
 
 #: Optimistic attempts before the last, which locks the rows it plans on first.
@@ -64,24 +62,41 @@ def hold(
     if not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
         raise InvalidInput("ttl_seconds", f"must be from 1 to {MAX_TTL_SECONDS}")
     wanted = merged(lines)
-    order = preferred(_candidates(uow.conn, channel, location), ship_to)
     skus = [sku for sku, _ in wanted]
-    _require_items(uow.conn, skus)
-    # Expired holds on these skus end now: their units are free already (availability says
-    # so); they are given back in the same pass over the rows as the new reservation.
-    expired = _end_expired(uow, skus=skus)
-    rules = channels_sql.rules_for(uow.conn, channel=channel, skus=skus)
+    book, sku_rules = uow.rulebook(skus)
+    availability.check_pool(book, channel, location)
+    if location is not None:
+        order = [book.locations[location]]
+    elif ship_to is not None:
+        order = preferred(book.pools[channel], ship_to)
+    else:
+        order = book.hold_order[channel]
+    _require_items(uow, skus)
+    found = stock_sql.available_at(uow.conn, skus, now=uow.now)
+    expired: list[Reservation] = []
+    if found.expired_holds:
+        # Expired holds on these skus end now: their units are free already (availability
+        # says so); they are given back in the same pass over the rows as the new hold.
+        expired = _end_expired(uow, skus=skus)
     reservation_id = str(uuid.uuid4())
     for attempt in range(1, _ATTEMPTS + 1):
         if attempt == _ATTEMPTS:  # lost every race so far: lock the rows, then nobody can
             codes = [loc.code for loc in order]
             stock_sql.lock_positions(uow.conn, skus=skus, locations=codes)
-        buffers, sellable = _sellable(uow.conn, channel, order, skus, rules, _held_by(expired))
+        if attempt > 1 or expired:
+            found = stock_sql.available_at(uow.conn, skus, now=uow.now)
+            for (at, sku), units in _held_by(expired).items():  # ended here, not given back yet
+                if sku in found.units:  # an ended hold may free other skus too
+                    found.units[sku][at] = found.units[sku].get(at, 0) + units
+        buffers, sellable = _sellable(book, channel, location, found.units, sku_rules)
         allocations, short = plan(wanted, order, sellable)
         if short:
             raise InsufficientStock(short)
+        rows = {(a.location, a.sku) for a in allocations} | _held_by(expired).keys()
         try:
-            with uow.savepoint():
+            # A race is lost at a guarded reserve. With one row to change that is the first
+            # change, so nothing needs undoing; with more, a savepoint undoes the others.
+            with uow.savepoint() if len(rows) > 1 else contextlib.nullcontext():
                 _apply(uow, expired, reservation_id, allocations, buffers)
         except _LostRace:
             continue
@@ -139,45 +154,35 @@ def reservation_view(r: Reservation) -> dict[str, object]:
     }
 
 
-def _candidates(conn: Connection, channel: str, location: str | None) -> list[Location]:
-    pool = get_channel(conn, channel, field="channel").pool(catalog_sql.list_locations(conn))
-    if location is None:
-        return pool
-    if catalog_sql.get_location(conn, location) is None:
-        raise NotFound("location", location, field="location")
-    chosen = [loc for loc in pool if loc.code == location]
-    if not chosen:
-        raise InvalidInput("location", f"{location!r} is not in channel {channel!r}'s pool")
-    return chosen
-
-
-def _require_items(conn: Connection, skus: Sequence[str]) -> None:
-    known = catalog_sql.known_skus(conn, skus)
+def _require_items(uow: UnitOfWork, skus: Sequence[str]) -> None:
+    unknown = [sku for sku in skus if not uow.knows_sku(sku)]
+    if not unknown:
+        return
+    known = catalog_sql.known_skus(uow.conn, unknown)
     for index, sku in enumerate(skus):
-        if sku not in known:
+        if sku in unknown and sku not in known:
             raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
+    uow.learned_skus.update(known)
 
 
 def _sellable(
-    conn: Connection,
+    book: Rulebook,
     channel: str,
-    order: Sequence[Location],
-    skus: Sequence[str],
-    rules: Sequence[BufferRule],
-    freed: dict[tuple[str, str], int],
+    location: str | None,
+    available: dict[str, dict[str, int]],
+    sku_rules: dict[str, list[BufferRule]],
 ) -> tuple[dict[tuple[str, str], BufferRule | None], dict[tuple[str, str], int]]:
-    available = stock_sql.available_at(conn, skus)
-    for (location, sku), units in freed.items():
-        if sku in available:  # an ended hold may free other skus too: not asked for here
-            available[sku][location] = available[sku].get(location, 0) + units
+    """What the channel may sell of each sku at each stocked location of its pool (only at
+    `location` when given), and the buffer rule that says so, by (location, sku)."""
     buffers: dict[tuple[str, str], BufferRule | None] = {}
     sellable: dict[tuple[str, str], int] = {}
-    for loc in order:
-        for sku in skus:
-            units = available[sku].get(loc.code, 0)
-            rule = winning_rule(rules, channel=channel, location=loc, sku=sku)
-            buffers[loc.code, sku] = rule
-            sellable[loc.code, sku] = max(0, units - (rule.units_kept(units) if rule else 0))
+    for sku, at in available.items():
+        for code, units in at.items():
+            if units <= 0 or location not in (None, code) or not book.in_pool(channel, code):
+                continue
+            rule = book.rule(channel, book.locations[code], sku, sku_rules[sku])
+            buffers[code, sku] = rule
+            sellable[code, sku] = max(0, units - (rule.units_kept(units) if rule else 0))
     return buffers, sellable
 
 
@@ -246,7 +251,7 @@ def _ledger(
         reference=f"reservation:{reservation_id}",
     )
     uow.emit("stock.changed", position_view(a.sku, a.location, position))
-    availability.watch(uow, a.sku)
+    availability.watch(uow, a.sku, a.location)
 
 
 def _end_expired(

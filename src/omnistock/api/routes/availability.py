@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic_core import to_json
 
 from omnistock.api.deps import Caller, scope
 from omnistock.api.problems import documented
@@ -18,41 +19,37 @@ MAX_SKUS = 1000
 
 
 @router.get("/availability/{sku}", response_model=AvailabilityOut)
-def get_availability(
+async def get_availability(
     sku: SkuPath,
     channel: ChannelQuery,
     location: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     caller: Caller = scope("availability:read"),
-) -> object:
+) -> Response:
     """How many units the channel may sell, and where: available, buffer, sellable."""
-    with caller.database.read() as conn:
-        (found,) = availability.of_items(conn, channel=channel, skus=[sku], location=location)
-    return {
-        "sku": found.sku,
-        "channel": found.channel,
-        "available_to_sell": found.available_to_sell,
-        "locations": [
-            {"location": e.location, "available": e.available, "buffer": e.buffer,
-             "sellable": e.sellable}
-            for e in found.locations
-        ],
-    }  # fmt: skip
+    found = await caller.read(
+        lambda conn: availability.of_item(
+            conn, caller.database.configuration, channel=channel, sku=sku, location=location
+        )
+    )
+    # The answer's fields are the dataclasses' own: serialized as they are, not validated
+    # again entry by entry (a pool may have thousands of locations).
+    return Response(to_json(found), media_type="application/json")
 
 
 @router.get("/availability", response_model=AvailabilityPage)
-def list_availability(
+async def list_availability(
     channel: ChannelQuery,
     sku: Annotated[
         list[Annotated[str, Query(pattern=KEY_PATTERN)]],
         Query(min_length=1, max_length=MAX_SKUS, description="Up to 1,000 skus"),
     ],
     caller: Caller = scope("availability:read"),
-) -> object:
+) -> Response:
     """Available to sell of many items on one channel, in the order asked."""
     skus = list(dict.fromkeys(sku))
-    with caller.database.read() as conn:
-        found = availability.of_items(conn, channel=channel, skus=skus)
-    return {
-        "channel": channel,
-        "items": [{"sku": a.sku, "available_to_sell": a.available_to_sell} for a in found],
-    }
+    found = await caller.read(
+        lambda conn: availability.of_items(
+            conn, caller.database.configuration, channel=channel, skus=skus
+        )
+    )
+    return Response(to_json({"channel": channel, "items": found}), media_type="application/json")

@@ -26,7 +26,7 @@ _WRITE_ERRORS = documented(400, 413, 415)
     response_model=ItemOut,
     responses={201: {"model": ItemOut, "description": "Created"}, **_WRITE_ERRORS},
 )
-def put_item(
+async def put_item(
     sku: SkuPath,
     body: ItemIn,
     request: Request,
@@ -40,7 +40,7 @@ def put_item(
         created = catalog.put_item(uow, item)
         return (201 if created else 200), catalog.item_view(item)
 
-    return idempotency.respond(
+    return await idempotency.respond(
         request=request,
         caller=caller,
         key=key,
@@ -50,9 +50,8 @@ def put_item(
 
 
 @router.get("/items/{sku}", response_model=ItemOut)
-def get_item(sku: SkuPath, caller: Caller = scope("catalog:read")) -> object:
-    with caller.database.read() as conn:
-        return catalog.item_view(catalog.get_item(conn, sku))
+async def get_item(sku: SkuPath, caller: Caller = scope("catalog:read")) -> object:
+    return await caller.read(lambda conn: catalog.item_view(catalog.get_item(conn, sku)))
 
 
 @router.put(
@@ -60,7 +59,7 @@ def get_item(sku: SkuPath, caller: Caller = scope("catalog:read")) -> object:
     response_model=LocationOut,
     responses={201: {"model": LocationOut, "description": "Created"}, **_WRITE_ERRORS},
 )
-def put_location(
+async def put_location(
     code: CodePath,
     body: LocationIn,
     request: Request,
@@ -74,7 +73,7 @@ def put_location(
         created = catalog.put_location(uow, location)
         return (201 if created else 200), catalog.location_view(location)
 
-    return idempotency.respond(
+    return await idempotency.respond(
         request=request,
         caller=caller,
         key=key,
@@ -84,12 +83,11 @@ def put_location(
 
 
 @router.get("/locations", response_model=list[LocationOut])
-def list_locations(caller: Caller = scope("catalog:read")) -> object:
-    with caller.database.read() as conn:
-        return [catalog.location_view(loc) for loc in catalog.list_locations(conn)]
+async def list_locations(caller: Caller = scope("catalog:read")) -> object:
+    found = await caller.read(catalog.list_locations)
+    return [catalog.location_view(loc) for loc in found]
 
 
 @router.get("/locations/{code}", response_model=LocationOut)
-def get_location(code: CodePath, caller: Caller = scope("catalog:read")) -> object:
-    with caller.database.read() as conn:
-        return catalog.location_view(catalog.get_location(conn, code))
+async def get_location(code: CodePath, caller: Caller = scope("catalog:read")) -> object:
+    return catalog.location_view(await caller.read(lambda conn: catalog.get_location(conn, code)))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
@@ -26,7 +27,7 @@ _WRITE_ERRORS = documented(400, 413, 415)
     response_model=ChannelOut,
     responses={201: {"model": ChannelOut, "description": "Created"}, **_WRITE_ERRORS},
 )
-def put_channel(
+async def put_channel(
     code: CodePath,
     body: ChannelIn,
     request: Request,
@@ -47,29 +48,35 @@ def put_channel(
             channel, channels.pool_of(uow.conn, channel)
         )
 
-    return idempotency.respond(request=request, caller=caller, key=key, payload=body, action=action)
+    return await idempotency.respond(
+        request=request, caller=caller, key=key, payload=body, action=action
+    )
 
 
 @router.get("/channels", response_model=list[ChannelOut])
-def list_channels(caller: Caller = scope("catalog:read")) -> object:
-    with caller.database.read() as conn:
+async def list_channels(caller: Caller = scope("catalog:read")) -> object:
+    def views(conn: Connection) -> list[dict[str, object]]:
         return [
             channels.channel_view(c, channels.pool_of(conn, c))
             for c in channels.list_channels(conn)
         ]
 
+    return await caller.read(views)
+
 
 @router.get("/channels/{code}", response_model=ChannelOut)
-def get_channel(code: CodePath, caller: Caller = scope("catalog:read")) -> object:
-    with caller.database.read() as conn:
+async def get_channel(code: CodePath, caller: Caller = scope("catalog:read")) -> object:
+    def view(conn: Connection) -> dict[str, object]:
         channel = channels.get_channel(conn, code)
         return channels.channel_view(channel, channels.pool_of(conn, channel))
+
+    return await caller.read(view)
 
 
 @router.post(
     "/buffer-rules", status_code=201, response_model=BufferRuleOut, responses=_WRITE_ERRORS
 )
-def add_buffer_rule(
+async def add_buffer_rule(
     body: BufferRuleIn,
     request: Request,
     key: IdempotencyKey = None,
@@ -90,23 +97,23 @@ def add_buffer_rule(
     def action(uow: UnitOfWork) -> tuple[int, object]:
         return 201, channels.rule_view(channels.add_rule(uow, rule))
 
-    return idempotency.respond(request=request, caller=caller, key=key, payload=body, action=action)
+    return await idempotency.respond(
+        request=request, caller=caller, key=key, payload=body, action=action
+    )
 
 
 @router.get("/buffer-rules", response_model=list[BufferRuleOut])
-def list_buffer_rules(caller: Caller = scope("catalog:read")) -> object:
-    with caller.database.read() as conn:
-        return [channels.rule_view(r) for r in channels.list_rules(conn)]
+async def list_buffer_rules(caller: Caller = scope("catalog:read")) -> object:
+    return [channels.rule_view(r) for r in await caller.read(channels.list_rules)]
 
 
 @router.get("/buffer-rules/{id}", response_model=BufferRuleOut)
-def get_buffer_rule(rule_id: RuleId, caller: Caller = scope("catalog:read")) -> object:
-    with caller.database.read() as conn:
-        return channels.rule_view(channels.get_rule(conn, rule_id))
+async def get_buffer_rule(rule_id: RuleId, caller: Caller = scope("catalog:read")) -> object:
+    return channels.rule_view(await caller.read(lambda conn: channels.get_rule(conn, rule_id)))
 
 
 @router.delete("/buffer-rules/{id}", response_model=BufferRuleOut)
-def delete_buffer_rule(rule_id: RuleId, caller: Caller = scope("catalog:write")) -> object:
+async def delete_buffer_rule(rule_id: RuleId, caller: Caller = scope("catalog:write")) -> object:
     """Delete a rule; the answer is the rule as it was."""
-    rule = caller.database.run(lambda uow: channels.delete_rule(uow, rule_id))
+    rule = await caller.write(lambda uow: channels.delete_rule(uow, rule_id))
     return channels.rule_view(rule)

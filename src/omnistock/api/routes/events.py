@@ -15,11 +15,11 @@ router = APIRouter(tags=["events"], responses=documented(401, 403, 422, 503))
 
 
 @router.get("/events", response_model=EventPage)
-def get_events(
+async def get_events(
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Events with a larger seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     caller: Caller = scope("events:read"),
 ) -> object:
     """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time."""
-    found, next_seq = events.feed(caller.database, after=after, limit=limit)
+    found, next_seq = await caller.blocking(events.feed, caller.database, after=after, limit=limit)
     return {"events": found, "next": next_seq}

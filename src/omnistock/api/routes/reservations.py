@@ -24,7 +24,7 @@ ReservationId = Annotated[str, Path(alias="id", max_length=36, description="The 
     response_model=ReservationOut,
     responses=documented(400, 409, 413, 415),
 )
-def hold(
+async def hold(
     body: ReservationIn,
     request: Request,
     key: IdempotencyKey = None,
@@ -46,19 +46,23 @@ def hold(
         )
         return 201, reservations.reservation_view(held)
 
-    return idempotency.respond(request=request, caller=caller, key=key, payload=body, action=action)
+    return await idempotency.respond(
+        request=request, caller=caller, key=key, payload=body, action=action
+    )
 
 
 @router.get("/reservations/{id}", response_model=ReservationOut)
-def get_reservation(
+async def get_reservation(
     reservation_id: ReservationId, caller: Caller = scope("reservations:read")
 ) -> object:
-    with caller.database.read() as conn:
-        return reservations.reservation_view(reservations.get(conn, reservation_id))
+    found = await caller.read(lambda conn: reservations.get(conn, reservation_id))
+    return reservations.reservation_view(found)
 
 
 @router.delete("/reservations/{id}", response_model=ReservationOut)
-def release(reservation_id: ReservationId, caller: Caller = scope("reservations:write")) -> object:
+async def release(
+    reservation_id: ReservationId, caller: Caller = scope("reservations:write")
+) -> object:
     """Release a hold now; releasing one that already ended changes nothing."""
-    released = caller.database.run(lambda uow: reservations.release(uow, reservation_id))
+    released = await caller.write(lambda uow: reservations.release(uow, reservation_id))
     return reservations.reservation_view(released)

@@ -41,7 +41,7 @@ def movement_view(m: Movement) -> dict[str, object]:
     response_model=MovementResult,
     responses=documented(400, 409, 413, 415),
 )
-def record_movement(
+async def record_movement(
     body: MovementIn,
     request: Request,
     key: IdempotencyKey = None,
@@ -71,7 +71,7 @@ def record_movement(
             "position": stock.position_view(body.sku, body.location, recorded.position),
         }
 
-    return idempotency.respond(
+    return await idempotency.respond(
         request=request,
         caller=caller,
         key=key,
@@ -81,10 +81,9 @@ def record_movement(
 
 
 @router.get("/stock/{sku}", response_model=StockOut)
-def get_stock(sku: SkuPath, caller: Caller = scope("stock:read")) -> object:
+async def get_stock(sku: SkuPath, caller: Caller = scope("stock:read")) -> object:
     """The stock of an item at every location, and its total."""
-    with caller.database.read() as conn:
-        found = stock.stock_of(conn, sku)
+    found = await caller.read(lambda conn: stock.stock_of(conn, sku))
     return {
         "sku": sku,
         "positions": [{"location": loc, **p.as_dict()} for loc, p in found],
@@ -93,7 +92,7 @@ def get_stock(sku: SkuPath, caller: Caller = scope("stock:read")) -> object:
 
 
 @router.get("/stock/{sku}/movements", response_model=list[MovementOut])
-def get_ledger(
+async def get_ledger(
     sku: SkuPath,
     location: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     after: Annotated[
@@ -103,6 +102,7 @@ def get_ledger(
     caller: Caller = scope("stock:read"),
 ) -> object:
     """The ledger of an item, oldest first: the deltas each movement applied."""
-    with caller.database.read() as conn:
-        rows = stock.ledger(conn, sku=sku, location=location, after=after, limit=limit)
+    rows = await caller.read(
+        lambda conn: stock.ledger(conn, sku=sku, location=location, after=after, limit=limit)
+    )
     return [movement_view(m) for m in rows]
