@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import random
 
@@ -267,7 +266,7 @@ def test_the_issue_scenario_web_marketplace_and_a_fragile_item() -> None:
         total, breakdown = availability(
             channel=channel, sku=sku, pool=pool, available=stock, rules=rules
         )
-        return total, [dataclasses.astuple(entry) for entry in breakdown]
+        return total, [tuple(entry) for entry in breakdown]
 
     web = [nice, PARIS, lille, LYON_WH]
     mp = [lille, LYON_WH]

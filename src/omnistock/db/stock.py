@@ -274,9 +274,8 @@ def available_at(conn: Connection, skus: Sequence[str], *, now: dt.datetime) -> 
     """Units available (on hand - reserved - unsellable) per sku and location, in one query."""
     units: dict[str, dict[str, int]] = {sku: {} for sku in skus}
     expired = False
-    for sku, location, quantity, freed in conn.execute(
-        _AVAILABLE, {"skus": skus, "now": now, "active": ACTIVE}
-    ):
+    params = {"skus": skus, "now": now, "active": ACTIVE}
+    for sku, location, quantity, freed in conn.execute(_AVAILABLE, params).all():
         at = units[sku]
         at[location] = at.get(location, 0) + int(quantity)
         expired = expired or bool(freed)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from omnistock.domain.catalog import Location, LocationType
 from omnistock.domain.reservations import preferred
@@ -97,8 +98,9 @@ def _newest_most_specific(rules: Iterable[BufferRule]) -> BufferRule | None:
     return max(rules, key=lambda r: (r.specificity, r.id), default=None)
 
 
-@dataclass(frozen=True, slots=True)
-class LocationAvailability:
+class LocationAvailability(NamedTuple):
+    """What a channel may sell at one location (a tuple: a pool may have thousands)."""
+
     location: str
     available: int
     buffer: int

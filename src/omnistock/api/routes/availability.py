@@ -31,9 +31,18 @@ async def get_availability(
             conn, caller.database.configuration, channel=channel, sku=sku, location=location
         )
     )
-    # The answer's fields are the dataclasses' own: serialized as they are, not validated
-    # again entry by entry (a pool may have thousands of locations).
-    return Response(to_json(found), media_type="application/json")
+    # Serialized as built, not validated again entry by entry: a pool may have thousands.
+    answer = {
+        "sku": found.sku,
+        "channel": found.channel,
+        "available_to_sell": found.available_to_sell,
+        "locations": [
+            {"location": e.location, "available": e.available, "buffer": e.buffer,
+             "sellable": e.sellable}
+            for e in found.locations
+        ],
+    }  # fmt: skip
+    return Response(to_json(answer), media_type="application/json")
 
 
 @router.get("/availability", response_model=AvailabilityPage)
@@ -52,4 +61,5 @@ async def list_availability(
             conn, caller.database.configuration, channel=channel, skus=skus
         )
     )
-    return Response(to_json({"channel": channel, "items": found}), media_type="application/json")
+    items = [{"sku": a.sku, "available_to_sell": a.available_to_sell} for a in found]
+    return Response(to_json({"channel": channel, "items": items}), media_type="application/json")
