@@ -15,7 +15,7 @@ import secrets
 import threading
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, String, bindparam, text
 
 from omnistock.db import catalog as catalog_sql
 from omnistock.db import channels as channels_sql
@@ -29,7 +29,7 @@ _REVISION_AND_SKU_RULES = text(
     FROM configuration LEFT JOIN buffer_rules ON buffer_rules.sku IN :skus
     WHERE configuration.id = 1
     """
-).bindparams(bindparam("skus", expanding=True))
+).bindparams(bindparam("skus", expanding=True, type_=String))
 _NEW_REVISION = text("UPDATE configuration SET revision = :revision WHERE id = 1")
 #: Loads that see the configuration change under them before giving up on caching.
 _LOAD_ATTEMPTS = 3

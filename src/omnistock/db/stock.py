@@ -258,7 +258,7 @@ _AVAILABLE = text(
     WHERE reservations.status = :active AND reservations.expires_at <= :now
       AND reservation_lines.location IS NOT NULL AND reservation_lines.sku IN :skus
     """
-).bindparams(bindparam("skus", expanding=True), bindparam("now", type_=UTCDateTime))
+).bindparams(bindparam("skus", expanding=True, type_=String), bindparam("now", type_=UTCDateTime))
 
 
 @dataclass(frozen=True, slots=True)
