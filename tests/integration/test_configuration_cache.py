@@ -286,7 +286,7 @@ def add_a_warehouse_rule_read_it_and_roll_back(db: Database) -> None:
         book, _ = uow.rulebook([TEE.sku])
         seen = availability.of_item(uow.conn, uow.configuration, channel=WEB, sku=TEE.sku)
         assert seen.available_to_sell == 12, "the transaction sees its own change"
-        assert book.rule(WEB, WAREHOUSE, TEE.sku, []) is not None
+        assert book.resolver(WEB, TEE.sku, [])(WAREHOUSE) is not None
         raise Abandoned
 
     with pytest.raises(Abandoned):

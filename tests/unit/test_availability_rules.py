@@ -554,7 +554,7 @@ def test_the_rulebook_picks_at_every_pool_location_the_rule_winning_rule_picks_a
         rule_at = book.resolver(channel, sku, sku_rules)
         for location in book.pools[channel]:
             expected = winning_rule(rules, channel=channel, location=location, sku=sku)
-            assert book.rule(channel, location, sku, sku_rules) == expected, (channel, sku)
+            assert book.resolver(channel, sku, sku_rules)(location) == expected, (channel, sku)
             assert rule_at(location) == expected, (channel, sku)
 
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from fastapi import FastAPI
 
 from omnistock import __version__
@@ -37,15 +36,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        if database.is_sqlite:
-            context.writer = anyio.CapacityLimiter(1)
         if housekeeping_thread:
             threading.Thread(
                 target=_housekeep, args=(settings, database, stop), daemon=True
             ).start()
         yield
         stop.set()
-        context.writer = None
 
     app = FastAPI(
         title="omnistock",
@@ -53,8 +49,7 @@ def create_app(
         summary="Omnichannel order management with one unified, real-time stock",
         lifespan=lifespan,
     )
-    context = AppContext(settings=settings, database=database)
-    app.state.context = context
+    app.state.context = AppContext(settings=settings, database=database)
     problems.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -34,8 +36,19 @@ class AppContext:
     database: Database
     _keys: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    #: SQLite: lets one thread at a time write (made by the app's lifespan, in its loop).
-    writer: anyio.CapacityLimiter | None = None
+    _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    def writer(self) -> anyio.CapacityLimiter | None:
+        """SQLite: what lets one thread at a time write, one per event loop serving the app."""
+        if not self.database.is_sqlite:
+            return None
+        loop = asyncio.get_running_loop()
+        limiter = self._writers.get(loop)
+        if limiter is None:
+            limiter = self._writers[loop] = anyio.CapacityLimiter(1)
+        return limiter
 
     def known_principal(self, key: str) -> Principal | None:
         """The caller, when it can be told without the database (the env key, or cached)."""
@@ -119,7 +132,7 @@ def scope(name: str) -> Any:
             raise Unauthorized("this API key is not valid")
         if not principal.allows(name):
             raise Forbidden(f"this API key lacks the scope {name!r}")
-        return Caller(principal, ctx.database, ctx.writer)
+        return Caller(principal, ctx.database, ctx.writer())
 
     return Depends(authorize)
 

@@ -61,7 +61,7 @@ def add_rule(uow: UnitOfWork, rule: BufferRule) -> BufferRule:
     rule_id = uow.conn.execute(
         insert(buffer_rules).values(values).returning(buffer_rules.c.id)
     ).scalar_one()
-    uow.configuration_changed()
+    _rules_changed(uow, rule)
     return _rule_from(rule_id, values)
 
 
@@ -95,8 +95,15 @@ def delete_rule(uow: UnitOfWork, rule_id: int) -> BufferRule | None:
     rule = get_rule(uow.conn, rule_id)
     if rule is not None:
         uow.conn.execute(delete(buffer_rules).where(buffer_rules.c.id == rule_id))
-        uow.configuration_changed()
+        _rules_changed(uow, rule)
     return rule
+
+
+def _rules_changed(uow: UnitOfWork, rule: BufferRule) -> None:
+    if rule.sku is None:
+        uow.configuration_changed()  # cached by every process
+    else:
+        uow.sku_rules_changed(rule.sku)
 
 
 def rules_without_sku(conn: Connection) -> list[BufferRule]:

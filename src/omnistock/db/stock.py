@@ -270,12 +270,21 @@ class Available:
     expired_holds: bool
 
 
-def available_at(conn: Connection, skus: Sequence[str], *, now: dt.datetime) -> Available:
-    """Units available (on hand - reserved - unsellable) per sku and location, in one query."""
+_AVAILABLE_IN_POSITIONS = text(
+    "SELECT sku, location, on_hand - reserved - unsellable, 0 FROM positions WHERE sku IN :skus"
+).bindparams(bindparam("skus", expanding=True, type_=String))
+
+
+def available_at(
+    conn: Connection, skus: Sequence[str], *, now: dt.datetime, expired_free: bool = True
+) -> Available:
+    """Units available (on hand - reserved - unsellable) per sku and location, in one query;
+    with `expired_free`, the units of expired holds not yet released count as available."""
     units: dict[str, dict[str, int]] = {sku: {} for sku in skus}
     expired = False
+    statement = _AVAILABLE if expired_free else _AVAILABLE_IN_POSITIONS
     params = {"skus": skus, "now": now, "active": ACTIVE}
-    for sku, location, quantity, freed in conn.execute(_AVAILABLE, params).all():
+    for sku, location, quantity, freed in conn.execute(statement, params).all():
         at = units[sku]
         at[location] = at.get(location, 0) + int(quantity)
         expired = expired or bool(freed)

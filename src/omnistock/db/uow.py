@@ -66,20 +66,27 @@ class UnitOfWork:
         if hook not in self._before_flush:
             self._before_flush.append(hook)
 
-    def rulebook(self, skus: Sequence[str] = ()) -> tuple[Rulebook, dict[str, list[BufferRule]]]:
+    def rulebook(
+        self, skus: Sequence[str] = (), *, fresh: bool = False
+    ) -> tuple[Rulebook, dict[str, list[BufferRule]]]:
         """The configuration and the rules naming each of `skus`, read once per transaction
-        (again after `configuration_changed`)."""
-        missing = [sku for sku in skus if sku not in self._sku_rules]
-        if self._rulebook is None or missing:
+        (again after `configuration_changed`, or when `fresh` asks for what is committed now,
+        under PostgreSQL's READ COMMITTED)."""
+        missing = list(skus) if fresh else [sku for sku in skus if sku not in self._sku_rules]
+        if self._rulebook is None or missing or fresh:
             self._rulebook, found = self.configuration.current(self.conn, missing)
             self._sku_rules.update(found)
         return self._rulebook, {sku: self._sku_rules[sku] for sku in skus}
 
     def configuration_changed(self) -> None:
-        """Record a change to locations, channels or buffer rules, in this transaction."""
+        """Record a change to locations, channels or rules without a sku, in this transaction."""
         configuration.changed(self.conn)
         self._rulebook = None
         self._sku_rules.clear()
+
+    def sku_rules_changed(self, sku: str) -> None:
+        """Record a change to the rules naming `sku` (read afresh by every use: not cached)."""
+        self._sku_rules.pop(sku, None)
 
     def knows_sku(self, sku: str) -> bool:
         return sku in self.known.skus or sku in self.learned_skus

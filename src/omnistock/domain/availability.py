@@ -150,16 +150,11 @@ class Rulebook:
     def in_pool(self, channel: str, location: str) -> bool:
         return location in self._in_pool[channel]
 
-    def rule(
-        self, channel: str, location: Location, sku: str, sku_rules: Iterable[BufferRule]
-    ) -> BufferRule | None:
-        """The rule at `location` of `channel`'s pool for `sku`, given the sku's own rules."""
-        return self.resolver(channel, sku, sku_rules)(location)
-
     def resolver(
         self, channel: str, sku: str, sku_rules: Iterable[BufferRule]
     ) -> Callable[[Location], BufferRule | None]:
-        """The rule for `sku` at any location of `channel`'s pool, each found in a few steps.
+        """The rule for `sku` at any location of `channel`'s pool, given the rules naming
+        skus (others' are ignored), each found in a few steps.
 
         Of the sku's own rules, one naming the location (12 or more) beats every other, and
         among the rest those of the location's type or of any type are the same wherever

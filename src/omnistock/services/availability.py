@@ -21,6 +21,9 @@ from omnistock.domain import availability as rules
 from omnistock.domain.errors import InvalidInput, NotFound
 
 LocationAvailability = rules.LocationAvailability
+#: (channel, sku) figures locked and published per statement (two parameters each; drivers
+#: take some tens of thousands at most).
+_PUBLISH_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class Availability:
 
 @dataclass(frozen=True, slots=True)
 class AvailableToSell:
+    """What a channel may sell of an item, in all."""
+
     sku: str
     available_to_sell: int
 
@@ -94,33 +99,34 @@ def _publish_changes(uow: UnitOfWork) -> None:
     """Emit `availability.changed` for each (channel, sku) whose ATS now differs from the last
     one published, in the transaction that changed it.
 
-    Only channels selling from a location that changed can have moved. Their published rows
-    are locked first, so the stock read next includes every transaction that published
-    before this one, and the figures reach the feed in the order they became true.
+    Every channel is recomputed for the skus that moved, not only those selling from where
+    they moved: a figure left behind by a change of configuration (which publishes nothing)
+    is put right by the item's next movement. The published rows are locked first, in
+    (channel, sku) order and in batches, so the stock and configuration read next include
+    every transaction that published before this one: figures reach the feed in the order
+    they became true.
     """
     skus = sorted({sku for sku, _ in uow.touched})
-    book, sku_rules = uow.rulebook(skus)
-    pairs = sorted(
-        {
-            (channel, sku)
-            for sku, location in uow.touched
-            for channel in book.channels
-            if book.in_pool(channel, location)
-        }
-    )
-    if not pairs:
-        return
-    before = channels_sql.lock_published(uow.conn, pairs)
-    skus = sorted({sku for _, sku in pairs})
-    available = stock_sql.available_at(uow.conn, skus, now=uow.now).units
-    changes = []
-    for channel, sku in pairs:
-        ats = book.available_to_sell(channel, sku, available[sku], sku_rules[sku])
-        if before[channel, sku] != ats:
-            changes.append((channel, sku, ats))
-    channels_sql.publish(uow.conn, changes)
-    for channel, sku, ats in changes:
-        uow.emit("availability.changed", {"channel": channel, "sku": sku, "available_to_sell": ats})
+    book, _ = uow.rulebook(skus)
+    pairs = [(channel, sku) for channel in sorted(book.channels) for sku in skus]
+    for start in range(0, len(pairs), _PUBLISH_BATCH):
+        batch = pairs[start : start + _PUBLISH_BATCH]
+        before = channels_sql.lock_published(uow.conn, batch)
+        batch_skus = sorted({sku for _, sku in batch})
+        # SQLite: nobody else wrote since this transaction began. PostgreSQL: read again now.
+        book, sku_rules = uow.rulebook(batch_skus, fresh=uow.conn.dialect.name != "sqlite")
+        available = stock_sql.available_at(uow.conn, batch_skus, now=uow.now).units
+        changes = []
+        for channel, sku in batch:
+            if channel not in book.channels:
+                continue
+            ats = book.available_to_sell(channel, sku, available[sku], sku_rules[sku])
+            if before[channel, sku] != ats:
+                changes.append((channel, sku, ats))
+        channels_sql.publish(uow.conn, changes)
+        for channel, sku, ats in changes:
+            data = {"channel": channel, "sku": sku, "available_to_sell": ats}
+            uow.emit("availability.changed", data)
 
 
 def _require_items(conn: Connection, available: dict[str, dict[str, int]]) -> None:

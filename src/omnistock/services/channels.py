@@ -24,10 +24,10 @@ def put_channel(uow: UnitOfWork, channel: Channel) -> bool:
     return created
 
 
-def get_channel(conn: Connection, code: str, *, field: str = "code") -> Channel:
+def get_channel(conn: Connection, code: str) -> Channel:
     channel = sql.get_channel(conn, code)
     if channel is None:
-        raise NotFound("channel", code, field=field)
+        raise NotFound("channel", code, field="code")
     return channel
 
 

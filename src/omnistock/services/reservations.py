@@ -1,11 +1,11 @@
 """Holds at checkout that never oversell: reserve, release, and let expire.
 
-A hold plans its allocations from a fresh read (channel pool, buffers, stock), then reserves
-each with one guarded statement that re-checks, on the row as it is, that the channel's
-buffer still holds. Under concurrency the database has the last word: a lost race undoes
-the attempt (a savepoint) and plans again from fresh stock, a few times, before answering
-that the stock is insufficient. Rows are locked in (location, sku) order, so holds never
-deadlock one another.
+A hold plans its allocations from the channel's pool and buffers (the configuration this
+transaction reads) and a fresh read of the stock, then reserves each with one guarded
+statement that re-checks, on the row as it is, that the channel's buffer still holds. Under
+concurrency the database has the last word: a lost race undoes the attempt (a savepoint)
+and plans again from fresh stock, a few times, then locks the rows it plans on. Rows are
+locked in (location, sku) order, so holds never deadlock one another.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from omnistock.db import catalog as catalog_sql
 from omnistock.db import reservations as sql
 from omnistock.db import stock as stock_sql
 from omnistock.domain.availability import BufferRule, Rulebook
+from omnistock.domain.catalog import Location
 from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound
 from omnistock.domain.reservations import (
     ACTIVE,
@@ -65,26 +66,22 @@ def hold(
     skus = [sku for sku, _ in wanted]
     book, sku_rules = uow.rulebook(skus)
     availability.check_pool(book, channel, location)
-    if location is not None:
-        order = [book.locations[location]]
-    elif ship_to is not None:
-        order = preferred(book.pools[channel], ship_to)
-    else:
-        order = book.hold_order[channel]
+    order = _hold_order(book, channel, location, ship_to)
     _require_items(uow, skus)
     found = stock_sql.available_at(uow.conn, skus, now=uow.now)
     expired: list[Reservation] = []
     if found.expired_holds:
-        # Expired holds on these skus end now: their units are free already (availability
-        # says so); they are given back in the same pass over the rows as the new hold.
+        # Expired holds on these skus end now and give their units back in the same pass
+        # over the rows as the new hold. Only the holds ended here count as free from now
+        # on: any other (beyond the batch, or expiring meanwhile) still holds its units.
         expired = _end_expired(uow, skus=skus)
     reservation_id = str(uuid.uuid4())
     for attempt in range(1, _ATTEMPTS + 1):
         if attempt == _ATTEMPTS:  # lost every race so far: lock the rows, then nobody can
             codes = [loc.code for loc in order]
             stock_sql.lock_positions(uow.conn, skus=skus, locations=codes)
-        if attempt > 1 or expired:
-            found = stock_sql.available_at(uow.conn, skus, now=uow.now)
+        if attempt > 1 or found.expired_holds:
+            found = stock_sql.available_at(uow.conn, skus, now=uow.now, expired_free=False)
             for (at, sku), units in _held_by(expired).items():  # ended here, not given back yet
                 if sku in found.units:  # an ended hold may free other skus too
                     found.units[sku][at] = found.units[sku].get(at, 0) + units
@@ -92,11 +89,8 @@ def hold(
         allocations, short = plan(wanted, order, sellable)
         if short:
             raise InsufficientStock(short)
-        rows = {(a.location, a.sku) for a in allocations} | _held_by(expired).keys()
         try:
-            # A race is lost at a guarded reserve. With one row to change that is the first
-            # change, so nothing needs undoing; with more, a savepoint undoes the others.
-            with uow.savepoint() if len(rows) > 1 else contextlib.nullcontext():
+            with _undoable(uow, allocations, expired):
                 _apply(uow, expired, reservation_id, allocations, buffers)
         except _LostRace:
             continue
@@ -154,6 +148,35 @@ def reservation_view(r: Reservation) -> dict[str, object]:
     }
 
 
+def _hold_order(
+    book: Rulebook, channel: str, location: str | None, ship_to: tuple[float, float] | None
+) -> list[Location]:
+    """Where the hold draws from, in order: the one location asked for, else the pool
+    nearest `ship_to` first, else warehouses first."""
+    if location is not None:
+        return [book.locations[location]]
+    if ship_to is not None:
+        return preferred(book.pools[channel], ship_to)
+    return book.hold_order[channel]
+
+
+def _undoable(
+    uow: UnitOfWork, allocations: Sequence[Allocation], ended: Sequence[Reservation]
+) -> contextlib.AbstractContextManager[None]:
+    """A savepoint to undo an attempt that loses a race, where one is needed.
+
+    On PostgreSQL, always: a guarded UPDATE that waited for another transaction and then
+    found the units gone keeps its row lock until undone, and kept locks would let the next
+    attempt deadlock. On SQLite (no row locks), only when more than one row changes: a race
+    is lost at a guarded reserve, and with one row that is the first change, so there is
+    nothing to undo.
+    """
+    rows = {(a.location, a.sku) for a in allocations} | _held_by(ended).keys()
+    if uow.conn.dialect.name == "sqlite" and len(rows) <= 1:
+        return contextlib.nullcontext()
+    return uow.savepoint()
+
+
 def _require_items(uow: UnitOfWork, skus: Sequence[str]) -> None:
     unknown = [sku for sku in skus if not uow.knows_sku(sku)]
     if not unknown:
@@ -177,10 +200,11 @@ def _sellable(
     buffers: dict[tuple[str, str], BufferRule | None] = {}
     sellable: dict[tuple[str, str], int] = {}
     for sku, at in available.items():
+        rule_at = book.resolver(channel, sku, sku_rules[sku])
         for code, units in at.items():
             if units <= 0 or location not in (None, code) or not book.in_pool(channel, code):
                 continue
-            rule = book.rule(channel, book.locations[code], sku, sku_rules[sku])
+            rule = rule_at(book.locations[code])
             buffers[code, sku] = rule
             sellable[code, sku] = max(0, units - (rule.units_kept(units) if rule else 0))
     return buffers, sellable
