@@ -89,9 +89,10 @@ class Caller:
     database: Database
     writer: anyio.CapacityLimiter | None = None
 
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        """`fn` in a read-only transaction with one consistent snapshot."""
-        return await self.blocking(_read, self.database, fn)
+    async def read(self, fn: Callable[[Connection], T], *, snapshot: bool = True) -> T:
+        """`fn` reading the database: in a transaction with one consistent snapshot, or
+        without `snapshot`, each statement at its own moment (see `Database.read`)."""
+        return await self.blocking(_read, self.database, fn, snapshot)
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Other database work that reads: here on SQLite, in the thread pool otherwise."""
@@ -104,8 +105,8 @@ class Caller:
         return await anyio.to_thread.run_sync(self.database.run, fn, limiter=self.writer)
 
 
-def _read(database: Database, fn: Callable[[Connection], T]) -> T:
-    with database.read() as conn:
+def _read(database: Database, fn: Callable[[Connection], T], snapshot: bool) -> T:
+    with database.read(snapshot=snapshot) as conn:
         return fn(conn)
 
 

@@ -96,8 +96,8 @@ class UnitOfWork:
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A part of the transaction that can fail alone: its changes, events and learned
-        keys are undone, the rest of the transaction goes on."""
+        """A part of the transaction that can fail alone: its changes, events, learned keys
+        and the configuration it read are undone, the rest of the transaction goes on."""
         events = len(self._events)
         skus, locations = set(self.learned_skus), set(self.learned_locations)
         try:
@@ -106,6 +106,8 @@ class UnitOfWork:
         except BaseException:
             del self._events[events:]
             self.learned_skus, self.learned_locations = skus, locations
+            self._rulebook = None  # it may have been read from a change undone here
+            self._sku_rules.clear()
             raise
 
     def emit(self, type: str, data: dict[str, Any]) -> None:

@@ -29,7 +29,8 @@ async def get_availability(
     found = await caller.read(
         lambda conn: availability.of_item(
             conn, caller.database.configuration, channel=channel, sku=sku, location=location
-        )
+        ),
+        snapshot=False,  # the configuration checks itself; the stock is one statement
     )
     # Serialized as built, not validated again entry by entry: a pool may have thousands.
     answer = {
@@ -59,7 +60,8 @@ async def list_availability(
     found = await caller.read(
         lambda conn: availability.of_items(
             conn, caller.database.configuration, channel=channel, skus=skus
-        )
+        ),
+        snapshot=False,
     )
     items = [{"sku": a.sku, "available_to_sell": a.available_to_sell} for a in found]
     return Response(to_json({"channel": channel, "items": items}), media_type="application/json")
