@@ -66,14 +66,11 @@ class UnitOfWork:
         if hook not in self._before_flush:
             self._before_flush.append(hook)
 
-    def rulebook(
-        self, skus: Sequence[str] = (), *, fresh: bool = False
-    ) -> tuple[Rulebook, dict[str, list[BufferRule]]]:
+    def rulebook(self, skus: Sequence[str] = ()) -> tuple[Rulebook, dict[str, list[BufferRule]]]:
         """The configuration and the rules naming each of `skus`, read once per transaction
-        (again after `configuration_changed`, or when `fresh` asks for what is committed now,
-        under PostgreSQL's READ COMMITTED)."""
-        missing = list(skus) if fresh else [sku for sku in skus if sku not in self._sku_rules]
-        if self._rulebook is None or missing or fresh:
+        (again after `configuration_changed`)."""
+        missing = [sku for sku in skus if sku not in self._sku_rules]
+        if self._rulebook is None or missing:
             self._rulebook, found = self.configuration.current(self.conn, missing)
             self._sku_rules.update(found)
         return self._rulebook, {sku: self._sku_rules[sku] for sku in skus}

@@ -99,27 +99,23 @@ def _publish_changes(uow: UnitOfWork) -> None:
     """Emit `availability.changed` for each (channel, sku) whose ATS now differs from the last
     one published, in the transaction that changed it.
 
-    Every channel is recomputed for the skus that moved, not only those selling from where
-    they moved: a figure left behind by a change of configuration (which publishes nothing)
-    is put right by the item's next movement. The published rows are locked first, in
-    (channel, sku) order and in batches, so the stock and configuration read next include
-    every transaction that published before this one: figures reach the feed in the order
-    they became true.
+    The published rows are locked first, in (channel, sku) order and in batches, so the
+    stock read next includes every transaction that published before this one: figures
+    reach the feed in the order they became true. The buffers and pools are those this
+    transaction read; every channel is recomputed for the skus that moved, not only those
+    selling from where they moved, so a figure a change of configuration left behind (it
+    publishes nothing itself) is put right by the item's next movement.
     """
     skus = sorted({sku for sku, _ in uow.touched})
-    book, _ = uow.rulebook(skus)
+    book, sku_rules = uow.rulebook(skus)
     pairs = [(channel, sku) for channel in sorted(book.channels) for sku in skus]
     for start in range(0, len(pairs), _PUBLISH_BATCH):
         batch = pairs[start : start + _PUBLISH_BATCH]
         before = channels_sql.lock_published(uow.conn, batch)
         batch_skus = sorted({sku for _, sku in batch})
-        # SQLite: nobody else wrote since this transaction began. PostgreSQL: read again now.
-        book, sku_rules = uow.rulebook(batch_skus, fresh=uow.conn.dialect.name != "sqlite")
         available = stock_sql.available_at(uow.conn, batch_skus, now=uow.now).units
         changes = []
         for channel, sku in batch:
-            if channel not in book.channels:
-                continue
             ats = book.available_to_sell(channel, sku, available[sku], sku_rules[sku])
             if before[channel, sku] != ats:
                 changes.append((channel, sku, ats))
