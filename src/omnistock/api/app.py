@@ -18,12 +18,14 @@ from omnistock.api.routes import availability, catalog, channels, events, reserv
 from omnistock.api.schemas import Health
 from omnistock.config import Settings
 from omnistock.db import Database
+from omnistock.services import availability as availability_service
 from omnistock.services import housekeeping
 from omnistock.services import reservations as reservations_service
 
 log = logging.getLogger("omnistock")
 _SWEEP_SECONDS = 1.0
 _SWEEP_BATCH = 500
+_REPUBLISH_BATCHES = 10
 _PURGE_SECONDS = 3600.0
 _PURGE_BATCH = 10_000
 
@@ -81,11 +83,13 @@ def create_app_from_env() -> FastAPI:
 
 
 def _housekeep(settings: Settings, database: Database, stop: threading.Event) -> None:
-    """Release expired holds every second; forget old idempotency keys every hour."""
+    """Release expired holds and publish the ATS a configuration change moved, every second;
+    forget old idempotency keys every hour."""
     next_purge = 0.0
     while not stop.is_set():
         try:
             _sweep_holds(database, stop)
+            _republish(database, stop)
             if time.monotonic() >= next_purge:
                 _purge_keys(settings, database, stop)
                 next_purge = time.monotonic() + _PURGE_SECONDS
@@ -102,6 +106,14 @@ def _sweep_holds(database: Database, stop: threading.Event) -> None:
         )
         if released:
             log.info("released %d expired holds", released)
+
+
+def _republish(database: Database, stop: threading.Event) -> None:
+    """Publish the items' ATS again after a change of configuration, a few batches a round."""
+    for _ in range(_REPUBLISH_BATCHES):
+        covered = database.run(lambda uow: availability_service.republish(uow, most=_SWEEP_BATCH))
+        if covered < _SWEEP_BATCH or stop.is_set():
+            return
 
 
 def _purge_keys(settings: Settings, database: Database, stop: threading.Event) -> None:

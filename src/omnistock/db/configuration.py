@@ -15,10 +15,11 @@ import secrets
 import threading
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, String, bindparam, text
+from sqlalchemy import Connection, String, bindparam, select, text, update
 
 from omnistock.db import catalog as catalog_sql
 from omnistock.db import channels as channels_sql
+from omnistock.db.tables import configuration
 from omnistock.domain.availability import BufferRule, Rulebook
 
 _REVISION = text("SELECT revision FROM configuration WHERE id = 1")
@@ -82,3 +83,25 @@ class ConfigurationCache:
 def changed(conn: Connection) -> None:
     """Note, in the transaction making it, a change to locations, channels or sku-less rules."""
     conn.execute(_NEW_REVISION, {"revision": secrets.randbits(62)})
+
+
+def republishing(conn: Connection) -> tuple[int, int | None, str | None]:
+    """Lock the configuration row until commit and answer how far republishing is: the
+    revision now, the revision the last pass was for, and the last sku that pass covered
+    (None once it is over)."""
+    c = configuration.c
+    row = conn.execute(
+        select(c.revision, c.republished_revision, c.republished_through)
+        .where(c.id == 1)
+        .with_for_update()
+    ).one()
+    return row.revision, row.republished_revision, row.republished_through
+
+
+def record_republished(conn: Connection, *, revision: int, through: str | None) -> None:
+    c = configuration.c
+    conn.execute(
+        update(configuration)
+        .where(c.id == 1)
+        .values(republished_revision=revision, republished_through=through)
+    )

@@ -291,6 +291,13 @@ def available_at(
     return Available(units, expired)
 
 
+def stocked_skus(conn: Connection, *, after: str, most: int) -> list[str]:
+    """Up to `most` skus with a position somewhere, in order, each above `after`."""
+    p = positions.c
+    query = select(p.sku).where(p.sku > after).distinct().order_by(p.sku).limit(most)
+    return list(conn.scalars(query))
+
+
 #: Reserve units where, afterwards, what is available still covers the channel's buffer,
 #: computed on the row as it is now: `units`, or `basis_points` of the available units
 #: rounded up (integer arithmetic: SQLite may lack CEIL). One of the two is zero.

@@ -243,11 +243,16 @@ channel_availability = Table(
 )
 
 #: One row: a random revision, replaced by every change to locations, channels or buffer
-#: rules, that tells each process whether the configuration it cached is still the stored one.
+#: rules, that tells each process whether the configuration it cached is still the stored one;
+#: and how far the items' ATS have been published again since the last change.
 configuration = Table(
     "configuration",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("revision", BigInteger, nullable=False),
+    # The revision the last (or running) pass of republishing is for, and the last sku it
+    # republished: NULL once that pass is over.
+    Column("republished_revision", BigInteger),
+    Column("republished_through", Key),
     CheckConstraint("id = 1", name="one_row"),
 )

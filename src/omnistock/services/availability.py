@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from omnistock.db import UnitOfWork
 from omnistock.db import catalog as catalog_sql
 from omnistock.db import channels as channels_sql
+from omnistock.db import configuration as configuration_sql
 from omnistock.db import stock as stock_sql
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.domain import availability as rules
@@ -95,6 +96,28 @@ def watch(uow: UnitOfWork, sku: str, location: str) -> None:
     uow.before_flush(_publish_changes)
 
 
+def republish(uow: UnitOfWork, *, most: int = 500) -> int:
+    """After a change of configuration, publish the ATS of up to `most` more stocked items
+    again (an `availability.changed` for each figure that moved); answers how many items it
+    covered, 0 once every item is up to date.
+
+    A change of configuration can move the ATS of every item at once: rather than in the
+    transaction making it, the figures are published again in batches, in sku order, by
+    whichever process calls this (the server's housekeeping, every second). A change made
+    during a pass starts the pass again from the first item.
+    """
+    revision, passed_for, through = configuration_sql.republishing(uow.conn)
+    if passed_for == revision and through is None:
+        return 0
+    after = through if passed_for == revision and through is not None else ""
+    skus = stock_sql.stocked_skus(uow.conn, after=after, most=most)
+    if skus:
+        _publish(uow, skus)
+    last = skus[-1] if len(skus) == most else None
+    configuration_sql.record_republished(uow.conn, revision=revision, through=last)
+    return len(skus)
+
+
 def _publish_changes(uow: UnitOfWork) -> None:
     """Emit `availability.changed` for each (channel, sku) whose ATS now differs from the last
     one published, in the transaction that changed it.
@@ -106,7 +129,10 @@ def _publish_changes(uow: UnitOfWork) -> None:
     selling from where they moved, so a figure a change of configuration left behind (it
     publishes nothing itself) is put right by the item's next movement.
     """
-    skus = sorted({sku for sku, _ in uow.touched})
+    _publish(uow, sorted({sku for sku, _ in uow.touched}))
+
+
+def _publish(uow: UnitOfWork, skus: list[str]) -> None:
     book, sku_rules = uow.rulebook(skus)
     pairs = [(channel, sku) for channel in sorted(book.channels) for sku in skus]
     for start in range(0, len(pairs), _PUBLISH_BATCH):
