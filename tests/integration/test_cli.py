@@ -375,3 +375,30 @@ def test_setting_an_admin_key_in_the_environment_retires_the_key_generated_by_an
         assert server.locations(earlier.admin_key).status_code == 401
 
     assert stored_keys(database_url) == []
+
+
+def test_serve_publishes_the_figures_a_new_buffer_rule_moved_within_seconds(
+    database_url: str,
+) -> None:
+    """Nothing moves the stock after the rule: the server's housekeeping publishes it."""
+    in_database(database_url, stock_a_store)
+    with serving(database_url) as server:
+        headers = {"Authorization": f"Bearer {server.admin_key}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as api:
+            assert api.put("/v1/channels/web", json={"name": "Web"}).status_code == 201
+            rule = {"channel": "web", "location": "PAR-01", "units": 2}
+            assert api.post("/v1/buffer-rules", json=rule).status_code == 201
+            expected = api.get(f"/v1/availability/{TEE.sku}", params={"channel": "web"}).json()
+            assert expected["available_to_sell"] == 7 - 2
+            deadline, newest = time.monotonic() + 15, None
+            while time.monotonic() < deadline and newest != expected["available_to_sell"]:
+                shown = api.get("/v1/events", params={"limit": 1000}).json()["events"]
+                figures = [
+                    e["data"]["available_to_sell"]
+                    for e in shown
+                    if e["type"] == "availability.changed"
+                    and (e["data"]["channel"], e["data"]["sku"]) == ("web", TEE.sku)
+                ]
+                newest = figures[-1] if figures else None
+                time.sleep(0.2)
+    assert newest == expected["available_to_sell"]
