@@ -125,9 +125,9 @@ def _publish_changes(uow: UnitOfWork) -> None:
     The published rows are locked first, in (channel, sku) order and in batches, so the
     stock read next includes every transaction that published before this one: figures
     reach the feed in the order they became true. The buffers and pools are those this
-    transaction read; every channel is recomputed for the skus that moved, not only those
-    selling from where they moved, so a figure a change of configuration left behind (it
-    publishes nothing itself) is put right by the item's next movement.
+    transaction read. Every channel is recomputed for the skus that moved, not only those
+    selling from where they moved: a change of configuration publishes nothing itself (see
+    `republish`), and a figure it left behind is put right here too.
     """
     _publish(uow, sorted({sku for sku, _ in uow.touched}))
 
