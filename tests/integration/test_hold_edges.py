@@ -26,13 +26,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from figures import feed_mark, published, receive
 from omnistock.db import Database, UnitOfWork, tables
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Item, LocationType
 from omnistock.domain.errors import InsufficientStock, ShortLine
 from omnistock.domain.reservations import ACTIVE, EXPIRED, Reservation
 from omnistock.domain.stock import MovementType
-from omnistock.services import availability, catalog, channels, events, reservations, stock
+from omnistock.services import availability, catalog, channels, reservations, stock
 from samples import STORE, TEE, WAREHOUSE
 
 WEB, MARKETPLACE = "web", "mkt"
@@ -43,29 +44,6 @@ MARKETPLACE_CHANNEL = Channel(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def receive(uow: UnitOfWork, location: str, sku: str, quantity: int) -> None:
-    stock.record_movement(
-        uow, location=location, sku=sku, movement_type=MovementType.RECEIPT, quantity=quantity
-    )
-
-
-def feed_mark(db: Database) -> int:
-    """The seq of the newest event so far: read the feed after it to see what comes next."""
-    _, mark = events.feed(db, after=0, limit=1_000_000)
-    return mark
-
-
-def published(db: Database, after: int = 0) -> list[tuple[str, str, int]]:
-    """(channel, sku, available_to_sell) of every availability.changed after `after`, oldest
-    first."""
-    shown, _ = events.feed(db, after=after, limit=1_000_000)
-    return [
-        (e["data"]["channel"], e["data"]["sku"], e["data"]["available_to_sell"])
-        for e in shown
-        if e["type"] == "availability.changed"
-    ]
 
 
 def newest_published(db: Database) -> dict[tuple[str, str], int]:

@@ -12,11 +12,11 @@ import dataclasses
 import threading
 from collections.abc import Sequence
 
+from figures import feed_mark, published, receive
 from omnistock.db import Database, UnitOfWork
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Item, LocationType
-from omnistock.domain.stock import MovementType
-from omnistock.services import availability, catalog, channels, events, stock
+from omnistock.services import availability, catalog, channels
 from samples import STORE, WAREHOUSE
 
 WEB, MARKETPLACE = "web", "mkt"
@@ -41,25 +41,6 @@ def open_shop(db: Database) -> None:
     db.run(setup)
     while db.run(lambda uow: availability.republish(uow)):
         pass
-
-
-def receive(uow: UnitOfWork, location: str, sku: str, quantity: int) -> None:
-    stock.record_movement(
-        uow, location=location, sku=sku, movement_type=MovementType.RECEIPT, quantity=quantity
-    )
-
-
-def feed_mark(db: Database) -> int:
-    return events.feed(db, after=0, limit=1_000_000)[1]
-
-
-def published(db: Database, after: int = 0) -> list[tuple[str, str, int]]:
-    shown, _ = events.feed(db, after=after, limit=1_000_000)
-    return [
-        (e["data"]["channel"], e["data"]["sku"], e["data"]["available_to_sell"])
-        for e in shown
-        if e["type"] == "availability.changed"
-    ]
 
 
 def ats_now(db: Database, skus: Sequence[str] = SKUS) -> dict[tuple[str, str], int]:

@@ -246,19 +246,24 @@ def drifts(conn: Connection) -> Iterator[Drift]:
             yield Drift(row[0], row[1], stored, replayed)
 
 
-#: Units available per (sku, location): the positions, and (flagged 1) the units still
-#: reserved by holds that have expired but that no sweep has released yet, which are free.
-_AVAILABLE = text(
-    """
+#: Units available per (sku, location) in the positions (flagged 0)...
+_IN_POSITIONS = """
     SELECT sku, location, on_hand - reserved - unsellable, 0
     FROM positions WHERE sku IN :skus
-    UNION ALL
+"""
+#: ... and (flagged 1) the units still reserved by holds that have expired but that no sweep
+#: has released yet, which are free.
+_IN_EXPIRED_HOLDS = """
     SELECT reservation_lines.sku, reservation_lines.location, reservation_lines.quantity, 1
     FROM reservation_lines JOIN reservations ON reservations.id = reservation_lines.reservation_id
     WHERE reservations.status = :active AND reservations.expires_at <= :now
       AND reservation_lines.location IS NOT NULL AND reservation_lines.sku IN :skus
-    """
-).bindparams(bindparam("skus", expanding=True, type_=String), bindparam("now", type_=UTCDateTime))
+"""
+_SKUS = bindparam("skus", expanding=True, type_=String)
+_AVAILABLE = text(f"{_IN_POSITIONS} UNION ALL {_IN_EXPIRED_HOLDS}").bindparams(
+    _SKUS, bindparam("now", type_=UTCDateTime)
+)
+_AVAILABLE_IN_POSITIONS = text(_IN_POSITIONS).bindparams(_SKUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,11 +273,6 @@ class Available:
 
     units: dict[str, dict[str, int]]
     expired_holds: bool
-
-
-_AVAILABLE_IN_POSITIONS = text(
-    "SELECT sku, location, on_hand - reserved - unsellable, 0 FROM positions WHERE sku IN :skus"
-).bindparams(bindparam("skus", expanding=True, type_=String))
 
 
 def available_at(

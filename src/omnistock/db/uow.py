@@ -53,9 +53,8 @@ class UnitOfWork:
         self._events: list[tuple[str, dict[str, Any]]] = []
         self.learned_skus: set[str] = set()
         self.learned_locations: set[str] = set()
-        #: (sku, location) positions whose stock this transaction changed, for
-        #: availability.changed.
-        self.touched: set[tuple[str, str]] = set()
+        #: Skus whose stock this transaction changed (for availability.changed).
+        self.touched_skus: set[str] = set()
         #: What this transaction read of the configuration (see `rulebook`).
         self._rulebook: Rulebook | None = None
         self._sku_rules: dict[str, list[BufferRule]] = {}

@@ -89,10 +89,9 @@ def check_pool(book: rules.Rulebook, channel: str, location: str | None) -> None
         raise InvalidInput("location", f"{location!r} is not in channel {channel!r}'s pool")
 
 
-def watch(uow: UnitOfWork, sku: str, location: str) -> None:
-    """Note that stock of `sku` changed at `location`: before commit, publish every channel
-    ATS this moved."""
-    uow.touched.add((sku, location))
+def watch(uow: UnitOfWork, sku: str) -> None:
+    """Note that stock of `sku` changed: before commit, publish every channel ATS this moved."""
+    uow.touched_skus.add(sku)
     uow.before_flush(_publish_changes)
 
 
@@ -129,7 +128,7 @@ def _publish_changes(uow: UnitOfWork) -> None:
     selling from where they moved: a change of configuration publishes nothing itself (see
     `republish`), and a figure it left behind is put right here too.
     """
-    _publish(uow, sorted({sku for sku, _ in uow.touched}))
+    _publish(uow, sorted(uow.touched_skus))
 
 
 def _publish(uow: UnitOfWork, skus: list[str]) -> None:

@@ -275,7 +275,7 @@ def _ledger(
         reference=f"reservation:{reservation_id}",
     )
     uow.emit("stock.changed", position_view(a.sku, a.location, position))
-    availability.watch(uow, a.sku, a.location)
+    availability.watch(uow, a.sku)
 
 
 def _end_expired(

@@ -70,7 +70,7 @@ def record_movement(
         reference=reference,
     )
     uow.emit("stock.changed", position_view(sku, location, position))
-    availability.watch(uow, sku, location)
+    availability.watch(uow, sku)
     return MovementRecorded(movement, position)
 
 
