@@ -43,6 +43,7 @@ def _open(settings: Settings) -> Database:
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         pool_size=settings.pool_size,
+        policy=settings.order_policy(),
     )
     database.migrate()
     return database

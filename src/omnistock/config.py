@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from omnistock.domain.orders import OrderPolicy
+from omnistock.domain.sourcing import Costs
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMNISTOCK_", extra="ignore")
@@ -25,6 +28,17 @@ class Settings(BaseSettings):
     pool_size: int = Field(20, ge=1, le=500)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     idempotency_ttl_hours: int = Field(24, ge=24)
+    shipment_cost: float = Field(5.0, ge=0, description="Sourcing: estimated cost of a shipment")
+    cost_per_km: float = Field(
+        0.02, ge=0, description="Sourcing: estimated cost per km from the location to the customer"
+    )
+    pickup_expiry_days: int = Field(
+        7, ge=1, le=365, description="Days a pickup order waits, ready, before it expires"
+    )
+
+    def order_policy(self) -> OrderPolicy:
+        costs = Costs(per_shipment=self.shipment_cost, per_km=self.cost_per_km)
+        return OrderPolicy(costs=costs, pickup_expiry_days=self.pickup_expiry_days)
 
     @field_validator("admin_key", mode="before")
     @classmethod

@@ -14,17 +14,27 @@ from omnistock import __version__
 from omnistock.api import problems
 from omnistock.api.deps import AppContext
 from omnistock.api.middleware import BodyGuard
-from omnistock.api.routes import availability, catalog, channels, events, reservations, stock
+from omnistock.api.routes import (
+    availability,
+    catalog,
+    channels,
+    events,
+    orders,
+    reservations,
+    stock,
+)
 from omnistock.api.schemas import Health
 from omnistock.config import Settings
 from omnistock.db import Database
 from omnistock.services import availability as availability_service
+from omnistock.services import fulfilment as fulfilment_service
 from omnistock.services import housekeeping
 from omnistock.services import reservations as reservations_service
 
 log = logging.getLogger("omnistock")
 _SWEEP_SECONDS = 1.0
 _SWEEP_BATCH = 500
+_PICKUP_BATCH = 100
 #: Items per republishing transaction (about 50 ms with 4 channels) and transactions a round.
 _REPUBLISH_BATCH = 200
 _REPUBLISH_BATCHES = 10
@@ -67,6 +77,7 @@ def create_app(
         channels.router,
         availability.router,
         reservations.router,
+        orders.router,
         events.router,
     ):
         app.include_router(router, prefix="/v1")
@@ -80,17 +91,19 @@ def create_app_from_env() -> FastAPI:
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         pool_size=settings.pool_size,
+        policy=settings.order_policy(),
     )
     return create_app(settings, database, housekeeping_thread=True)
 
 
 def _housekeep(settings: Settings, database: Database, stop: threading.Event) -> None:
-    """Release expired holds and publish the ATS a configuration change moved, every second;
-    forget old idempotency keys every hour."""
+    """Release expired holds, expire uncollected pickups and publish the ATS a configuration
+    change moved, every second; forget old idempotency keys every hour."""
     next_purge = 0.0
     while not stop.is_set():
         try:
             _sweep_holds(database, stop)
+            _expire_pickups(database, stop)
             _republish(database, stop)
             if time.monotonic() >= next_purge:
                 _purge_keys(settings, database, stop)
@@ -108,6 +121,16 @@ def _sweep_holds(database: Database, stop: threading.Event) -> None:
         )
         if released:
             log.info("released %d expired holds", released)
+
+
+def _expire_pickups(database: Database, stop: threading.Event) -> None:
+    expired = _PICKUP_BATCH
+    while expired == _PICKUP_BATCH and not stop.is_set():
+        expired = database.run(
+            lambda uow: fulfilment_service.expire_pickups(uow, most=_PICKUP_BATCH)
+        )
+        if expired:
+            log.info("expired %d uncollected pickups", expired)
 
 
 def _republish(database: Database, stop: threading.Event) -> None:

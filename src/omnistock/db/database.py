@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.db.uow import KnownKeys, UnitOfWork
+from omnistock.domain.orders import OrderPolicy
 
 T = TypeVar("T")
 
@@ -50,6 +51,7 @@ class Database:
         sqlite_synchronous: str = "FULL",
         busy_timeout_ms: int = 30_000,
         pool_size: int = 20,
+        policy: OrderPolicy | None = None,
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -83,6 +85,7 @@ class Database:
         )
         self.known = KnownKeys()
         self.configuration = ConfigurationCache()
+        self.policy = policy or OrderPolicy()
 
     @property
     def dialect(self) -> str:
@@ -108,6 +111,7 @@ class Database:
                     known=self.known,
                     configuration=self.configuration,
                     now=dt.datetime.now(dt.UTC),
+                    policy=self.policy,
                 )
                 yield uow
                 uow.flush_events()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    insert,
     literal,
     select,
     text,
@@ -160,6 +161,36 @@ def append_movement(
     }
     movement_id = conn.execute(_APPEND, params).scalar_one()
     return Movement(movement_id, at, sku, location, type, deltas, reason, reference)
+
+
+def append_movements(
+    conn: Connection,
+    *,
+    at: dt.datetime,
+    type: str,
+    entries: Sequence[tuple[str, str, Deltas]],
+    reason: str | None = None,
+    reference: str | None = None,
+) -> None:
+    """Append one movement per (location, sku, deltas) entry, in one statement."""
+    if not entries:
+        return
+    rows = [
+        {
+            "at": at,
+            "sku": sku,
+            "location": location,
+            "type": type,
+            "reason": reason,
+            "reference": reference,
+            "on_hand": d.on_hand,
+            "reserved": d.reserved,
+            "unsellable": d.unsellable,
+            "inbound": d.inbound,
+        }
+        for location, sku, d in entries
+    ]
+    conn.execute(insert(movements), rows)
 
 
 def positions_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:

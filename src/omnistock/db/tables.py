@@ -256,3 +256,100 @@ configuration = Table(
     Column("republished_through", Key),
     CheckConstraint("id = 1", name="one_row"),
 )
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", Key, ForeignKey("channels.code"), nullable=False),
+    Column("external_id", String(100)),
+    Column("customer", JSON, nullable=False),
+    Column("delivery_method", String(16), nullable=False),
+    Column("location", Key, ForeignKey("locations.code")),  # pickup and in_store
+    Column("address", JSON),  # ship
+    Column("currency", String(3), nullable=False),
+    Column("reservation_id", String(36), ForeignKey("reservations.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("delivery_method IN ('ship', 'pickup', 'in_store')", name="delivery_method"),
+    # The same order imported twice from a channel is the same order (NULLs never clash).
+    Index("ix_orders_channel_external_id", "channel", "external_id", unique=True),
+)
+
+#: What the customer asked for, and how much of it waits for stock or was cancelled: the
+#: rest is in the order's fulfilments.
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", BigId, ForeignKey("orders.id"), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("sku", Key, ForeignKey("items.sku"), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("backordered", BigInteger, nullable=False),
+    Column("cancelled", BigInteger, nullable=False),
+    CheckConstraint(
+        "backordered >= 0 AND cancelled >= 0 AND backordered + cancelled <= quantity",
+        name="units",
+    ),
+)
+
+fulfillments = Table(
+    "fulfillments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
+    Column("location", Key, ForeignKey("locations.code"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("carrier", String(100)),
+    Column("tracking", String(100)),
+    Column("reason", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status_at", UTCDateTime, nullable=False),
+    Index("ix_fulfillments_order_id", "order_id"),
+    Index("ix_fulfillments_location", "location", "status", "id"),
+    Index("ix_fulfillments_status", "status", "status_at"),
+)
+
+fulfillment_lines = Table(
+    "fulfillment_lines",
+    metadata,
+    Column("fulfillment_id", BigId, ForeignKey("fulfillments.id"), primary_key=True),
+    Column("sku", Key, ForeignKey("items.sku"), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    CheckConstraint("quantity > 0", name="positive"),
+    Index("ix_fulfillment_lines_sku", "sku", "fulfillment_id"),
+)
+
+#: Every sourcing decision of an order (placing it, a rejection, healing), explained.
+sourcing_decisions = Table(
+    "sourcing_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("decision", JSON, nullable=False),
+    Index("ix_sourcing_decisions_order_id", "order_id", "id"),
+)
+
+#: What happened to an order and why, in words, oldest first.
+order_history = Table(
+    "order_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("detail", String(1000), nullable=False),
+    Index("ix_order_history_order_id", "order_id", "id"),
+)
+
+#: Fulfilments each location with a daily capacity accepted per (UTC) day, counted by the
+#: guarded statement that accepts one more.
+fulfillment_capacity = Table(
+    "fulfillment_capacity",
+    metadata,
+    Column("location", Key, ForeignKey("locations.code"), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("accepted", Integer, nullable=False),
+)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from omnistock.db import configuration, outbox
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.domain.availability import BufferRule, Rulebook
+from omnistock.domain.orders import OrderPolicy
 
 
 class KnownKeys:
@@ -45,11 +46,13 @@ class UnitOfWork:
         known: KnownKeys,
         configuration: ConfigurationCache,
         now: dt.datetime,
+        policy: OrderPolicy | None = None,
     ) -> None:
         self.conn = conn
         self.known = known
         self.configuration = configuration
         self.now = now
+        self.policy = policy or OrderPolicy()
         self._events: list[tuple[str, dict[str, Any]]] = []
         self.learned_skus: set[str] = set()
         self.learned_locations: set[str] = set()

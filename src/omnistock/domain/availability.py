@@ -114,7 +114,7 @@ def sellable(available: int, buffer: int) -> int:
 class Rulebook:
     """Locations, channels and the rules without a sku, resolved once for many questions.
 
-    Each channel's pool is worked out once, and at each of its locations the winning rule
+    Each channel's pool is worked out once, and at every location the winning rule
     among those without a sku. A rule naming the sku always outranks those (specificity 8 or
     more against 7 at most), so the rule at (channel, location, sku) is the winner among the
     sku's own rules and that one: what `winning_rule` would pick among all of them.
@@ -140,8 +140,10 @@ class Rulebook:
         by_location: dict[str | None, list[BufferRule]] = {}
         for rule in (r for r in rules if r.sku is None):
             by_location.setdefault(rule.location, []).append(rule)
-        for code, pool in self.pools.items():
-            for loc in pool:
+        # At every location, not only the pool's: a click & collect order draws on its pickup
+        # store under the channel's buffers there, whether or not the channel ships from it.
+        for code in self.channels:
+            for loc in self.locations.values():
                 candidates = by_location.get(loc.code, []) + by_location.get(None, [])
                 self._general[code, loc.code] = winning_rule(
                     candidates, channel=code, location=loc, sku=""
@@ -153,7 +155,7 @@ class Rulebook:
     def resolver(
         self, channel: str, sku: str, sku_rules: Iterable[BufferRule]
     ) -> Callable[[Location], BufferRule | None]:
-        """The rule for `sku` at any location of `channel`'s pool, given the rules naming
+        """The rule for `sku` at any location on `channel`, given the rules naming
         skus (others' are ignored), each found in a few steps.
 
         Of the sku's own rules, one naming the location (12 or more) beats every other, and

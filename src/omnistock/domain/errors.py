@@ -8,7 +8,10 @@
      ├── IdempotencyKeyReused  the same key was sent with another body     (HTTP 422)
      └── Conflict              the request is valid but the state forbids it (HTTP 409)
           ├── StockConflict    a movement would leave a position impossible
-          └── InsufficientStock  a hold asks for more than the channel may sell
+          ├── InsufficientStock  a hold or an order asks for more than the channel may sell
+          ├── InvalidTransition  a fulfilment action not allowed from its status
+          ├── NotCancellable   more units to cancel than are still unshipped
+          └── ReservationEnded an order names a hold that is no longer active
 
 The API maps them to RFC 9457 problem details in one place (`omnistock.api.problems`).
 """
@@ -124,13 +127,13 @@ class ShortLine:
 
 
 class InsufficientStock(Conflict):
-    """Some lines of a hold cannot be served: nothing was held."""
+    """Some lines of a hold or an order cannot be served: nothing was held or reserved."""
 
     code = "insufficient-stock"
 
     def __init__(self, lines: list[ShortLine]) -> None:
         short = ", ".join(f"{s.sku}: {s.requested} asked, {s.available} available" for s in lines)
-        super().__init__(f"not enough stock to hold every line ({short}); nothing was held")
+        super().__init__(f"not enough stock for every line ({short}); nothing was reserved")
         self.lines = lines
 
     def extensions(self) -> dict[str, Any]:
@@ -140,3 +143,52 @@ class InsufficientStock(Conflict):
                 for s in self.lines
             ]
         }
+
+
+class InvalidTransition(Conflict):
+    """A fulfilment action that its current status does not allow."""
+
+    code = "invalid-transition"
+
+    def __init__(self, *, status: str, action: str) -> None:
+        super().__init__(f"cannot {action} a fulfilment that is {status}")
+        self.status = status
+        self.action = action
+
+    def extensions(self) -> dict[str, Any]:
+        return {"current_status": self.status, "action": self.action}
+
+
+class NotCancellable(Conflict):
+    """More units of a line asked to be cancelled than are still unshipped."""
+
+    code = "not-cancellable"
+
+    def __init__(self, *, field: str, sku: str, requested: int, cancellable: int) -> None:
+        super().__init__(
+            f"{field}: {requested} x {sku} asked, only {cancellable} can still be cancelled; "
+            "shipped or collected units come back as returns"
+        )
+        self.field, self.sku = field, sku
+        self.requested, self.cancellable = requested, cancellable
+
+    def extensions(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "sku": self.sku,
+            "requested": self.requested,
+            "cancellable": self.cancellable,
+        }
+
+
+class ReservationEnded(Conflict):
+    code = "reservation-ended"
+
+    def __init__(self, reservation_id: str) -> None:
+        super().__init__(
+            f"reservation {reservation_id!r} is no longer active (released, expired or "
+            "already ordered): place the order without it"
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        return {"field": "reservation_id"}

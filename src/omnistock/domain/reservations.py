@@ -20,6 +20,8 @@ RESERVE = "reserve"
 RELEASE = "release"
 
 ACTIVE, RELEASED, EXPIRED = "active", "released", "expired"
+#: The hold became an order's allocation.
+ORDERED = "ordered"
 DEFAULT_TTL_SECONDS = 900
 MAX_TTL_SECONDS = 86_400
 _EARTH_RADIUS_KM = 6371.0088

@@ -40,7 +40,7 @@ from omnistock.domain.reservations import (
 )
 from omnistock.domain.stock import Deltas, Position
 from omnistock.services import availability
-from omnistock.services.stock import position_view
+from omnistock.services.views import position_view
 
 #: Optimistic attempts before the last, which locks the rows it plans on first.
 _ATTEMPTS = 4

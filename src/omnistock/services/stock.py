@@ -21,7 +21,8 @@ from omnistock.domain.stock import (
     refusal,
     validate_quantity,
 )
-from omnistock.services import availability
+from omnistock.services import availability, healing
+from omnistock.services.views import position_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,9 @@ def record_movement(
     )
     uow.emit("stock.changed", position_view(sku, location, position))
     availability.watch(uow, sku)
+    if position.available < 0:  # a physical fact took units already promised
+        healing.heal(uow, location=location, sku=sku, cause=f"{movement_type} of {quantity}")
+        position = sql.read_position(uow.conn, sku=sku, location=location)
     return MovementRecorded(movement, position)
 
 
@@ -98,11 +102,6 @@ def ledger(
 def check(conn: Connection) -> Iterator[Drift]:
     """Replay the whole ledger; yields every position that differs from its movements."""
     return sql.drifts(conn)
-
-
-def position_view(sku: str, location: str, position: Position) -> dict[str, object]:
-    """A position as the API and the event feed show it."""
-    return {"sku": sku, "location": location, **position.as_dict()}
 
 
 def total(found: list[tuple[str, Position]]) -> Position:

@@ -1,0 +1,532 @@
+"""Sourcing: which locations fulfil an order, and why.
+
+An order's lines are served from the channel's candidate locations in as few shipments as
+possible, because every extra parcel costs the retailer a fixed fee and the customer a
+second delivery. The search goes:
+
+1. **single** - the locations that cover everything coverable on their own;
+2. **pair** - two locations together, the cheapest pairs first, stopping as soon as no
+   remaining pair can beat the best found (and after `max_pairs` combinations in any case);
+3. **greedy** - for larger orders, repeatedly the location covering the most remaining units.
+
+Among plans with as many shipments, the lowest estimated cost wins (a fixed part per shipment
+plus a part per km to the customer), then the better location priorities (lower first), then
+the location codes, so the same order over the same stock is always sourced the same way.
+Within a plan, each line takes its units from the cheapest location of the plan first.
+
+What no usable candidate can sell is backordered. The function is pure: the service layer
+builds the candidates from the database and applies the plan with guarded SQL, which alone
+decides whether the units are still there when the plan is applied.
+
+A channel may have a thousand locations, and writing down why each one lost costs more than
+choosing among them: the decision works out its record of every candidate (`considered`) when
+it is first read, from figures the search already has.
+"""
+
+from __future__ import annotations
+
+import heapq
+import operator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, overload
+
+from omnistock.domain.catalog import Location
+from omnistock.domain.reservations import distance_km
+
+CHOSEN, NOT_CHOSEN = "chosen", "not chosen"
+AT_CAPACITY, EXCLUDED, NO_STOCK = "at capacity", "excluded", "no stock"
+SINGLE, PAIR, GREEDY, NONE = "single", "pair", "greedy", "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """Estimated cost of a shipment: a fixed part plus a part per km to the customer."""
+
+    per_shipment: float = 5.0
+    per_km: float = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A location that might serve the order, with what the channel may still sell there.
+
+    `sellable` maps skus to units (a missing sku has none). `capacity_left` counts the
+    fulfilments the location may still accept today (None: no limit); a plan asks at most
+    one of each location. `excluded` says why it may not serve this order at all, for
+    instance because it already rejected these lines.
+    """
+
+    location: Location
+    sellable: Mapping[str, int]
+    capacity_left: int | None = None
+    excluded: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """The lines one location ships, in the order's line order, every quantity above zero."""
+
+    location: str
+    lines: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Considered:
+    """What the decision records of one candidate, so that anyone can see why it won or lost.
+
+    `sellable` lists the order's skus only (0 where none); `covers` is the number of the
+    order's units it could serve alone; `verdict` is one of "chosen", "not chosen",
+    "at capacity", "excluded" and "no stock".
+    """
+
+    location: str
+    distance_km: float | None
+    cost: float
+    priority: int
+    sellable: dict[str, int]
+    covers: int
+    verdict: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The plan (shipments by location code), the backorders and the explanation.
+
+    `considered` holds every candidate passed in: the chosen ones first, then by cost, then
+    by code. `source` gives a sequence that builds these records when first read; any
+    sequence of them will do. `searched` counts the combinations examined; `bounded` says
+    the pair search stopped at its bound, so a cheaper pair may exist beyond it.
+    """
+
+    plan: tuple[Shipment, ...]
+    backorders: tuple[tuple[str, int], ...]
+    considered: Sequence[Considered]
+    strategy: str
+    reason: str
+    cost: float
+    searched: int
+    bounded: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The decision in plain JSON types, as the API shows and the database stores it."""
+        considered = self.considered
+        return {
+            "plan": [
+                {"location": s.location, "lines": _lines_as_dicts(s.lines)} for s in self.plan
+            ],
+            "backorders": _lines_as_dicts(self.backorders),
+            "considered": (
+                considered.as_dicts()
+                if isinstance(considered, _Explanation)
+                else [_considered_as_dict(c) for c in considered]
+            ),
+            "strategy": self.strategy,
+            "reason": self.reason,
+            "cost": self.cost,
+            "searched": self.searched,
+            "bounded": self.bounded,
+        }
+
+
+_CONSIDERED_FIELDS = tuple(f.name for f in fields(Considered))
+
+
+def _considered_as_dict(c: Considered) -> dict[str, Any]:
+    return {name: getattr(c, name) for name in _CONSIDERED_FIELDS} | {"sellable": dict(c.sellable)}
+
+
+def _lines_as_dicts(lines: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"sku": sku, "quantity": quantity} for sku, quantity in lines]
+
+
+def source(
+    lines: Sequence[tuple[str, int]],
+    candidates: Sequence[Candidate],
+    *,
+    ship_to: tuple[float, float] | None = None,
+    costs: Costs = Costs(),
+    max_pairs: int = 20_000,
+) -> Decision:
+    """Decide which candidates ship which lines: fewest shipments, then cheapest.
+
+    `lines` name each sku once with a quantity above zero; `ship_to` is the customer's
+    (lat, lon), without which every location is at distance 0 and only the number of
+    shipments, priorities and codes tell them apart.
+    """
+    survey = _Survey(lines, candidates, ship_to, costs)
+    plan, strategy, searched, bounded = _search(survey, max_pairs)
+    shipments = [s for s in survey.split(plan) if s.lines]
+    shipping = {s.location for s in shipments}
+    chosen = [i for i in plan if survey.codes[i] in shipping]
+    return Decision(
+        plan=tuple(sorted(shipments, key=lambda s: s.location)),
+        backorders=survey.backorders(),
+        considered=_Explanation(survey, chosen, strategy),
+        strategy=strategy,
+        reason=_reason(survey, chosen, strategy, searched, bounded, max_pairs),
+        cost=survey.plan_rank(chosen)[0],
+        searched=searched,
+        bounded=bounded,
+    )
+
+
+class _Survey:
+    """The candidates reduced to plain vectors, so the search allocates nothing per pair.
+
+    Candidate `i` sells `units[i][k]` of line `k`. `usable` lists those that may ship
+    something (`unusable` says why the others may not), `covering` those that cover alone
+    everything coverable (`target`, per line).
+    The distance to the customer, the slow part of a cost, is worked out only for the
+    candidates the search compares (`price`), and for the others when the decision is read.
+    """
+
+    def __init__(
+        self,
+        lines: Sequence[tuple[str, int]],
+        candidates: Sequence[Candidate],
+        ship_to: tuple[float, float] | None,
+        costs: Costs,
+    ) -> None:
+        self.skus = [sku for sku, _ in lines]
+        self.wanted = [quantity for _, quantity in lines]
+        self.codes = [c.location.code for c in candidates]
+        if len(set(self.skus)) != len(self.skus) or any(q <= 0 for q in self.wanted):
+            raise ValueError("sourcing needs each sku once, with a quantity above zero")
+        if len(set(self.codes)) != len(self.codes):
+            raise ValueError("sourcing needs each candidate location once")
+        self.candidates, self.ship_to, self.costs = candidates, ship_to, costs
+        self.distance: list[float | None] = [None] * len(candidates)
+        self.cost = [costs.per_shipment] * len(candidates)
+        self._priced = bytearray(len(candidates)) if ship_to is not None else None
+        # Read line by line: one pass per sku over bound `get`s is the cheapest way Python
+        # has to read a thousand mappings.
+        getters = [c.sellable.get for c in candidates]
+        columns = [[get(sku, 0) for get in getters] for sku in self.skus]
+        columns = [c if not c or min(c) >= 0 else [max(0, u) for u in c] for c in columns]
+        self.units: list[tuple[int, ...]] = (
+            list(zip(*columns, strict=True)) if columns else [()] * len(candidates)
+        )
+        self.unusable = {
+            i: verdict
+            for i, verdict in enumerate(map(_unusable, candidates, self.units))
+            if verdict is not None
+        }
+        self.usable = [i for i in range(len(candidates)) if i not in self.unusable]
+        if not self.unusable:
+            totals = list(map(sum, columns))
+        else:
+            usable_units = [self.units[i] for i in self.usable]
+            totals = list(map(sum, zip(*usable_units, strict=True))) or [0] * len(lines)
+        self.target = list(map(min, self.wanted, totals))
+        ge, target = operator.ge, self.target
+        self.covering = [i for i in self.usable if all(map(ge, self.units[i], target))]
+
+    def price(self, indices: Iterable[int]) -> None:
+        """Work out the distance and cost of shipping from these candidates, once each."""
+        priced, ship_to = self._priced, self.ship_to
+        if priced is None or ship_to is None:
+            return
+        per_shipment, per_km = self.costs.per_shipment, self.costs.per_km
+        for i in indices:
+            if not priced[i]:
+                location = self.candidates[i].location
+                km = distance_km((location.lat, location.lon), ship_to)
+                self.distance[i], self.cost[i], priced[i] = km, per_shipment + per_km * km, 1
+
+    def rank(self, i: int) -> tuple[float, int, str]:
+        """How single locations compare: cost, then priority, then code (priced first)."""
+        return (self.cost[i], self.candidates[i].location.priority, self.codes[i])
+
+    def plan_rank(self, plan: Sequence[int]) -> tuple[float, list[int], list[str]]:
+        """How plans of as many shipments compare: cost, then priorities, then codes."""
+        return (
+            sum(sorted(self.cost[i] for i in plan), 0.0),
+            sorted(self.candidates[i].location.priority for i in plan),
+            sorted(self.codes[i] for i in plan),
+        )
+
+    def covers_target(self, plan: Sequence[int]) -> bool:
+        given = [sum(line) for line in zip(*(self.units[i] for i in plan), strict=True)]
+        return bool(given) and all(map(operator.ge, given, self.target))
+
+    def split(self, plan: Sequence[int]) -> list[Shipment]:
+        """The plan's shipments: each line takes its units from the cheapest location first."""
+        remaining = list(self.target)
+        lines: dict[int, tuple[tuple[str, int], ...]] = {}
+        for i in sorted(plan, key=self.rank):
+            taken = list(map(min, self.units[i], remaining))
+            remaining = list(map(operator.sub, remaining, taken))
+            lines[i] = tuple((sku, q) for sku, q in zip(self.skus, taken, strict=True) if q > 0)
+        return [Shipment(self.codes[i], lines[i]) for i in plan]
+
+    def backorders(self) -> tuple[tuple[str, int], ...]:
+        return tuple(
+            (sku, wanted - target)
+            for sku, wanted, target in zip(self.skus, self.wanted, self.target, strict=True)
+            if wanted > target
+        )
+
+
+def _unusable(candidate: Candidate, units: tuple[int, ...]) -> str | None:
+    """Why a candidate may ship nothing of this order, or None when it may."""
+    if candidate.excluded is not None:
+        return EXCLUDED
+    if candidate.capacity_left is not None and candidate.capacity_left <= 0:
+        return AT_CAPACITY
+    return None if units and max(units) > 0 else NO_STOCK
+
+
+def _search(survey: _Survey, max_pairs: int) -> tuple[list[int], str, int, bool]:
+    """The plan (candidate indices), its strategy, the combinations examined, and whether the
+    pair search hit its bound."""
+    if not survey.usable:
+        return [], NONE, 0, False
+    if survey.covering:
+        survey.price(survey.covering)
+        return [min(survey.covering, key=survey.rank)], SINGLE, len(survey.usable), False
+    survey.price(survey.usable)
+    order = sorted(survey.usable, key=survey.rank)
+    pair, examined, bounded = _best_pair(survey, order, max_pairs)
+    searched = len(order) + examined
+    if pair is not None:
+        return list(pair), PAIR, searched, bounded
+    return _greedy(survey, order), GREEDY, searched, bounded
+
+
+def _best_pair(
+    survey: _Survey, order: Sequence[int], max_pairs: int
+) -> tuple[tuple[int, int] | None, int, bool]:
+    """The best pair covering everything coverable, the pairs examined, and whether the search
+    stopped at `max_pairs`.
+
+    `order` lists the usable candidates best first; each is taken as the cheaper half of a
+    pair. Its partners are narrowed with one bit mask per line before any pair is examined:
+    those with all the units of a line where it has none, and some units of a line where it
+    has too few. The partners come cheapest first, so the search moves on as soon as a pair
+    cannot beat the best found, and stops when even the next two cheapest cannot.
+    """
+    units, cost, target = survey.units, survey.cost, survey.target
+    lines = [k for k, t in enumerate(target) if t > 0]
+    some, full = _line_masks(survey, order, lines)
+    best: tuple[int, int] | None = None
+    best_rank: tuple[float, list[int], list[str]] | None = None
+    examined, everyone = 0, (1 << len(order)) - 1
+    for p, i in enumerate(order[:-1]):
+        if best_rank is not None and cost[i] + cost[order[p + 1]] > best_rank[0]:
+            break
+        mine = units[i]
+        short = [k for k in lines if mine[k] < target[k]]
+        partners = everyone & ~((1 << (p + 1)) - 1)
+        for k in short:
+            partners &= full[k] if mine[k] == 0 else some[k]
+        while partners:
+            low = partners & -partners
+            partners ^= low
+            j = order[low.bit_length() - 1]
+            if best_rank is not None and cost[i] + cost[j] > best_rank[0]:
+                break
+            if examined == max_pairs:
+                return best, examined, True
+            examined += 1
+            theirs = units[j]
+            if all(mine[k] + theirs[k] >= target[k] for k in short):
+                rank = survey.plan_rank((i, j))
+                if best_rank is None or rank < best_rank:
+                    best, best_rank = (i, j), rank
+    return best, examined, False
+
+
+def _line_masks(
+    survey: _Survey, order: Sequence[int], lines: Sequence[int]
+) -> tuple[list[int], list[int]]:
+    """Per line, bit masks over `order` (bit p for its p-th candidate): those with some units
+    of the line, and those with all its coverable units."""
+    some, full = [0] * len(survey.target), [0] * len(survey.target)
+    for k in lines:
+        column = [survey.units[i][k] for i in reversed(order)]
+        some[k] = int("".join(["1" if u else "0" for u in column]), 2)
+        target = survey.target[k]
+        full[k] = int("".join(["1" if u >= target else "0" for u in column]), 2)
+    return some, full
+
+
+def _greedy(survey: _Survey, order: Sequence[int]) -> list[int]:
+    """A cover by repeatedly taking the location covering the most remaining units (ties: the
+    better ranked), less any location the others made redundant.
+
+    What a location covers only shrinks as others are taken, so each is counted again only
+    when it reaches the top of the heap (lazy greedy): a few rounds over a heap, not over all.
+    """
+    units, remaining = survey.units, list(survey.target)
+    heap = [(-sum(map(min, units[i], remaining)), p, i) for p, i in enumerate(order)]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    while any(remaining):
+        _, p, i = heapq.heappop(heap)
+        entry = (-sum(map(min, units[i], remaining)), p, i)
+        if heap and heap[0] < entry:
+            heapq.heappush(heap, entry)
+            continue
+        chosen.append(i)
+        remaining = [r - min(u, r) for u, r in zip(units[i], remaining, strict=True)]
+    for i in sorted(chosen, key=survey.rank, reverse=True):
+        others = [j for j in chosen if j != i]
+        if survey.covers_target(others):
+            chosen = others
+    return chosen
+
+
+class _Explanation(Sequence[Considered]):
+    """The record of every candidate, built when first read (see the module's docstring)."""
+
+    __slots__ = ("_chosen", "_records", "_strategy", "_survey")
+
+    def __init__(self, survey: _Survey, chosen: Sequence[int], strategy: str) -> None:
+        self._survey, self._chosen, self._strategy = survey, chosen, strategy
+        self._records: tuple[Considered, ...] | None = None
+
+    def records(self) -> tuple[Considered, ...]:
+        if self._records is None:
+            self._records = tuple(Considered(*row) for row in self._rows())
+        return self._records
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        if self._records is not None:
+            return [_considered_as_dict(c) for c in self._records]
+        return [dict(zip(_CONSIDERED_FIELDS, row, strict=True)) for row in self._rows()]
+
+    def _rows(self) -> Iterator[tuple[Any, ...]]:
+        """The fields of each candidate's record: the chosen first, then by cost, then code."""
+        survey, chosen = self._survey, set(self._chosen)
+        survey.price(range(len(survey.codes)))
+        shipped = {s.location: s for s in survey.split(self._chosen)}
+        asked = sum(survey.wanted)
+        for i in sorted(
+            range(len(survey.codes)),
+            key=lambda i: (i not in chosen, survey.cost[i], survey.codes[i]),
+        ):
+            code, distance, cost = survey.codes[i], survey.distance[i], survey.cost[i]
+            covers = sum(map(min, survey.units[i], survey.wanted))
+            verdict = survey.unusable.get(i) or (CHOSEN if i in chosen else NOT_CHOSEN)
+            if verdict == CHOSEN:
+                why = f"ships {sum(q for _, q in shipped[code].lines)} of the order's {asked} units"
+            elif verdict == NOT_CHOSEN:
+                why = _why_not(survey, i, covers, self._strategy, self._chosen)
+            else:
+                why = _why_unusable(verdict, survey.candidates[i])
+            where = (
+                f"cost {cost:.2f}" if distance is None else f"{distance:.1f} km, cost {cost:.2f}"
+            )
+            yield (
+                code,
+                distance,
+                cost,
+                survey.candidates[i].location.priority,
+                dict(zip(survey.skus, survey.units[i], strict=True)),
+                covers,
+                verdict,
+                f"{where}: {why}",
+            )
+
+    @overload
+    def __getitem__(self, index: int) -> Considered: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Considered, ...]: ...
+    def __getitem__(self, index: int | slice) -> Considered | tuple[Considered, ...]:
+        return self.records()[index]
+
+    def __len__(self) -> int:
+        return len(self._survey.codes)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self.records() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.records())
+
+
+def _why_unusable(verdict: str, candidate: Candidate) -> str:
+    if verdict == EXCLUDED:
+        return f"excluded: {candidate.excluded}"
+    if verdict == AT_CAPACITY:
+        return "at its daily capacity, it accepts no more fulfilments today"
+    return "no sellable units of this order's items"
+
+
+def _why_not(survey: _Survey, i: int, covers: int, strategy: str, chosen: Sequence[int]) -> str:
+    """Why a usable candidate lost to the plan."""
+    winners = " + ".join(sorted(survey.codes[j] for j in chosen))
+    units = f"covers {covers} of the order's {sum(survey.wanted)} units"
+    if strategy == PAIR:
+        return f"{units}; no pair with it beat {winners}"
+    if strategy == GREEDY:
+        return f"{units}; the greedy cover {winners} did not need it"
+    if i not in survey.covering:
+        return f"{units}; {winners} ships everything in one shipment"
+    winner = chosen[0]
+    if survey.cost[winner] < survey.cost[i]:
+        return f"covers everything too, but a single shipment from {winners} was cheaper"
+    if survey.rank(winner)[1] < survey.rank(i)[1]:
+        return f"covers everything at the same cost, but {winners} has a better priority"
+    return f"covers everything at the same cost and priority; {winners} comes first by code"
+
+
+def _reason(
+    survey: _Survey,
+    chosen: Sequence[int],
+    strategy: str,
+    searched: int,
+    bounded: bool,
+    max_pairs: int,
+) -> str:
+    """One or two sentences: why this plan won."""
+    backorders = survey.backorders()
+    scope = "everything that can be sourced" if backorders else "the whole order"
+    names = " + ".join(sorted(survey.codes[i] for i in chosen))
+    cost = survey.plan_rank(chosen)[0]
+    if strategy == NONE:
+        return f"Nothing can be sourced ({_unusable_counts(survey)}): every line is backordered."
+    if strategy == SINGLE:
+        rivals = len(survey.covering)
+        why = (
+            "the only location that covers it"
+            if rivals == 1
+            else f"the best of {rivals} locations that cover it, by cost, priority and code"
+        )
+        text = f"{names} ships {scope} in one shipment: {why} (cost {cost:.2f})."
+    elif strategy == PAIR:
+        text = (
+            f"No single location covers {scope}; {names} is the cheapest pair that does "
+            f"(cost {cost:.2f}, {searched} combinations examined)."
+        )
+        if bounded:
+            text += f" The pair search stopped at its bound of {max_pairs} pairs."
+    else:
+        nothing_smaller = (
+            f"No single location covers {scope}, and the pair search stopped at its bound of "
+            f"{max_pairs} pairs without finding a pair that does"
+            if bounded
+            else f"No single location or pair covers {scope}"
+        )
+        text = (
+            f"{nothing_smaller}; {len(chosen)} shipments from {names}, taking each time the "
+            f"location covering the most remaining units (cost {cost:.2f})."
+        )
+    if backorders:
+        units = sum(q for _, q in backorders)
+        text += f" {units} units of {len(backorders)} lines are backordered: not enough stock."
+    return text
+
+
+def _unusable_counts(survey: _Survey) -> str:
+    if not survey.codes:
+        return "no candidate locations"
+    counts = Counter(survey.unusable.values())
+    return ", ".join(f"{counts[v]} {v}" for v in (EXCLUDED, AT_CAPACITY, NO_STOCK) if counts[v])

@@ -1,0 +1,212 @@
+"""Carrying out orders: each location's work queue, and the actions on a fulfilment.
+
+Every action moves the fulfilment with one guarded statement (from the status it was read
+in, under the order's lock), so it happens once however many clients press the button.
+Shipping or collecting takes the units off `on_hand` and `reserved` together; cancelling,
+expiring and rejecting give them back. A rejection also writes off the units the location
+could not find, and sources the lines again elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import orders as sql
+from omnistock.db import stock as stock_sql
+from omnistock.domain.errors import InvalidInput, InvalidTransition, NotFound
+from omnistock.domain.orders import (
+    FULFIL,
+    WRITE_OFF,
+    Action,
+    Fulfilment,
+    FulfilmentStatus,
+    Order,
+    next_status,
+    releases_units,
+    takes_units,
+)
+from omnistock.domain.stock import Deltas, MovementType, refusal
+from omnistock.services import availability, healing
+from omnistock.services.views import fulfilment_view, position_view
+
+
+def act(
+    uow: UnitOfWork,
+    fulfilment_id: int,
+    action: Action,
+    *,
+    carrier: str | None = None,
+    tracking: str | None = None,
+    reason: str | None = None,
+    missing: Sequence[tuple[str, int]] = (),
+) -> dict[str, Any]:
+    """Carry out `action` on a fulfilment (InvalidTransition when its status forbids it)."""
+    found = sql.get_fulfilment(uow.conn, fulfilment_id)
+    if found is None:
+        raise NotFound("fulfillment", str(fulfilment_id), field="id")
+    order = healing.locked_order(uow, found.order_id)
+    fulfilment = next(f for f in order.fulfilments if f.id == fulfilment_id)
+    status = next_status(order.method, fulfilment.status, action)
+    if action is Action.REJECT:
+        _check_missing(fulfilment, missing)
+    moved = sql.move_status(
+        uow.conn,
+        fulfilment_id,
+        from_=fulfilment.status,
+        to=status,
+        now=uow.now,
+        carrier=carrier,
+        tracking=tracking,
+        reason=reason,
+    )
+    if not moved:  # cannot happen under the order's lock; kept as the database's last word
+        raise InvalidTransition(status=str(fulfilment.status), action=str(action))
+    units = [(fulfilment.location, sku, q) for sku, q in fulfilment.lines]
+    if takes_units(status):
+        _fulfil(uow, order.id, fulfilment, action)
+    elif releases_units(status):
+        why = reason or f"fulfilment {fulfilment_id} {status}"
+        healing.release(uow, order.id, units, reason=why)
+    if action is Action.REJECT:
+        _rejected(uow, order, fulfilment, missing, reason or "rejected")
+    elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
+        for _, sku, q in units:
+            sql.change_line(uow.conn, order.id, sku, cancelled=q)
+    sql.add_history(
+        uow.conn,
+        order.id,
+        [(f"fulfillment_{status}", _said(fulfilment, status, reason))],
+        now=uow.now,
+    )
+    after = sql.get_fulfilment(uow.conn, fulfilment_id)
+    assert after is not None
+    view = fulfilment_view(after)
+    uow.emit("fulfillment.status_changed", view)
+    healing.announce(uow, order)
+    return view
+
+
+def queue(
+    conn: Connection,
+    *,
+    location: str | None = None,
+    status: FulfilmentStatus | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of fulfilments, oldest first (a location's work queue), and the `after` of the
+    next page (None at the end)."""
+    found = sql.list_fulfilments(conn, location=location, status=status, after=after, limit=limit)
+    return [fulfilment_view(f) for f in found], (found[-1].id if len(found) == limit else None)
+
+
+def get(conn: Connection, fulfilment_id: int) -> dict[str, Any]:
+    found = sql.get_fulfilment(conn, fulfilment_id)
+    if found is None:
+        raise NotFound("fulfillment", str(fulfilment_id), field="id")
+    return fulfilment_view(found)
+
+
+def expire_pickups(uow: UnitOfWork, *, most: int = 100) -> int:
+    """Expire pickups left uncollected for the policy's days; answers how many."""
+    ready_before = uow.now - dt.timedelta(days=uow.policy.pickup_expiry_days)
+    due = sql.due_pickups(uow.conn, ready_before=ready_before, most=most)
+    for fulfilment_id in due:
+        act(
+            uow,
+            fulfilment_id,
+            Action.EXPIRE,
+            reason=f"not collected within {uow.policy.pickup_expiry_days} days",
+        )
+    return len(due)
+
+
+def _check_missing(fulfilment: Fulfilment, missing: Sequence[tuple[str, int]]) -> None:
+    lines = dict(fulfilment.lines)
+    seen: set[str] = set()
+    for index, (sku, quantity) in enumerate(missing):
+        if sku not in lines:
+            raise InvalidInput(f"missing[{index}].sku", f"{sku!r} is not in this fulfilment")
+        if sku in seen:
+            raise InvalidInput(f"missing[{index}].sku", f"{sku!r} is listed twice")
+        if quantity > lines[sku]:
+            raise InvalidInput(
+                f"missing[{index}].quantity", f"the fulfilment has only {lines[sku]} x {sku}"
+            )
+        seen.add(sku)
+
+
+def _fulfil(uow: UnitOfWork, order_id: int, fulfilment: Fulfilment, action: Action) -> None:
+    """The units leave: off `on_hand` and `reserved` together."""
+    location = fulfilment.location
+    for sku, quantity in sorted(fulfilment.lines):
+        deltas = Deltas(on_hand=-quantity, reserved=-quantity)
+        position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
+        if position is None:  # fewer on hand than the system believed: it cannot leave
+            current = stock_sql.read_position(uow.conn, sku=sku, location=location)
+            raise refusal(
+                location=location,
+                sku=sku,
+                movement_type=MovementType.SALE,
+                quantity=quantity,
+                current=current,
+            )
+        uow.emit("stock.changed", position_view(sku, location, position))
+        availability.watch(uow, sku)
+    stock_sql.append_movements(
+        uow.conn,
+        at=uow.now,
+        type=FULFIL,
+        entries=[(location, sku, Deltas(on_hand=-q, reserved=-q)) for sku, q in fulfilment.lines],
+        reason=f"fulfilment {fulfilment.id} {action}",
+        reference=f"order:{order_id}",
+    )
+
+
+def _rejected(
+    uow: UnitOfWork,
+    order: Order,
+    fulfilment: Fulfilment,
+    missing: Sequence[tuple[str, int]],
+    reason: str,
+) -> None:
+    """Write off what the location could not find, source the lines again elsewhere, and
+    heal the location's other promises if the write-off left it short."""
+    location = fulfilment.location
+    written_off = []
+    for sku, quantity in sorted(missing):
+        current = stock_sql.read_position(uow.conn, sku=sku, location=location)
+        units = min(quantity, current.on_hand - current.unsellable)  # only what it thought it had
+        if units <= 0:
+            continue
+        position = stock_sql.apply_deltas(
+            uow.conn, sku=sku, location=location, deltas=Deltas(on_hand=-units)
+        )
+        assert position is not None, "no more than the units on hand and sellable"
+        uow.emit("stock.changed", position_view(sku, location, position))
+        availability.watch(uow, sku)
+        written_off.append((location, sku, Deltas(on_hand=-units)))
+    stock_sql.append_movements(
+        uow.conn,
+        at=uow.now,
+        type=WRITE_OFF,
+        entries=written_off,
+        reason=f"not found: {reason}"[:200],
+        reference=f"order:{order.id}",
+    )
+    because = f"{location} rejected fulfilment {fulfilment.id} ({reason})"
+    healing.resource(
+        uow, order, fulfilment.lines, trigger="rejection", because=because, short_at=location
+    )
+    for _, sku, _ in written_off:
+        healing.heal(uow, location=location, sku=sku, cause=f"{location} could not find {sku}")
+
+
+def _said(fulfilment: Fulfilment, status: FulfilmentStatus, reason: str | None) -> str:
+    said = f"fulfilment {fulfilment.id} at {fulfilment.location}: {status}"
+    return f"{said} ({reason})" if reason else said

@@ -1,0 +1,178 @@
+"""Promises that heal (DESIGN invariant 1), and the changes to an order they share with
+rejections and cancellations.
+
+A physical fact (a POS sale, a count, damage, units a store could not find) may leave a
+location with fewer units than it promised. Then the newest allocations there that nobody
+has started on give their units back, and those units are sourced again elsewhere for their
+order, or backordered, in the same transaction, until `available >= 0` there again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from omnistock.db import UnitOfWork
+from omnistock.db import orders as sql
+from omnistock.db import stock as stock_sql
+from omnistock.domain.errors import NotFound
+from omnistock.domain.orders import (
+    DEALLOCATE,
+    DeliveryMethod,
+    FulfilmentStatus,
+    Order,
+    OrderStatus,
+)
+from omnistock.domain.stock import Deltas
+from omnistock.services import availability, sourcing
+from omnistock.services.views import fulfilment_view, order_view, position_view
+
+
+def heal(uow: UnitOfWork, *, location: str, sku: str, cause: str) -> None:
+    """After `cause` changed the stock of `sku` at `location`: if it promised more than it
+    has, move the newest untouched allocations elsewhere until it does not."""
+    deficit = -stock_sql.read_position(uow.conn, sku=sku, location=location).available
+    if deficit <= 0:
+        return
+    for fulfilment_id, order_id, units in sql.open_allocations(
+        uow.conn, location=location, sku=sku
+    ):
+        moved = min(units, deficit)
+        order = locked_order(uow, order_id)
+        detail = (
+            f"{moved} x {sku} promised at {location} went short ({cause}): sourced again elsewhere"
+        )
+        take_units(uow, order, fulfilment_id, location, sku, moved, why=detail)
+        resource(uow, order, [(sku, moved)], trigger="healing", because=detail, short_at=location)
+        announce(uow, order)
+        deficit -= moved
+        if deficit <= 0:
+            return
+
+
+def locked_order(uow: UnitOfWork, order_id: int) -> Order:
+    """The order, locked until commit so that changes to it happen one at a time."""
+    if not sql.lock_order(uow.conn, order_id):
+        raise NotFound("order", str(order_id), field="id")
+    found = sql.get_order(uow.conn, order_id)
+    assert found is not None
+    return found
+
+
+def take_units(
+    uow: UnitOfWork,
+    order: Order,
+    fulfilment_id: int,
+    location: str,
+    sku: str,
+    units: int,
+    *,
+    why: str,
+) -> None:
+    """Take `units` of `sku` off an open fulfilment and give them back to the location; a
+    fulfilment left with nothing is cancelled."""
+    left = sql.take_from_fulfilment(uow.conn, fulfilment_id, sku, units)
+    release(uow, order.id, [(location, sku, units)], reason=why)
+    if left == 0:
+        before = next(f for f in order.fulfilments if f.id == fulfilment_id)
+        if sql.move_status(
+            uow.conn,
+            fulfilment_id,
+            from_=before.status,
+            to=FulfilmentStatus.CANCELLED,
+            now=uow.now,
+            reason=why[:200],
+        ):
+            fulfilment = sql.get_fulfilment(uow.conn, fulfilment_id)
+            assert fulfilment is not None
+            uow.emit("fulfillment.status_changed", fulfilment_view(fulfilment))
+
+
+def release(
+    uow: UnitOfWork, order_id: int, units: Sequence[tuple[str, str, int]], *, reason: str
+) -> None:
+    """Give promised (location, sku, units) back, in (location, sku) order, with the ledger."""
+    for location, sku, quantity in sorted(units):
+        position = stock_sql.apply_deltas(
+            uow.conn, sku=sku, location=location, deltas=Deltas(reserved=-quantity)
+        )
+        assert position is not None, "an order's units are reserved until it lets them go"
+        uow.emit("stock.changed", position_view(sku, location, position))
+        availability.watch(uow, sku)
+    stock_sql.append_movements(
+        uow.conn,
+        at=uow.now,
+        type=DEALLOCATE,
+        entries=[(loc, sku, Deltas(reserved=-q)) for loc, sku, q in units],
+        reason=reason[:200],
+        reference=f"order:{order_id}",
+    )
+
+
+def resource(
+    uow: UnitOfWork,
+    order: Order,
+    lines: Sequence[tuple[str, int]],
+    *,
+    trigger: str,
+    because: str,
+    short_at: str,
+) -> None:
+    """Source `lines` of `order` again, never at `short_at` nor where the order was
+    rejected; what no location can serve is backordered. Writes the history and events."""
+    fell_short = {f.location for f in order.fulfilments if f.status is FulfilmentStatus.REJECTED}
+    fell_short.add(short_at)
+    need = sourcing.Need(
+        channel=order.channel,
+        method=order.method,
+        lines=lines,
+        ship_to=ship_to_of(order),
+        pickup_at=None if order.method is DeliveryMethod.SHIP else str(order.delivery["location"]),
+        exclude=frozenset(fell_short) if order.method is DeliveryMethod.SHIP else frozenset(),
+    )
+    if order.method is not DeliveryMethod.SHIP:
+        # Only the chosen store serves a pickup: whatever it cannot keep waits for stock there.
+        sql.add_history(uow.conn, order.id, [("backordered", because)], now=uow.now)
+        for sku, units in lines:
+            sql.change_line(uow.conn, order.id, sku, backordered=units)
+        uow.emit("order.backordered", _fresh_view(uow, order.id))
+        return
+    sourced = sourcing.allocate(
+        uow, order_id=order.id, need=need, trigger=trigger, all_or_nothing=False
+    )
+    entries = []
+    for _, location, shipped in sourced.fulfilments:
+        moved = ", ".join(f"{q} x {sku}" for sku, q in shipped)
+        entries.append(("resourced", f"{because}: {moved} now at {location}"))
+    for sku, units in sourced.backorders:
+        sql.change_line(uow.conn, order.id, sku, backordered=units)
+        entries.append(("backordered", f"{because}: {units} x {sku} wait for stock"))
+    sql.add_history(uow.conn, order.id, entries, now=uow.now)
+    if sourced.fulfilments:
+        uow.emit("order.resourced", _fresh_view(uow, order.id))
+    if sourced.backorders:
+        uow.emit("order.backordered", _fresh_view(uow, order.id))
+
+
+def announce(uow: UnitOfWork, before: Order) -> OrderStatus:
+    """Emit `order.status_changed` if the order's status moved since `before`; answers the
+    status now."""
+    after = sql.get_order(uow.conn, before.id)
+    assert after is not None
+    if after.status != before.status:
+        detail = f"{before.status} → {after.status}"
+        sql.add_history(uow.conn, before.id, [("status_changed", detail)], now=uow.now)
+        uow.emit("order.status_changed", order_view(after))
+    return after.status
+
+
+def ship_to_of(order: Order) -> tuple[float, float] | None:
+    address = order.delivery.get("address")
+    if not isinstance(address, dict):
+        return None
+    return (float(address["lat"]), float(address["lon"]))
+
+
+def _fresh_view(uow: UnitOfWork, order_id: int) -> dict[str, object]:
+    found = sql.get_order(uow.conn, order_id)
+    assert found is not None
+    return order_view(found)

@@ -1,0 +1,376 @@
+"""Orders from every channel: place, read, list and cancel.
+
+Placing an order sources its lines (`omnistock.services.sourcing`) and reserves them in the
+same transaction, all or nothing unless the order allows a partial allocation; it may take
+over a hold instead (its units and locations as they are). The same channel and
+`external_id` again is the same order: it is answered as it stands and nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import catalog as catalog_sql
+from omnistock.db import orders as sql
+from omnistock.db import reservations as reservations_sql
+from omnistock.db import stock as stock_sql
+from omnistock.db.configuration import ConfigurationCache
+from omnistock.domain.availability import Rulebook
+from omnistock.domain.catalog import LocationType
+from omnistock.domain.errors import InvalidInput, NotCancellable, NotFound, ReservationEnded
+from omnistock.domain.orders import (
+    GONE,
+    OPEN,
+    SOLD_IN_STORE,
+    DeliveryMethod,
+    Fulfilment,
+    FulfilmentStatus,
+    Order,
+    OrderLine,
+    OrderPolicy,
+    OrderStatus,
+)
+from omnistock.domain.reservations import ACTIVE, ORDERED
+from omnistock.domain.stock import Deltas, MovementType, refusal
+from omnistock.services import availability, healing, sourcing
+from omnistock.services.views import order_view, position_view
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order as a channel sends it."""
+
+    channel: str
+    customer: dict[str, str]
+    delivery: dict[str, Any]  # {"method": "ship", "address": {...}} or {"method", "location"}
+    lines: Sequence[tuple[str, int, Decimal]]  # sku, quantity, unit price
+    currency: str = "EUR"
+    external_id: str | None = None
+    reservation_id: str | None = None
+    allow_partial: bool = False
+
+    @property
+    def method(self) -> DeliveryMethod:
+        return DeliveryMethod(self.delivery["method"])
+
+    def need(self) -> sourcing.Need:
+        address = self.delivery.get("address")
+        return sourcing.Need(
+            channel=self.channel,
+            method=self.method,
+            lines=[(sku, quantity) for sku, quantity, _ in self.lines],
+            ship_to=(address["lat"], address["lon"]) if address else None,
+            pickup_at=self.delivery.get("location"),
+        )
+
+
+def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
+    """Place `new`: (the order as the API shows it, True) or, when the channel already sent
+    this `external_id`, (that order as it stands, False) with nothing changed."""
+    book, _ = uow.rulebook([sku for sku, _, _ in new.lines])
+    _validate(uow, book, new)
+    order_id = sql.add_order(
+        uow.conn,
+        channel=new.channel,
+        external_id=new.external_id,
+        customer=new.customer,
+        delivery=new.delivery,
+        currency=new.currency,
+        reservation_id=new.reservation_id,
+        now=uow.now,
+    )
+    if order_id is None:
+        assert new.external_id is not None
+        existing = sql.order_of_external_id(uow.conn, new.channel, new.external_id)
+        assert existing is not None
+        return get(uow.conn, existing), False
+    backorders: dict[str, int] = {}
+    if new.method is DeliveryMethod.IN_STORE:
+        fulfilments = _sell_in_store(uow, order_id, new)
+        history = [("created", f"sold in store at {new.delivery['location']}")]
+    elif new.reservation_id is not None:
+        fulfilments = _take_over_hold(uow, order_id, new)
+        history = [("created", f"allocated from reservation {new.reservation_id}")]
+    else:
+        sourced = sourcing.allocate(
+            uow,
+            order_id=order_id,
+            need=new.need(),
+            trigger="order",
+            all_or_nothing=not new.allow_partial,
+        )
+        fulfilments = [
+            Fulfilment(fid, order_id, location, FulfilmentStatus.ALLOCATED, lines)
+            for fid, location, lines in sourced.fulfilments
+        ]
+        backorders = dict(sourced.backorders)
+        history = [("created", sourced.decision.reason)]
+        history += [("backordered", f"{q} x {sku} wait for stock") for sku, q in backorders.items()]
+    lines = tuple(OrderLine(sku, q, price, backorders.get(sku, 0)) for sku, q, price in new.lines)
+    sql.add_lines(uow.conn, order_id, lines)
+    sql.add_history(uow.conn, order_id, history, now=uow.now)
+    order = Order(
+        order_id,
+        new.channel,
+        new.external_id,
+        new.customer,
+        new.delivery,
+        new.currency,
+        lines,
+        tuple(fulfilments),
+        uow.now,
+    )
+    view = order_view(order)
+    uow.emit("order.created", view)
+    if backorders:
+        uow.emit("order.backordered", view)
+    return view, True
+
+
+def preview(
+    conn: Connection, configuration: ConfigurationCache, policy: OrderPolicy, new: NewOrder
+) -> dict[str, Any]:
+    """The sourcing decision `new` would get now, reserving nothing."""
+    book, _ = configuration.current(conn, [sku for sku, _, _ in new.lines])
+    _validate_shape(book, new)
+    if new.method is DeliveryMethod.IN_STORE:
+        raise InvalidInput(
+            "delivery.method", "an in-store sale is not sourced: it is sold where it is"
+        )
+    return sourcing.preview(conn, configuration, policy, new.need()).as_dict()
+
+
+def get(conn: Connection, order_id: int, *, with_history: bool = False) -> dict[str, Any]:
+    found = sql.get_order(conn, order_id)
+    if found is None:
+        raise NotFound("order", str(order_id), field="id")
+    return order_view(found, history=sql.history(conn, order_id) if with_history else None)
+
+
+def list_orders(
+    conn: Connection,
+    *,
+    status: OrderStatus | None = None,
+    channel: str | None = None,
+    location: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of orders, oldest first, and the id to pass as `after` for the next (None at
+    the end)."""
+    found = sql.list_orders(
+        conn, status=status, channel=channel, location=location, after=after, limit=limit
+    )
+    return [order_view(o) for o in found], (found[-1].id if len(found) == limit else None)
+
+
+def sourcing_of(conn: Connection, order_id: int) -> dict[str, Any]:
+    """The order's sourcing decisions, newest first: the one in force and those before."""
+    decisions = sql.decisions(conn, order_id)
+    if not decisions and sql.get_order(conn, order_id) is None:
+        raise NotFound("order", str(order_id), field="id")
+    latest = decisions[0] if decisions else None
+    return {"order_id": order_id, "decision": latest, "earlier": decisions[1:]}
+
+
+def cancel(
+    uow: UnitOfWork, order_id: int, lines: Sequence[tuple[str, int]] | None = None
+) -> dict[str, Any]:
+    """Cancel the order, or `lines` of it: backordered units first, then the newest open
+    fulfilments' units, which go back to their locations. Units shipped or collected cannot
+    be cancelled (NotCancellable: they come back as returns)."""
+    order = healing.locked_order(uow, order_id)
+    wanted = _to_cancel(order, lines)
+    for sku, quantity in wanted:
+        line = next(line for line in order.lines if line.sku == sku)
+        from_backorder = min(quantity, line.backordered)
+        sql.change_line(
+            uow.conn, order_id, sku, backordered=-from_backorder, cancelled=from_backorder
+        )
+        left = quantity - from_backorder
+        for fulfilment in sorted(order.fulfilments, key=lambda f: -f.id):
+            units = dict(fulfilment.lines).get(sku, 0)
+            if left == 0 or fulfilment.status not in OPEN or not units:
+                continue
+            taken = min(units, left)
+            why = f"{taken} x {sku} cancelled"
+            healing.take_units(uow, order, fulfilment.id, fulfilment.location, sku, taken, why=why)
+            sql.change_line(uow.conn, order_id, sku, cancelled=taken)
+            left -= taken
+    entries = [("cancelled", f"{q} x {sku} cancelled") for sku, q in wanted]
+    sql.add_history(uow.conn, order_id, entries, now=uow.now)
+    healing.announce(uow, order)
+    return get(uow.conn, order_id)
+
+
+def _to_cancel(order: Order, lines: Sequence[tuple[str, int]] | None) -> list[tuple[str, int]]:
+    """The (sku, units) to cancel, each checked against what can still be cancelled."""
+    cancellable = {line.sku: line.backordered for line in order.lines}
+    for f in order.fulfilments:
+        if f.status in OPEN:
+            for sku, q in f.lines:
+                cancellable[sku] += q
+    if lines is None:
+        if not any(cancellable.values()) and any(f.status in GONE for f in order.fulfilments):
+            shipped = next(f for f in order.fulfilments if f.status in GONE)
+            raise NotCancellable(
+                field="lines", sku=shipped.lines[0][0], requested=shipped.lines[0][1], cancellable=0
+            )
+        return [(sku, q) for sku, q in cancellable.items() if q]
+    for index, (sku, quantity) in enumerate(lines):
+        if sku not in cancellable:
+            raise InvalidInput(f"lines[{index}].sku", f"{sku!r} is not in order {order.id}")
+        if quantity > cancellable[sku]:
+            raise NotCancellable(
+                field=f"lines[{index}].quantity",
+                sku=sku,
+                requested=quantity,
+                cancellable=cancellable[sku],
+            )
+    return list(lines)
+
+
+def _validate(uow: UnitOfWork, book: Rulebook, new: NewOrder) -> None:
+    _validate_shape(book, new)
+    skus = [sku for sku, _, _ in new.lines]
+    unknown = [sku for sku in skus if not uow.knows_sku(sku)]
+    if unknown:
+        known = catalog_sql.known_skus(uow.conn, unknown)
+        for index, sku in enumerate(skus):
+            if sku in unknown and sku not in known:
+                raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
+        uow.learned_skus.update(known)
+
+
+def _validate_shape(book: Rulebook, new: NewOrder) -> None:
+    """What can be told without reading the stock: channel, delivery location, lines."""
+    if new.channel not in book.channels:
+        raise NotFound("channel", new.channel, field="channel")
+    seen: dict[str, int] = {}
+    for index, (sku, _, _) in enumerate(new.lines):
+        if sku in seen:
+            raise InvalidInput(
+                f"lines[{index}].sku", f"{sku!r} is already on lines[{seen[sku]}]: one line a sku"
+            )
+        seen[sku] = index
+    if new.method is DeliveryMethod.SHIP:
+        return
+    code = new.delivery["location"]
+    location = book.locations.get(code)
+    if location is None:
+        raise NotFound("location", code, field="delivery.location")
+    if not location.active:
+        raise InvalidInput("delivery.location", f"{code!r} is not active")
+    if new.method is DeliveryMethod.PICKUP and not location.pickup_enabled:
+        raise InvalidInput("delivery.location", f"{code!r} does not offer pickup")
+    if new.method is DeliveryMethod.IN_STORE and location.type is not LocationType.STORE:
+        raise InvalidInput("delivery.location", f"{code!r} is not a store")
+
+
+def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfilment]:
+    """An in-store sale: the customer leaves with the units, so they leave `on_hand` now (a
+    physical fact, like a till's sale: it may leave promises to heal)."""
+    location = str(new.delivery["location"])
+    lines = tuple((sku, q) for sku, q, _ in new.lines)
+    for sku, quantity in sorted(lines):
+        position = stock_sql.apply_deltas(
+            uow.conn, sku=sku, location=location, deltas=Deltas(on_hand=-quantity)
+        )
+        if position is None:
+            current = stock_sql.read_position(uow.conn, sku=sku, location=location)
+            raise refusal(
+                location=location,
+                sku=sku,
+                movement_type=MovementType.SALE,
+                quantity=quantity,
+                current=current,
+            )
+        uow.emit("stock.changed", position_view(sku, location, position))
+        availability.watch(uow, sku)
+    stock_sql.append_movements(
+        uow.conn,
+        at=uow.now,
+        type=SOLD_IN_STORE,
+        entries=[(location, sku, Deltas(on_hand=-q)) for sku, q in lines],
+        reference=f"order:{order_id}",
+    )
+    fulfilment_id = sql.add_fulfilment(
+        uow.conn,
+        order_id=order_id,
+        location=location,
+        status=FulfilmentStatus.COLLECTED,
+        lines=lines,
+        now=uow.now,
+    )
+    for sku, _ in lines:
+        healing.heal(uow, location=location, sku=sku, cause=f"in-store order {order_id}")
+    return [Fulfilment(fulfilment_id, order_id, location, FulfilmentStatus.COLLECTED, lines)]
+
+
+def _take_over_hold(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfilment]:
+    """The hold's units become the order's, where they are held: no stock moves."""
+    assert new.reservation_id is not None
+    hold = reservations_sql.get(uow.conn, new.reservation_id)
+    if hold is None:
+        raise NotFound("reservation", new.reservation_id, field="reservation_id")
+    if hold.channel != new.channel:
+        raise InvalidInput("reservation_id", f"the hold is for channel {hold.channel!r}")
+    asked = {sku: q for sku, q, _ in new.lines}
+    if dict(hold.lines) != asked:
+        raise InvalidInput("reservation_id", "the hold's lines differ from the order's")
+    pickup_at = new.delivery.get("location")
+    if pickup_at is not None and any(a.location != pickup_at for a in hold.allocations):
+        raise InvalidInput("reservation_id", f"the hold has units outside {pickup_at!r}")
+    if (
+        hold.status != ACTIVE
+        or hold.expires_at <= uow.now
+        or not reservations_sql.end(uow.conn, hold.id, status=ORDERED, now=uow.now)
+    ):
+        raise ReservationEnded(hold.id)
+    by_location: dict[str, list[tuple[str, int]]] = {}
+    for a in hold.allocations:
+        by_location.setdefault(a.location, []).append((a.sku, a.quantity))
+    fulfilments = []
+    for location, lines in sorted(by_location.items()):
+        fid = sql.add_fulfilment(
+            uow.conn,
+            order_id=order_id,
+            location=location,
+            status=FulfilmentStatus.ALLOCATED,
+            lines=lines,
+            now=uow.now,
+        )
+        fulfilments.append(
+            Fulfilment(fid, order_id, location, FulfilmentStatus.ALLOCATED, tuple(lines))
+        )
+        capacity = uow.rulebook()[0].locations[location].daily_capacity
+        if capacity is not None and new.method is DeliveryMethod.SHIP:
+            # Counted if there is room: the hold's locations are kept either way.
+            sql.accept_fulfilment(
+                uow.conn, location=location, day=uow.now.date().isoformat(), capacity=capacity
+            )
+    plan = [
+        {"location": loc, "lines": [{"sku": s, "quantity": q} for s, q in lines]}
+        for loc, lines in sorted(by_location.items())
+    ]
+    reason = f"the units held by reservation {hold.id} became the order's, where they were held"
+    decision = {
+        "trigger": "order",
+        "strategy": "reservation",
+        "plan": plan,
+        "backorders": [],
+        "considered": [],
+        "reason": reason,
+        "cost": None,
+        "searched": 0,
+        "bounded": False,
+    }
+    sql.add_decision(uow.conn, order_id, trigger="order", decision=decision, now=uow.now)
+    uow.emit("reservation.ordered", {"id": hold.id, "status": ORDERED, "order_id": order_id})
+    return fulfilments

@@ -1,0 +1,248 @@
+"""Sourcing an order's lines: the candidates as the stock stands, the pure decision
+(`omnistock.domain.sourcing`), and the guarded reservation of its plan.
+
+The decision is taken on a fresh read of the stock; each allocation is then reserved by a
+guarded statement that re-checks the channel's buffer on the row as it is. A lost race (only
+possible on PostgreSQL: SQLite has one writer) undoes the attempt and sources again from
+fresh stock; after a few, the candidates' rows are locked first, so it cannot be lost again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import orders as orders_sql
+from omnistock.db import stock as stock_sql
+from omnistock.db.configuration import ConfigurationCache
+from omnistock.domain import sourcing as rules
+from omnistock.domain.availability import BufferRule, Rulebook
+from omnistock.domain.catalog import Location
+from omnistock.domain.errors import InsufficientStock, ShortLine
+from omnistock.domain.orders import ALLOCATE, DeliveryMethod, FulfilmentStatus, OrderPolicy
+from omnistock.domain.stock import Deltas
+from omnistock.services import availability
+from omnistock.services.views import position_view
+
+#: Optimistic attempts before the candidates' rows are locked first.
+_ATTEMPTS = 4
+
+
+class _LostRace(Exception):
+    """A guarded reserve (or a location's capacity) found less than planned."""
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What to source for an order: its channel, where it goes, and the units wanted."""
+
+    channel: str
+    method: DeliveryMethod
+    lines: Sequence[tuple[str, int]]
+    ship_to: tuple[float, float] | None = None
+    pickup_at: str | None = None
+    #: Locations that may not serve this order (they rejected it, or fell short for it).
+    exclude: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """A decision carried out: the fulfilments created, by id, and what waits as backorder."""
+
+    decision: rules.Decision
+    fulfilments: list[tuple[int, str, tuple[tuple[str, int], ...]]] = field(default_factory=list)
+
+    @property
+    def backorders(self) -> tuple[tuple[str, int], ...]:
+        return self.decision.backorders
+
+
+def preview(
+    conn: Connection, configuration: ConfigurationCache, policy: OrderPolicy, need: Need
+) -> rules.Decision:
+    """The decision sourcing would take now, reserving nothing."""
+    book, sku_rules = configuration.current(conn, [sku for sku, _ in need.lines])
+    candidates, _ = _candidates(conn, book, sku_rules, need, now=dt.datetime.now(dt.UTC))
+    return rules.source(need.lines, candidates, ship_to=need.ship_to, costs=policy.costs)
+
+
+def allocate(
+    uow: UnitOfWork, *, order_id: int, need: Need, trigger: str, all_or_nothing: bool
+) -> Sourced:
+    """Source `need` and reserve the plan: one `allocated` fulfilment per location, the rest
+    backordered (or InsufficientStock and nothing reserved, when `all_or_nothing`)."""
+    skus = [sku for sku, _ in need.lines]
+    book, sku_rules = uow.rulebook(skus)
+    attempt = 0
+    while True:
+        attempt += 1
+        if attempt >= _ATTEMPTS:  # lost every race so far: lock the rows, then nobody can
+            codes = [loc.code for loc in _places(book, need)]
+            stock_sql.lock_positions(uow.conn, skus=skus, locations=codes)
+        candidates, buffers = _candidates(uow.conn, book, sku_rules, need, now=uow.now)
+        decision = rules.source(
+            need.lines, candidates, ship_to=need.ship_to, costs=uow.policy.costs
+        )
+        if decision.backorders and all_or_nothing:
+            raise InsufficientStock(_short(need, decision))
+        try:
+            with _undoable(uow):
+                _reserve(uow, decision, buffers, book, need)
+        except _LostRace:
+            continue
+        return _record(uow, order_id, decision, trigger)
+
+
+def _places(book: Rulebook, need: Need) -> list[Location]:
+    """Where `need` may be served from: the pickup store, or the channel's active
+    ship-enabled locations."""
+    if need.method is not DeliveryMethod.SHIP:
+        assert need.pickup_at is not None
+        return [book.locations[need.pickup_at]]
+    return [loc for loc in book.pools[need.channel] if loc.ship_enabled]
+
+
+def _candidates(
+    conn: Connection,
+    book: Rulebook,
+    sku_rules: dict[str, list[BufferRule]],
+    need: Need,
+    *,
+    now: dt.datetime,
+) -> tuple[list[rules.Candidate], dict[tuple[str, str], BufferRule | None]]:
+    """Each place with something sellable for `need`, and the buffer rule at each (location,
+    sku) it may draw on. Holds that expired but are not swept yet still count as held (the
+    guard would see them so): the sweeper frees them within a second."""
+    places = {loc.code: loc for loc in _places(book, need)}
+    available = stock_sql.available_at(conn, list(sku_rules), now=now, expired_free=False).units
+    sellable: dict[str, dict[str, int]] = {}
+    buffers: dict[tuple[str, str], BufferRule | None] = {}
+    for sku, at in available.items():
+        rule_at = book.resolver(need.channel, sku, sku_rules[sku])
+        for code, units in at.items():
+            location = places.get(code)
+            if units <= 0 or location is None:
+                continue
+            rule = rule_at(location)
+            left = max(0, units - (rule.units_kept(units) if rule else 0))
+            if left:
+                sellable.setdefault(code, {})[sku] = left
+                buffers[code, sku] = rule
+    capacity_left = _capacity_left(conn, [places[code] for code in sellable], need, now=now)
+    candidates = [
+        rules.Candidate(
+            location=places[code],
+            sellable=units,
+            capacity_left=capacity_left.get(code),
+            excluded="it cannot serve this order again" if code in need.exclude else None,
+        )
+        for code, units in sellable.items()
+    ]
+    return candidates, buffers
+
+
+def _capacity_left(
+    conn: Connection, locations: Sequence[Location], need: Need, *, now: dt.datetime
+) -> dict[str, int]:
+    """Fulfilments each location with a daily capacity may still accept today (shipments
+    only: a pickup is prepared where the customer chose, an in-store sale is no work)."""
+    capped = [loc for loc in locations if loc.daily_capacity is not None]
+    if need.method is not DeliveryMethod.SHIP or not capped:
+        return {}
+    accepted = orders_sql.accepted_today(conn, [loc.code for loc in capped], _day(now))
+    return {
+        loc.code: max(0, (loc.daily_capacity or 0) - accepted.get(loc.code, 0)) for loc in capped
+    }
+
+
+def _day(now: dt.datetime) -> str:
+    return now.date().isoformat()
+
+
+def _short(need: Need, decision: rules.Decision) -> list[ShortLine]:
+    missing = dict(decision.backorders)
+    return [
+        ShortLine(sku, requested, requested - missing[sku])
+        for sku, requested in need.lines
+        if sku in missing
+    ]
+
+
+def _undoable(uow: UnitOfWork) -> contextlib.AbstractContextManager[None]:
+    """A savepoint on PostgreSQL, where a race can be lost (and a guarded UPDATE that waited
+    and lost keeps its row lock until undone); SQLite's one writer never loses one."""
+    if uow.conn.dialect.name == "sqlite":
+        return contextlib.nullcontext()
+    return uow.savepoint()
+
+
+def _reserve(
+    uow: UnitOfWork,
+    decision: rules.Decision,
+    buffers: dict[tuple[str, str], BufferRule | None],
+    book: Rulebook,
+    need: Need,
+) -> None:
+    """Reserve every allocation of the plan in (location, sku) order, the one lock order of
+    every path, then count each shipment against its location's daily capacity."""
+    allocations = sorted(
+        (shipment.location, sku, quantity)
+        for shipment in decision.plan
+        for sku, quantity in shipment.lines
+    )
+    for location, sku, quantity in allocations:
+        rule = buffers[location, sku]
+        position = stock_sql.reserve(
+            uow.conn,
+            sku=sku,
+            location=location,
+            quantity=quantity,
+            buffer_units=(rule.units or 0) if rule else 0,
+            buffer_basis_points=(rule.basis_points or 0) if rule else 0,
+        )
+        if position is None:
+            raise _LostRace
+        uow.emit("stock.changed", position_view(sku, location, position))
+        availability.watch(uow, sku)
+    if need.method is DeliveryMethod.SHIP:
+        for shipment in decision.plan:
+            capacity = book.locations[shipment.location].daily_capacity
+            if capacity is not None and not orders_sql.accept_fulfilment(
+                uow.conn, location=shipment.location, day=_day(uow.now), capacity=capacity
+            ):
+                raise _LostRace
+
+
+def _record(uow: UnitOfWork, order_id: int, decision: rules.Decision, trigger: str) -> Sourced:
+    """The fulfilments of the plan, the ledger of its reservations, and the decision."""
+    sourced = Sourced(decision)
+    reference = f"order:{order_id}"
+    for shipment in decision.plan:
+        fulfilment_id = orders_sql.add_fulfilment(
+            uow.conn,
+            order_id=order_id,
+            location=shipment.location,
+            status=FulfilmentStatus.ALLOCATED,
+            lines=shipment.lines,
+            now=uow.now,
+        )
+        sourced.fulfilments.append((fulfilment_id, shipment.location, shipment.lines))
+    stock_sql.append_movements(
+        uow.conn,
+        at=uow.now,
+        type=ALLOCATE,
+        entries=[
+            (shipment.location, sku, Deltas(reserved=quantity))
+            for shipment in decision.plan
+            for sku, quantity in shipment.lines
+        ],
+        reference=reference,
+    )
+    data = {"trigger": trigger, **decision.as_dict()}
+    orders_sql.add_decision(uow.conn, order_id, trigger=trigger, decision=data, now=uow.now)
+    return sourced

@@ -1,0 +1,65 @@
+"""Resources as the API and the event feed show them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from omnistock.domain.orders import Fulfilment, Order
+from omnistock.domain.stock import Position
+
+
+def position_view(sku: str, location: str, position: Position) -> dict[str, object]:
+    """A position as the API and the event feed show it."""
+    return {"sku": sku, "location": location, **position.as_dict()}
+
+
+def iso(at: dt.datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def fulfilment_view(f: Fulfilment) -> dict[str, object]:
+    """A fulfilment as the API and the event feed show it."""
+    return {
+        "id": f.id,
+        "order_id": f.order_id,
+        "location": f.location,
+        "status": str(f.status),
+        "lines": [{"sku": sku, "quantity": q} for sku, q in f.lines],
+        "carrier": f.carrier,
+        "tracking": f.tracking,
+        "reason": f.reason,
+    }
+
+
+def order_view(order: Order, *, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An order as the API and the event feed show it (with its history when given)."""
+    view: dict[str, Any] = {
+        "id": order.id,
+        "status": str(order.status),
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "customer": order.customer,
+        "delivery": order.delivery,
+        "currency": order.currency,
+        "created_at": iso(order.created_at),
+        "lines": [
+            {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "backordered": line.backordered,
+                "cancelled": line.cancelled,
+            }
+            for line in order.lines
+        ],
+        "fulfillments": [fulfilment_view(f) for f in order.fulfilments],
+        "backorders": [
+            {"sku": line.sku, "quantity": line.backordered}
+            for line in order.lines
+            if line.backordered
+        ],
+    }
+    if history is not None:
+        view["history"] = [{**entry, "at": iso(entry["at"])} for entry in history]
+    return view
