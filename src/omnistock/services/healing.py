@@ -36,8 +36,12 @@ def heal(uow: UnitOfWork, *, location: str, sku: str, cause: str) -> None:
     for fulfilment_id, order_id, units in sql.open_allocations(
         uow.conn, location=location, sku=sku
     ):
-        moved = min(units, deficit)
         order = locked_order(uow, order_id)
+        fulfilment = next(f for f in order.fulfilments if f.id == fulfilment_id)
+        units = dict(fulfilment.lines).get(sku, 0)  # as it is now the order is locked
+        if fulfilment.status is not FulfilmentStatus.ALLOCATED or not units:
+            continue
+        moved = min(units, deficit)
         detail = (
             f"{moved} x {sku} promised at {location} went short ({cause}): sourced again elsewhere"
         )

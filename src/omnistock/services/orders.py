@@ -36,7 +36,7 @@ from omnistock.domain.orders import (
     OrderPolicy,
     OrderStatus,
 )
-from omnistock.domain.reservations import ACTIVE, ORDERED
+from omnistock.domain.reservations import ACTIVE, ORDERED, Reservation
 from omnistock.domain.stock import Deltas, MovementType, refusal
 from omnistock.services import availability, healing, sourcing
 from omnistock.services.views import order_view, position_view
@@ -75,6 +75,7 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     this `external_id`, (that order as it stands, False) with nothing changed."""
     book, _ = uow.rulebook([sku for sku, _, _ in new.lines])
     _validate(uow, book, new)
+    hold = None if new.reservation_id is None else _usable_hold(uow, new)
     order_id = sql.add_order(
         uow.conn,
         channel=new.channel,
@@ -94,8 +95,8 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     if new.method is DeliveryMethod.IN_STORE:
         fulfilments = _sell_in_store(uow, order_id, new)
         history = [("created", f"sold in store at {new.delivery['location']}")]
-    elif new.reservation_id is not None:
-        fulfilments = _take_over_hold(uow, order_id, new)
+    elif hold is not None:
+        fulfilments = _take_over_hold(uow, order_id, new, hold)
         history = [("created", f"allocated from reservation {new.reservation_id}")]
     else:
         sourced = sourcing.allocate(
@@ -313,8 +314,8 @@ def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfil
     return [Fulfilment(fulfilment_id, order_id, location, FulfilmentStatus.COLLECTED, lines)]
 
 
-def _take_over_hold(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfilment]:
-    """The hold's units become the order's, where they are held: no stock moves."""
+def _usable_hold(uow: UnitOfWork, new: NewOrder) -> Reservation:
+    """The hold `new` names, if it can become this order's allocation."""
     assert new.reservation_id is not None
     hold = reservations_sql.get(uow.conn, new.reservation_id)
     if hold is None:
@@ -327,12 +328,17 @@ def _take_over_hold(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfi
     pickup_at = new.delivery.get("location")
     if pickup_at is not None and any(a.location != pickup_at for a in hold.allocations):
         raise InvalidInput("reservation_id", f"the hold has units outside {pickup_at!r}")
-    if (
-        hold.status != ACTIVE
-        or hold.expires_at <= uow.now
-        or not reservations_sql.end(uow.conn, hold.id, status=ORDERED, now=uow.now)
-    ):
+    if hold.status != ACTIVE or hold.expires_at <= uow.now:
         raise ReservationEnded(hold.id)
+    return hold
+
+
+def _take_over_hold(
+    uow: UnitOfWork, order_id: int, new: NewOrder, hold: Reservation
+) -> list[Fulfilment]:
+    """The hold's units become the order's, where they are held: no stock moves."""
+    if not reservations_sql.end(uow.conn, hold.id, status=ORDERED, now=uow.now):
+        raise ReservationEnded(hold.id)  # ended since it was read
     by_location: dict[str, list[tuple[str, int]]] = {}
     for a in hold.allocations:
         by_location.setdefault(a.location, []).append((a.sku, a.quantity))
