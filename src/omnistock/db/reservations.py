@@ -82,3 +82,15 @@ def expired_ids(
         )
         query = query.where(reservations.c.id.in_(holding))
     return list(conn.scalars(query))
+
+
+def holding_at(conn: Connection, *, location: str, sku: str) -> list[str]:
+    """Active holds with units of `sku` at `location`, newest first."""
+    r, lines = reservations.c, reservation_lines.c
+    query = (
+        select(r.id)
+        .join(reservation_lines, lines.reservation_id == r.id)
+        .where(r.status == ACTIVE, lines.location == location, lines.sku == sku)
+        .order_by(r.created_at.desc(), r.id)
+    )
+    return list(dict.fromkeys(conn.scalars(query)))

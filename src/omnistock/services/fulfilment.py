@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from omnistock.db import UnitOfWork
 from omnistock.db import orders as sql
 from omnistock.db import stock as stock_sql
-from omnistock.domain.errors import InvalidInput, InvalidTransition, NotFound
+from omnistock.domain.errors import InvalidInput, InvalidTransition, NotFound, StockConflict
 from omnistock.domain.orders import (
     FULFIL,
     WRITE_OFF,
@@ -30,7 +30,7 @@ from omnistock.domain.orders import (
     releases_units,
     takes_units,
 )
-from omnistock.domain.stock import Deltas, MovementType, refusal
+from omnistock.domain.stock import Deltas
 from omnistock.services import availability, healing
 from omnistock.services.views import fulfilment_view, position_view
 
@@ -149,12 +149,13 @@ def _fulfil(uow: UnitOfWork, order_id: int, fulfilment: Fulfilment, action: Acti
         position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
         if position is None:  # fewer on hand than the system believed: it cannot leave
             current = stock_sql.read_position(uow.conn, sku=sku, location=location)
-            raise refusal(
+            raise StockConflict(
                 location=location,
                 sku=sku,
-                movement_type=MovementType.SALE,
+                movement_type=FULFIL,
                 quantity=quantity,
-                current=current,
+                reason=f"only {current.on_hand - current.unsellable} sellable unit(s) on hand",
+                position=current,
             )
         uow.emit("stock.changed", position_view(sku, location, position))
         availability.watch(uow, sku)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from omnistock.db import UnitOfWork
 from omnistock.db import orders as sql
+from omnistock.db import reservations as reservations_sql
 from omnistock.db import stock as stock_sql
 from omnistock.domain.errors import NotFound
 from omnistock.domain.orders import (
@@ -23,16 +24,26 @@ from omnistock.domain.orders import (
     OrderStatus,
 )
 from omnistock.domain.stock import Deltas
-from omnistock.services import availability, sourcing
+from omnistock.services import availability, reservations, sourcing
 from omnistock.services.views import fulfilment_view, order_view, position_view
 
 
 def heal(uow: UnitOfWork, *, location: str, sku: str, cause: str) -> None:
     """After `cause` changed the stock of `sku` at `location`: if it promised more than it
-    has, move the newest untouched allocations elsewhere until it does not."""
+    has, let go of the newest holds there, then move the newest untouched allocations of
+    orders elsewhere, until it does not.
+
+    Holds go first: a cart has promised nothing to anyone yet, and its checkout finds the
+    hold ended (409 reservation-ended) and orders afresh.
+    """
     deficit = -stock_sql.read_position(uow.conn, sku=sku, location=location).available
     if deficit <= 0:
         return
+    for reservation_id in reservations_sql.holding_at(uow.conn, location=location, sku=sku):
+        reservations.release(uow, reservation_id)
+        deficit = -stock_sql.read_position(uow.conn, sku=sku, location=location).available
+        if deficit <= 0:
+            return
     for fulfilment_id, order_id, units in sql.open_allocations(
         uow.conn, location=location, sku=sku
     ):
