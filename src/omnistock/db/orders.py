@@ -165,6 +165,13 @@ def lock_order(conn: Connection, order_id: int) -> bool:
     return found is not None
 
 
+def lock_orders(conn: Connection, order_ids: Sequence[int]) -> None:
+    """Lock these orders until commit, in id order."""
+    if order_ids:
+        query = select(o.id).where(o.id.in_(order_ids)).order_by(o.id).with_for_update()
+        conn.execute(query).all()
+
+
 def get_order(conn: Connection, order_id: int) -> Order | None:
     row = conn.execute(select(orders).where(o.id == order_id)).first()
     if row is None:

@@ -94,3 +94,10 @@ def holding_at(conn: Connection, *, location: str, sku: str) -> list[str]:
         .order_by(r.created_at.desc(), r.id)
     )
     return list(dict.fromkeys(conn.scalars(query)))
+
+
+def lock(conn: Connection, reservation_ids: Sequence[str]) -> None:
+    """Lock these holds until commit, in id order."""
+    if reservation_ids:
+        query = select(reservations.c.id).where(reservations.c.id.in_(reservation_ids))
+        conn.execute(query.order_by(reservations.c.id).with_for_update()).all()

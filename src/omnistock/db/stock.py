@@ -367,13 +367,16 @@ def reserve(
     return Position(*row) if row else None
 
 
-def lock_positions(conn: Connection, *, skus: Sequence[str], locations: Sequence[str]) -> None:
-    """Lock every existing position of these skus at these locations, in (location, sku)
-    order, until commit (SQLite: the transaction already holds the only write lock)."""
+def lock_positions(
+    conn: Connection, *, skus: Sequence[str], locations: Sequence[str] | None = None
+) -> None:
+    """Lock every existing position of these skus (at these locations, or anywhere), in
+    (location, sku) order, until commit (SQLite: the transaction already holds the only
+    write lock, so nothing is done)."""
+    if conn.dialect.name == "sqlite" or not skus:
+        return
     p = positions.c
-    conn.execute(
-        select(p.sku)
-        .where(p.sku.in_(skus), p.location.in_(locations))
-        .order_by(p.location, p.sku)
-        .with_for_update()
-    ).all()
+    query = select(p.sku).where(p.sku.in_(skus)).order_by(p.location, p.sku).with_for_update()
+    if locations is not None:
+        query = query.where(p.location.in_(locations))
+    conn.execute(query).all()

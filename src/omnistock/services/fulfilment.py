@@ -10,6 +10,7 @@ could not find, and sources the lines again elsewhere.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,8 +53,11 @@ def act(
     order = healing.locked_order(uow, found.order_id)
     fulfilment = next(f for f in order.fulfilments if f.id == fulfilment_id)
     status = next_status(order.method, fulfilment.status, action)
+    skus = [sku for sku, _ in fulfilment.lines]
     if action is Action.REJECT:
         _check_missing(fulfilment, missing)
+    if takes_units(status) or releases_units(status):  # a rejection sources them again
+        healing.lock_for_order(uow, order, skus, anywhere=action is Action.REJECT)
     moved = sql.move_status(
         uow.conn,
         fulfilment_id,
@@ -116,6 +120,14 @@ def expire_pickups(uow: UnitOfWork, *, most: int = 100) -> int:
     """Expire pickups left uncollected for the policy's days; answers how many."""
     ready_before = uow.now - dt.timedelta(days=uow.policy.pickup_expiry_days)
     due = sql.due_pickups(uow.conn, ready_before=ready_before, most=most)
+    # Every order first, then every position, each in order: the lock order of every path.
+    found = [f for f in map(functools.partial(sql.get_fulfilment, uow.conn), due) if f]
+    sql.lock_orders(uow.conn, sorted({f.order_id for f in found}))
+    stock_sql.lock_positions(
+        uow.conn,
+        skus=sorted({sku for f in found for sku, _ in f.lines}),
+        locations=sorted({f.location for f in found}),
+    )
     for fulfilment_id in due:
         act(
             uow,

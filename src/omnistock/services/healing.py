@@ -5,11 +5,16 @@ A physical fact (a POS sale, a count, damage, units a store could not find) may 
 location with fewer units than it promised. Then the newest allocations there that nobody
 has started on give their units back, and those units are sourced again elsewhere for their
 order, or backordered, in the same transaction, until `available >= 0` there again.
+
+Lock order, on every path that changes orders: holds, then orders (each by id), then
+positions by (location, sku), then the daily capacity counters. A path that cannot know
+its rows before it starts (a fact that turns out to leave promises short) undoes its first
+try and locks them all in that order before trying again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from omnistock.db import UnitOfWork
 from omnistock.db import orders as sql
@@ -26,6 +31,61 @@ from omnistock.domain.orders import (
 from omnistock.domain.stock import Deltas
 from omnistock.services import availability, reservations, sourcing
 from omnistock.services.views import fulfilment_view, order_view, position_view
+
+
+class _Short(Exception):
+    """A physical fact left a promise short: undo it, lock what healing needs, do it again."""
+
+
+def physical_fact(
+    uow: UnitOfWork, *, location: str, skus: Sequence[str], apply: Callable[[], bool], cause: str
+) -> None:
+    """Apply a physical fact at `location` (`apply` changes the stock and answers whether it
+    left any of `skus` promised beyond what is there), and heal what it left short.
+
+    On PostgreSQL, healing locks holds, orders and the skus' positions everywhere; taken
+    after the fact's own row, those locks would break the lock order and could deadlock with
+    an order being placed or cancelled. So a fact that leaves a promise short is undone (a
+    savepoint), everything healing may touch is locked in order, and the fact applies again.
+    SQLite has one writer at a time: there is no order to keep, and nothing to undo.
+    """
+    if uow.conn.dialect.name != "sqlite":
+        try:
+            with uow.savepoint():
+                if apply():
+                    raise _Short
+            return
+        except _Short:
+            _lock_for_healing(uow, location=location, skus=skus)
+    if apply():
+        for sku in skus:
+            heal(uow, location=location, sku=sku, cause=cause)
+
+
+def _lock_for_healing(uow: UnitOfWork, *, location: str, skus: Sequence[str]) -> None:
+    """Lock what healing `skus` at `location` may change, in the one lock order."""
+    conn = uow.conn
+    holds = sorted(
+        {
+            hold
+            for sku in skus
+            for hold in reservations_sql.holding_at(conn, location=location, sku=sku)
+        }
+    )
+    reservations_sql.lock(conn, holds)
+    promised = {
+        o for sku in skus for _, o, _ in sql.open_allocations(conn, location=location, sku=sku)
+    }
+    sql.lock_orders(conn, sorted(promised))
+    held = {a.sku for hold in holds for a in reservations.get(conn, hold).allocations}
+    stock_sql.lock_positions(conn, skus=sorted(set(skus) | held))
+
+
+def lock_for_order(uow: UnitOfWork, order: Order, skus: Sequence[str], *, anywhere: bool) -> None:
+    """Having locked `order`, lock the positions a change to it may touch: `skus` where the
+    order has open fulfilments, or everywhere (`anywhere`) when it may be sourced again."""
+    locations = None if anywhere else sorted({f.location for f in order.fulfilments})
+    stock_sql.lock_positions(uow.conn, skus=sorted(set(skus)), locations=locations)
 
 
 def heal(uow: UnitOfWork, *, location: str, sku: str, cause: str) -> None:

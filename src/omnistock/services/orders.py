@@ -188,6 +188,7 @@ def cancel(
     be cancelled (NotCancellable: they come back as returns)."""
     order = healing.locked_order(uow, order_id)
     wanted = _to_cancel(order, lines)
+    healing.lock_for_order(uow, order, [sku for sku, _ in wanted], anywhere=False)
     for sku, quantity in wanted:
         line = next(line for line in order.lines if line.sku == sku)
         from_backorder = min(quantity, line.backordered)
@@ -279,28 +280,36 @@ def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfil
     physical fact, like a till's sale: it may leave promises to heal)."""
     location = str(new.delivery["location"])
     lines = tuple((sku, q) for sku, q, _ in new.lines)
-    for sku, quantity in sorted(lines):
-        position = stock_sql.apply_deltas(
-            uow.conn, sku=sku, location=location, deltas=Deltas(on_hand=-quantity)
+
+    def sell() -> bool:
+        short = False
+        for sku, quantity in sorted(lines):
+            deltas = Deltas(on_hand=-quantity)
+            position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
+            if position is None:
+                current = stock_sql.read_position(uow.conn, sku=sku, location=location)
+                raise refusal(
+                    location=location,
+                    sku=sku,
+                    movement_type=MovementType.SALE,
+                    quantity=quantity,
+                    current=current,
+                )
+            uow.emit("stock.changed", position_view(sku, location, position))
+            availability.watch(uow, sku)
+            short = short or position.available < 0
+        stock_sql.append_movements(
+            uow.conn,
+            at=uow.now,
+            type=SOLD_IN_STORE,
+            entries=[(location, sku, Deltas(on_hand=-q)) for sku, q in lines],
+            reference=f"order:{order_id}",
         )
-        if position is None:
-            current = stock_sql.read_position(uow.conn, sku=sku, location=location)
-            raise refusal(
-                location=location,
-                sku=sku,
-                movement_type=MovementType.SALE,
-                quantity=quantity,
-                current=current,
-            )
-        uow.emit("stock.changed", position_view(sku, location, position))
-        availability.watch(uow, sku)
-    stock_sql.append_movements(
-        uow.conn,
-        at=uow.now,
-        type=SOLD_IN_STORE,
-        entries=[(location, sku, Deltas(on_hand=-q)) for sku, q in lines],
-        reference=f"order:{order_id}",
-    )
+        return short
+
+    skus = [sku for sku, _ in lines]
+    cause = f"in-store order {order_id}"
+    healing.physical_fact(uow, location=location, skus=skus, apply=sell, cause=cause)
     fulfilment_id = sql.add_fulfilment(
         uow.conn,
         order_id=order_id,
@@ -309,8 +318,6 @@ def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfil
         lines=lines,
         now=uow.now,
     )
-    for sku, _ in lines:
-        healing.heal(uow, location=location, sku=sku, cause=f"in-store order {order_id}")
     return [Fulfilment(fulfilment_id, order_id, location, FulfilmentStatus.COLLECTED, lines)]
 
 

@@ -45,6 +45,38 @@ def record_movement(
     validate_quantity(movement_type, quantity)
     catalog_sql.require_location(uow, location)
     catalog_sql.require_item(uow, sku)
+    recorded: list[MovementRecorded] = []
+
+    def apply() -> bool:
+        recorded[:] = [_apply(uow, location, sku, movement_type, quantity, reason, reference)]
+        return recorded[0].position.available < 0  # a physical fact took promised units
+
+    cause = f"{movement_type} of {quantity}"
+    if movement_type in _MAY_TAKE_PROMISED_UNITS:
+        healing.physical_fact(uow, location=location, skus=[sku], apply=apply, cause=cause)
+    else:
+        apply()
+    movement, position = recorded[0].movement, recorded[0].position
+    if position.available < 0:
+        position = sql.read_position(uow.conn, sku=sku, location=location)  # as healed
+    return MovementRecorded(movement, position)
+
+
+#: Movements that may take units already promised (the others never lower `available`).
+_MAY_TAKE_PROMISED_UNITS = frozenset(
+    {MovementType.SALE, MovementType.COUNT, MovementType.DAMAGE, MovementType.ADJUSTMENT}
+)
+
+
+def _apply(
+    uow: UnitOfWork,
+    location: str,
+    sku: str,
+    movement_type: MovementType,
+    quantity: int,
+    reason: str | None,
+    reference: str | None,
+) -> MovementRecorded:
     current = (
         sql.lock_position(uow.conn, sku=sku, location=location)
         if needs_current_position(movement_type)
@@ -72,9 +104,6 @@ def record_movement(
     )
     uow.emit("stock.changed", position_view(sku, location, position))
     availability.watch(uow, sku)
-    if position.available < 0:  # a physical fact took units already promised
-        healing.heal(uow, location=location, sku=sku, cause=f"{movement_type} of {quantity}")
-        position = sql.read_position(uow.conn, sku=sku, location=location)
     return MovementRecorded(movement, position)
 
 
