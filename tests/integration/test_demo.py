@@ -1,28 +1,91 @@
 """The demo retailer: stores in real French cities, a catalogue that reads like one, stock held as
-a chain holds it, all of it through the ledger, and loaded once however often it is asked for."""
+a chain holds it, all of it through the ledger, a few hundred orders in every state of their
+workflow, and loaded once however often it is asked for.
+
+Tests that only read a loaded demo share one load per backend (`demo`); those that load it
+themselves, or change it, take a fresh database each (`db`).
+"""
 
 from __future__ import annotations
 
 import io
 import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from rich.console import Console
 from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import make_url
 
 from omnistock.db import Database, UnitOfWork
-from omnistock.db.tables import events, items, locations, movements, positions
+from omnistock.db.tables import (
+    events,
+    fulfillment_lines,
+    fulfillments,
+    items,
+    locations,
+    metadata,
+    movements,
+    order_history,
+    orders,
+    positions,
+)
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
+from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, OrderStatus
 from omnistock.domain.stock import MovementType
 from omnistock.services import availability, catalog, channels, stock
-from omnistock.services.demo import DEMO_REFERENCE, load_demo, plan_demo
+from omnistock.services import orders as order_service
+from omnistock.services.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 
-ITEMS = 200  # keeps each load well under a second; the default size is measured by the CLI
+ITEMS = 200  # keeps each load short; the default size is measured by the CLI
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DEMO_CHANNELS = {"web", "store", "marketplace-fashion", "marketplace-general"}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    db: Database
+    summary: str
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Loaded]:
+    """One demo (ITEMS items and its orders) loaded once per backend, for tests that only read."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo')}/omnistock.db"
+        drop = None
+    else:
+        admin_url: str = request.getfixturevalue("pg_server_url")
+        template: str = request.getfixturevalue("pg_template")
+        name = f"demo_{uuid.uuid4().hex}"
+        with admin_connect(admin_url) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'.encode())
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        drop = (admin_url, name)
+    database = Database(url)
+    try:
+        database.migrate()
+        yield Loaded(database, load_demo(database, items=ITEMS))
+    finally:
+        database.dispose()
+        if drop is not None:
+            with admin_connect(drop[0]) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{drop[1]}" WITH (FORCE)'.encode())
+
+
+def admin_connect(url: str) -> psycopg.Connection[Any]:
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(libpq, autocommit=True, connect_timeout=10)
 
 
 def is_valid_ean13(barcode: str) -> bool:
@@ -51,15 +114,19 @@ def count_by_type(conn: Connection, column: Any) -> dict[str, int]:
     return {kind: count for kind, count in rows}
 
 
+def count(conn: Connection, table: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
 def snapshot(db: Database) -> dict[str, object]:
     """Everything a load could change, in a few numbers."""
     with db.read() as conn:
         p = positions.c
         return {
-            "locations": conn.execute(select(func.count()).select_from(locations)).scalar_one(),
-            "items": conn.execute(select(func.count()).select_from(items)).scalar_one(),
+            "locations": count(conn, locations),
+            "items": count(conn, items),
             "updated": conn.execute(select(func.max(items.c.updated_at))).scalar_one(),
-            "positions": conn.execute(select(func.count()).select_from(positions)).scalar_one(),
+            "positions": count(conn, positions),
             "quantities": tuple(
                 conn.execute(
                     select(
@@ -70,9 +137,43 @@ def snapshot(db: Database) -> dict[str, object]:
                     )
                 ).one()
             ),
-            "movements": conn.execute(select(func.count()).select_from(movements)).scalar_one(),
-            "events": conn.execute(select(func.count()).select_from(events)).scalar_one(),
+            "movements": count(conn, movements),
+            "events": count(conn, events),
+            "orders": count(conn, orders),
+            "fulfillments": count(conn, fulfillments),
+            "history": count(conn, order_history),
         }
+
+
+def every_row(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    with db.read() as conn:
+        return {
+            table.name: [
+                tuple(row)
+                for row in conn.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in metadata.sorted_tables
+        }
+
+
+def all_orders(db: Database) -> list[dict[str, Any]]:
+    """Every order as the API shows it, page by page."""
+    found: list[dict[str, Any]] = []
+    after: int | None = 0
+    with db.read() as conn:
+        while after is not None:
+            page, after = order_service.list_orders(conn, after=after, limit=100)
+            found += page
+    return found
+
+
+def demo_orders(db: Database) -> list[dict[str, Any]]:
+    return [o for o in all_orders(db) if (o["external_id"] or "").startswith("demo-")]
+
+
+def fulfilment_rows(db: Database) -> list[Any]:
+    with db.read() as conn:
+        return list(conn.execute(select(fulfillments)))
 
 
 def test_the_validator_used_here_accepts_a_real_ean13_and_rejects_a_wrong_check_digit() -> None:
@@ -80,10 +181,8 @@ def test_the_validator_used_here_accepts_a_real_ean13_and_rejects_a_wrong_check_
     assert not is_valid_ean13("4006381333932")
 
 
-def test_the_demo_opens_two_warehouses_and_stores_in_real_french_cities(db: Database) -> None:
-    load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
+def test_the_demo_opens_two_warehouses_and_stores_in_real_french_cities(demo: Loaded) -> None:
+    with demo.db.read() as conn:
         found = location_rows(conn)
     warehouses = [r for r in found.values() if r.type == "warehouse"]
     stores = [r for r in found.values() if r.type == "store"]
@@ -107,11 +206,9 @@ def test_the_demo_opens_two_warehouses_and_stores_in_real_french_cities(db: Data
 
 
 def test_warehouses_ship_and_are_preferred_stores_offer_pickup_and_the_big_ones_ship(
-    db: Database,
+    demo: Loaded,
 ) -> None:
-    load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
+    with demo.db.read() as conn:
         found = location_rows(conn)
     warehouses = [r for r in found.values() if r.type == "warehouse"]
     stores = [r for r in found.values() if r.type == "store"]
@@ -129,11 +226,9 @@ def test_warehouses_ship_and_are_preferred_stores_offer_pickup_and_the_big_ones_
 
 
 def test_demo_items_read_like_a_catalogue_with_valid_ean13_barcodes_and_prices(
-    db: Database,
+    demo: Loaded,
 ) -> None:
-    load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
+    with demo.db.read() as conn:
         rows = list(conn.execute(select(items)))
     assert len(rows) == ITEMS
     assert len({r.barcode for r in rows}) == ITEMS
@@ -151,11 +246,9 @@ def test_demo_items_read_like_a_catalogue_with_valid_ean13_barcodes_and_prices(
 
 
 def test_warehouses_hold_deep_stock_and_stores_a_few_units_of_part_of_the_range(
-    db: Database,
+    demo: Loaded,
 ) -> None:
-    load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
+    with demo.db.read() as conn:
         in_warehouses = stock_by_type(conn, "warehouse")
         in_stores = stock_by_type(conn, "store")
     warehouse_depth = sum(p.on_hand for p in in_warehouses) / len(in_warehouses)
@@ -178,84 +271,126 @@ def test_warehouses_hold_deep_stock_and_stores_a_few_units_of_part_of_the_range(
     assert len(damaged) < len(in_stores) // 10  # here and there, not everywhere
 
 
-def test_the_opening_stock_goes_through_the_ledger_and_replays_clean(db: Database) -> None:
-    load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
+def test_the_opening_stock_goes_through_the_ledger_and_replays_clean(demo: Loaded) -> None:
+    m = movements.c
+    opening = m.reference.startswith(f"{DEMO_REFERENCE}/")
+    with demo.db.read() as conn:
         assert list(stock.check(conn)) == []
-        by_type = count_by_type(conn, movements.c.type)
-        references = set(conn.execute(select(movements.c.reference).distinct()).scalars())
-        position_count = conn.execute(select(func.count()).select_from(positions)).scalar_one()
+        query = select(m.type, func.count()).where(opening).group_by(m.type)
+        by_type = {kind: n for kind, n in conn.execute(query)}
+        references = set(conn.execute(select(m.reference).where(opening).distinct()).scalars())
+        position_count = count(conn, positions)
         sold_out = conn.execute(
-            select(positions.c.sku).where(positions.c.on_hand == 0).limit(1)
+            select(m.sku).where(opening, m.type == "sale").limit(1)
         ).scalar_one()
         sold_out_ledger = stock.ledger(conn, sku=sold_out)
     assert set(by_type) == {"receipt", "damage", "sale"}
     assert by_type["receipt"] == position_count  # every position was received once
     assert len(references) == 1  # one reference, unique to this load
-    assert references.pop().startswith(f"{DEMO_REFERENCE}/")
     zero = [m for m in sold_out_ledger if m.type == "sale"]
     assert zero and all(m.deltas.on_hand < 0 for m in zero)
 
 
-def test_loading_the_demo_twice_changes_nothing_the_second_time(db: Database) -> None:
+def test_loading_the_demo_twice_changes_nothing_and_places_no_order_the_second_time(
+    db: Database,
+) -> None:
     first = load_demo(db, items=ITEMS)
-    before = snapshot(db)
+    before = every_row(db)
 
     second = load_demo(db, items=ITEMS)
 
-    assert snapshot(db) == before
+    assert every_row(db) == before
     assert second == f"already loaded, nothing changed: {first}"
+    assert len(before["orders"]) == ORDERS
 
 
-def test_two_loads_at_once_load_the_demo_once(db: Database) -> None:
+def test_a_load_cut_short_is_completed_by_the_next_one_without_placing_any_order_twice(
+    db: Database,
+) -> None:
+    """The orders are placed a batch a transaction: a load stopped after some of them (here,
+    one asked for fewer) leaves those in place, and the next load places only the others."""
+    load_demo(db, items=ITEMS, orders=40)
+    early = {o["external_id"]: o["id"] for o in demo_orders(db)}
+
+    summary = load_demo(db, items=ITEMS, orders=120)
+
+    placed = {o["external_id"]: o["id"] for o in demo_orders(db)}
+    assert not summary.startswith("already loaded")
+    assert summary.endswith(", 120 orders")
+    assert len(early) == 40 and len(placed) == 120
+    assert {external: placed[external] for external in early} == early  # the same orders
+    with db.read() as conn:
+        assert list(stock.check(conn)) == []
+
+
+def test_two_loads_at_once_load_the_demo_and_each_of_its_orders_once(db: Database) -> None:
+    """Both may place some of the orders (they take turns a batch at a time), none twice."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        summaries = list(pool.map(lambda _: load_demo(db, items=ITEMS), range(2)))
+        summaries = list(pool.map(lambda _: load_demo(db, items=ITEMS, orders=120), range(2)))
 
-    assert sum(s.startswith("already loaded") for s in summaries) == 1
+    prefix = "already loaded, nothing changed: "
+    assert sum(s.startswith(prefix) for s in summaries) <= 1
+    assert len({s.removeprefix(prefix) for s in summaries}) == 1  # the same demo for both
     with db.read() as conn:
         receipts = conn.execute(
             select(func.count()).select_from(movements).where(movements.c.type == "receipt")
         ).scalar_one()
-        position_count = conn.execute(select(func.count()).select_from(positions)).scalar_one()
+        position_count = count(conn, positions)
         assert list(stock.check(conn)) == []
     assert receipts == position_count
+    placed = demo_orders(db)
+    assert len(placed) == len({o["external_id"] for o in placed}) == 120
 
 
-def test_the_summary_counts_what_was_loaded(db: Database) -> None:
-    summary = load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
-        count, units = conn.execute(select(func.count(), func.sum(positions.c.on_hand))).one()
-    assert summary == f"2 warehouses, 32 stores, 200 items, {count:,} positions, {units:,} units"
+def test_the_summary_counts_what_was_loaded(demo: Loaded) -> None:
+    with demo.db.read() as conn:
+        positions_now, units = conn.execute(
+            select(func.count(), func.sum(positions.c.on_hand))
+        ).one()
+        orders_now = count(conn, orders)
+    assert demo.summary == (
+        f"2 warehouses, 32 stores, 200 items, {positions_now:,} positions, {units:,} units, "
+        f"{orders_now} orders"
+    )
+    assert orders_now == ORDERS
 
 
 def test_the_feed_gets_the_catalogue_and_one_demo_loaded_event_not_one_per_position(
-    db: Database,
+    demo: Loaded,
 ) -> None:
-    load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
+    """The opening stock is announced once; the rest of the feed is what the orders did."""
+    m = movements.c
+    opening = m.reference.startswith(f"{DEMO_REFERENCE}/")
+    with demo.db.read() as conn:
         by_type = count_by_type(conn, events.c.type)
         loaded = conn.execute(
             select(events.c.data).where(events.c.type == "demo.loaded")
         ).scalar_one()
-        count, units = conn.execute(select(func.count(), func.sum(positions.c.on_hand))).one()
-    assert by_type == {
+        opening_units = conn.execute(select(func.sum(m.on_hand)).where(opening)).scalar_one()
+        opening_positions = conn.execute(
+            select(func.count()).where(opening, m.type == "receipt")
+        ).scalar_one()
+        order_movements = conn.execute(
+            select(func.count()).where(m.reference.startswith("order:"))
+        ).scalar_one()
+    orders_did = ("order.", "fulfillment.", "stock.", "availability.")
+    assert {kind: n for kind, n in by_type.items() if not kind.startswith(orders_did)} == {
         "location.created": 34,
         "item.created": ITEMS,
         "channel.created": 4,
         "buffer_rule.created": 4,
         "demo.loaded": 1,
     }
-    assert loaded["positions"] == count
-    assert loaded["units"] == units
+    assert by_type["order.created"] == ORDERS
+    assert 0 < by_type["stock.changed"] <= order_movements  # none for the opening stock
+    assert loaded["positions"] == opening_positions
+    assert loaded["units"] == opening_units
     assert loaded["items"] == ITEMS
 
 
 def test_the_demo_adds_to_stock_already_recorded_at_its_locations(db: Database) -> None:
     """Loading into a database that already holds some of the demo's stock adds, never
-    overwrites, and the ledger still replays clean."""
+    overwrites, and the ledger still replays clean (about the opening stock: no orders)."""
     plan = plan_demo(items=ITEMS)
     warehouse = plan.locations[0].location
     held = next(h for h in plan.holdings if h.location == warehouse.code)
@@ -273,7 +408,7 @@ def test_the_demo_adds_to_stock_already_recorded_at_its_locations(db: Database) 
         )
 
     db.run(receive_five)
-    load_demo(db, items=ITEMS)
+    load_demo(db, items=ITEMS, orders=0)
 
     with db.read() as conn:
         found = dict(stock.stock_of(conn, item.sku))
@@ -289,6 +424,8 @@ def test_a_demo_of_no_items_or_more_than_the_catalogue_holds_is_refused_and_writ
         load_demo(db, items=0)
     with pytest.raises(InvalidInput):
         load_demo(db, items=100_000)
+    with pytest.raises(InvalidInput):
+        load_demo(db, items=ITEMS, orders=-1)
 
     assert snapshot(db)["locations"] == 0
 
@@ -296,16 +433,22 @@ def test_a_demo_of_no_items_or_more_than_the_catalogue_holds_is_refused_and_writ
 def test_the_load_shows_its_progress_on_the_console_it_is_given(db: Database) -> None:
     out = io.StringIO()
 
-    load_demo(db, items=ITEMS, console=Console(file=out, width=120))
+    load_demo(db, items=ITEMS, orders=20, console=Console(file=out, width=120))
 
     shown = out.getvalue()
     assert "Opening stock movements" in shown
     assert "Locations and items" in shown
+    assert "Orders" in shown
 
 
 def test_the_same_seed_plans_the_same_retailer_and_another_seed_another() -> None:
     assert plan_demo(items=ITEMS, seed=7) == plan_demo(items=ITEMS, seed=7)
     assert plan_demo(items=ITEMS, seed=8).holdings != plan_demo(items=ITEMS, seed=7).holdings
+    assert plan_demo(items=ITEMS, seed=8).orders != plan_demo(items=ITEMS, seed=7).orders
+
+
+def test_fewer_orders_plan_the_first_of_more_so_a_longer_run_extends_a_shorter_one() -> None:
+    assert plan_demo(items=ITEMS, orders=120).orders == plan_demo(items=ITEMS).orders[:120]
 
 
 def test_store_codes_are_ascii_even_for_accented_cities() -> None:
@@ -337,7 +480,7 @@ def test_a_client_movement_with_the_demo_reference_does_not_skew_the_demo_stock(
         )
     )
 
-    summary = load_demo(db, items=ITEMS)
+    summary = load_demo(db, items=ITEMS, orders=0)
 
     assert not summary.startswith("already loaded"), summary
     with db.read() as conn:
@@ -346,16 +489,14 @@ def test_a_client_movement_with_the_demo_reference_does_not_skew_the_demo_stock(
 
 
 def test_the_demo_sets_up_the_web_shop_the_stores_and_two_marketplaces_with_buffers(
-    db: Database,
+    demo: Loaded,
 ) -> None:
-    load_demo(db, items=ITEMS)
-
-    with db.read() as conn:
+    with demo.db.read() as conn:
         codes = [c.code for c in channels.list_channels(conn)]
         rules = channels.list_rules(conn)
         store = channels.get_channel(conn, "store")
         sku = next(r.sku for r in rules if r.sku is not None)
-        web = availability.of_item(conn, db.configuration, channel="web", sku=sku)
+        web = availability.of_item(conn, demo.db.configuration, channel="web", sku=sku)
     assert codes == ["marketplace-fashion", "marketplace-general", "store", "web"]
     assert store.location_types == (LocationType.STORE,)
     assert {(r.channel, r.units, r.basis_points) for r in rules if r.sku is None} == {
@@ -364,3 +505,138 @@ def test_the_demo_sets_up_the_web_shop_the_stores_and_two_marketplaces_with_buff
         ("marketplace-general", None, 3_000),
     }
     assert all(entry.buffer == 5 for entry in web.locations)  # the fragile, priciest item
+
+
+# --------------------------------------------------------------------------- the orders
+
+
+def test_the_demo_places_orders_on_every_channel_with_every_delivery_method(
+    demo: Loaded,
+) -> None:
+    placed = demo_orders(demo.db)
+
+    assert len(placed) == ORDERS
+    assert {o["channel"] for o in placed} == DEMO_CHANNELS
+    methods = Counter(o["delivery"]["method"] for o in placed)
+    assert set(methods) == set(DeliveryMethod)
+    assert methods["ship"] > methods["pickup"] > methods["in_store"]  # mostly shipped
+    assert all(o["channel"] == "store" for o in placed if o["delivery"]["method"] == "in_store")
+
+
+def test_every_order_status_appears(demo: Loaded) -> None:
+    statuses = Counter(o["status"] for o in demo_orders(demo.db))
+
+    assert set(statuses) == set(OrderStatus)
+    assert statuses["completed"] > statuses["backordered"]  # a few, not most
+
+
+def test_every_fulfilment_status_appears(demo: Loaded) -> None:
+    statuses = Counter(row.status for row in fulfilment_rows(demo.db))
+
+    assert set(statuses) == set(FulfilmentStatus)
+
+
+def test_after_the_orders_the_ledger_replays_clean_and_every_reserved_unit_is_an_open_promise(
+    demo: Loaded,
+) -> None:
+    """No holds in the demo: what is reserved anywhere is exactly what open fulfilments
+    promise there, and no location promises more than it has."""
+    f, fl = fulfillments.c, fulfillment_lines.c
+    with demo.db.read() as conn:
+        assert list(stock.check(conn)) == []
+        reserved = {
+            (r.location, r.sku): r.reserved
+            for r in conn.execute(select(positions).where(positions.c.reserved != 0))
+        }
+        promised = {
+            (location, sku): int(units)
+            for location, sku, units in conn.execute(
+                select(f.location, fl.sku, func.sum(fl.quantity))
+                .join(fulfillment_lines, fl.fulfillment_id == f.id)
+                .where(f.status.in_([str(s) for s in OPEN]))
+                .group_by(f.location, fl.sku)
+            )
+        }
+        short = conn.execute(
+            select(func.count()).where(
+                positions.c.on_hand - positions.c.reserved - positions.c.unsellable < 0
+            )
+        ).scalar_one()
+    assert reserved == promised
+    assert promised  # some promises are still open
+    assert short == 0
+
+
+def test_ship_orders_go_to_addresses_in_french_towns_and_pickups_to_stores(demo: Loaded) -> None:
+    placed = demo_orders(demo.db)
+    with demo.db.read() as conn:
+        found = location_rows(conn)
+
+    addresses = [o["delivery"]["address"] for o in placed if o["delivery"]["method"] == "ship"]
+    assert len({a["city"] for a in addresses}) >= 20
+    for address in addresses:
+        assert address["country"] == "FR"
+        assert re.fullmatch(r"\d{5}", address["postcode"]), address
+        assert re.fullmatch(r"\d+ \w.+", address["line1"]), address
+        assert 41 <= address["lat"] <= 52 and -5 <= address["lon"] <= 10, address
+    at_stores = [o for o in placed if o["delivery"]["method"] != "ship"]
+    assert all(found[o["delivery"]["location"]].pickup_enabled for o in at_stores)
+    assert all(found[o["delivery"]["location"]].type == "store" for o in at_stores)
+    for order in placed:
+        assert order["customer"]["name"] and "@" in order["customer"]["email"]
+
+
+def test_each_order_line_bears_the_price_of_its_item(demo: Loaded) -> None:
+    with demo.db.read() as conn:
+        prices = dict(conn.execute(select(items.c.sku, items.c.price)).all())
+
+    for order in demo_orders(demo.db):
+        for line in order["lines"]:
+            assert Decimal(line["unit_price"]) == prices[line["sku"]]
+
+
+def test_shipped_parcels_carry_a_carrier_and_a_tracking_number(demo: Loaded) -> None:
+    gone = [r for r in fulfilment_rows(demo.db) if r.status in ("shipped", "delivered")]
+
+    assert gone
+    assert all(r.carrier in ("Colissimo", "Chronopost", "DPD") and r.tracking for r in gone)
+    assert len({r.tracking for r in gone}) == len(gone)
+
+
+def test_a_rejected_fulfilment_is_written_off_and_its_lines_sourced_again_elsewhere(
+    demo: Loaded,
+) -> None:
+    rejected = [r for r in fulfilment_rows(demo.db) if r.status == "rejected"]
+    with demo.db.read() as conn:
+        written_off = {
+            (r.reference, r.location)
+            for r in conn.execute(select(movements).where(movements.c.type == "write_off"))
+        }
+        views = {
+            r.order_id: order_service.get(conn, r.order_id, with_history=True) for r in rejected
+        }
+
+    ships = [r for r in rejected if views[r.order_id]["delivery"]["method"] == "ship"]
+    pickups = [r for r in rejected if views[r.order_id]["delivery"]["method"] == "pickup"]
+    assert ships and pickups
+    for row in rejected:
+        assert (f"order:{row.order_id}", row.location) in written_off
+        assert row.reason == "not found on the shelf"
+    for row in ships:  # another location took the lines, or they wait for stock
+        order = views[row.order_id]
+        elsewhere = [f for f in order["fulfillments"] if f["location"] != row.location]
+        assert elsewhere or order["backorders"], order
+        assert {"resourced", "backordered"} & {h["event"] for h in order["history"]}
+    for row in pickups:  # only the chosen store serves a pickup: the order waits there
+        assert views[row.order_id]["backorders"]
+
+
+def test_an_order_for_more_than_the_warehouses_hold_is_partly_allocated_the_rest_backordered(
+    demo: Loaded,
+) -> None:
+    partial = [o for o in demo_orders(demo.db) if o["status"] == "partially_allocated"]
+
+    assert partial
+    for order in partial:
+        assert order["backorders"]
+        assert any(f["status"] == "allocated" for f in order["fulfillments"])

