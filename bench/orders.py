@@ -1,0 +1,1500 @@
+"""Orders per second over HTTP, through the service layer and as raw SQL; sourcing alone.
+
+    python bench/orders.py [--backend sqlite|postgresql|both] [--seconds 8] [--json out.json]
+                           [--client auto|wrk|httpx] [--only throughput|sourcing] [--profile]
+
+For each backend, on a fresh database: channel `web` selling from the 200 locations of
+`availability.py` (20 warehouses, 180 stores, 140 of them ship-enabled) under a few buffer
+rules as a chain sets them, and 100 items in deep stock (every warehouse holds each item, a
+store half of them), so no order runs out. The orders: 3 lines of 3 distinct items, 1 to 3
+units each, shipped to a customer in a random French city (GeoNames, as the demo's stores).
+The same 512 orders feed every measurement, 16 clients each:
+
+1. raw SQL through the same driver (sqlite3 / psycopg 3), one transaction per order: the
+   order insert, the guarded reserve of each line where the app would source it (`UPDATE
+   positions SET reserved = reserved + q WHERE ... AND available - q >= buffer`, in (location,
+   sku) order) and the outbox insert of `order.created`; then the same with everything else
+   the app writes (lines, fulfilment, ledger, the sourcing decision, history, the other
+   events, the published ATS);
+2. the service layer: `db.run(lambda uow: orders.place(uow, ...))` from 16 threads;
+3. HTTP: `POST /v1/orders` on uvicorn with 1 and 2 workers, 16 connections.
+
+Then sourcing alone: `omnistock.domain.sourcing.source` for a 10-line order over networks of
+100 and 1,000 candidate locations (its own database), its time against the whole order's
+(`orders.place` of the same order in `db.run`, one thread), and how it grows from 100 to 1,000.
+
+It prints figures and ratios (the issue's targets: HTTP >= 0.5 x raw; sourcing <= 0.05 of the
+order; growth 100 -> 1,000 locations <= 10x). It never asserts a time. Machinery (PostgreSQL
+cluster, uvicorn, threaded runs, raw connections, load figures) comes from `movements.py` and
+`availability.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import datetime as dt
+import functools
+import io
+import json
+import math
+import multiprocessing
+import os
+import pstats
+import random
+import re
+import secrets
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+import availability as av
+import movements as mv
+from omnistock.db import Database, UnitOfWork, bulk
+from omnistock.db.tables import orders as orders_table
+from omnistock.domain import sourcing as rules
+from omnistock.domain.availability import BufferRule, Channel, winning_rule
+from omnistock.domain.catalog import Item, Location, LocationType
+from omnistock.domain.errors import InsufficientStock
+from omnistock.domain.stock import Deltas, MovementType
+from omnistock.services import availability, catalog, channels, demo, orders, stock
+from omnistock.services import sourcing as sourcing_service
+
+CHANNEL = av.CHANNEL
+LOCATIONS = av.LOCATIONS
+ITEMS = 100
+LINES = 3
+CLIENTS = av.CLIENTS
+BODIES = 512
+WAREHOUSE_UNITS, STORE_UNITS = 1_000_000, 100_000
+#: The share of the items a store carries (warehouses carry them all).
+STORE_RANGE = 0.5
+ORDERS_PATH = "/v1/orders"
+APP = av.APP
+HTTP_TARGET, SHARE_TARGET, GROWTH_TARGET = 0.5, 0.05, 10.0
+#: Sourcing alone: the networks, the order's lines, and the customers it is shipped to.
+NETWORKS = (100, 1_000)
+SOURCING_LINES = 10
+CUSTOMERS = 12
+#: Two kinds of 10-line order: one location (a warehouse) can ship all of it, or none can
+#: (every location lacks one of its items), so the pair search runs.
+WHOLE, SPLIT = "whole", "split"
+NETWORK_RANGE = 0.6
+#: Timing of sourcing alone: at least this many calls per customer, until this long.
+SOURCE_CALLS, SOURCE_SECONDS = 3, 0.15
+PLACES_PER_CUSTOMER = 2
+PROFILE_RATE = 200
+SEED = 4
+
+
+# --------------------------------------------------------------------------- the workload
+
+
+def sku_code(i: int) -> str:
+    return f"ORD-{i:03d}"
+
+
+def buffer_rules() -> list[BufferRule]:
+    """What a chain keeps back from its web shop: units for walk-in customers in stores, a
+    share of the warehouses, one item everywhere, and one store of its own."""
+    store, warehouse = LocationType.STORE, LocationType.WAREHOUSE
+    return [
+        BufferRule(0, channel=CHANNEL, location_type=store, units=2),
+        BufferRule(0, channel=CHANNEL, location_type=warehouse, basis_points=500),
+        BufferRule(0, sku=sku_code(0), units=5),
+        BufferRule(0, channel=CHANNEL, location=av.location_code(5), units=4),
+    ]
+
+
+@functools.cache
+def _cities() -> tuple[demo.City, ...]:
+    return demo.french_cities()
+
+
+def customer_at(rng: random.Random) -> tuple[str, float, float]:
+    """A French city (any of GeoNames' towns, small ones as likely as big ones), a street
+    or two away from its centre."""
+    city = rng.choice(_cities())
+    return (
+        city.name,
+        round(city.lat + rng.uniform(-0.02, 0.02), 5),
+        round(city.lon + rng.uniform(-0.02, 0.02), 5),
+    )
+
+
+def order_body(
+    n: int, city: tuple[str, float, float], lines: Sequence[tuple[str, int]], *, channel: str
+) -> dict[str, Any]:
+    """An order as a channel posts it: shipped to `city`, one line a sku."""
+    name, lat, lon = city
+    return {
+        "channel": channel,
+        "customer": {"name": f"Customer {n}", "email": f"customer{n}@example.com"},
+        "delivery": {
+            "method": "ship",
+            "address": {
+                "line1": f"{n % 200 + 1} rue de la République",
+                "city": name,
+                "postcode": "75001",
+                "country": "FR",
+                "lat": lat,
+                "lon": lon,
+            },
+        },
+        "lines": [{"sku": sku, "quantity": q, "unit_price": "19.90"} for sku, q in lines],
+    }
+
+
+def order_bodies(count: int, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    skus = [sku_code(i) for i in range(ITEMS)]
+    return [
+        order_body(
+            n,
+            customer_at(rng),
+            [(sku, rng.randint(1, 3)) for sku in rng.sample(skus, LINES)],
+            channel=CHANNEL,
+        )
+        for n in range(count)
+    ]
+
+
+def new_order(body: dict[str, Any]) -> orders.NewOrder:
+    """The body as the API hands it to the service (`api.routes.orders._new_order`)."""
+    return orders.NewOrder(
+        channel=body["channel"],
+        customer=dict(body["customer"]),
+        delivery={**body["delivery"], "address": dict(body["delivery"]["address"])},
+        lines=[(x["sku"], x["quantity"], Decimal(x["unit_price"])) for x in body["lines"]],
+    )
+
+
+def receive(uow: UnitOfWork, holdings: Sequence[tuple[str, str, int]]) -> None:
+    """Opening stock in bulk, through the ledger (as the demo loads it): receipts appended,
+    then positions written from exactly their sums."""
+    reference = f"bench-opening-stock/{uuid.uuid4().hex}"
+    after = bulk.last_movement_id(uow.conn)
+    entries = [
+        bulk.NewMovement(sku, location, str(MovementType.RECEIPT), Deltas(on_hand=q))
+        for location, sku, q in holdings
+    ]
+    for start in range(0, len(entries), 5_000):
+        batch = entries[start : start + 5_000]
+        bulk.append_movements(uow.conn, batch, at=uow.now, reference=reference)
+    bulk.add_movements_to_positions(uow.conn, after_id=after, reference=reference)
+
+
+def publish_everything(database: Database) -> None:
+    """Publish every item's ATS (as the server's housekeeping would): the orders then move
+    the published figures as they would in a shop that has been open for a while."""
+    while database.run(lambda uow: availability.republish(uow, most=500)):
+        pass
+
+
+def set_up(url: str) -> None:
+    """Migrate a fresh database; catalogue, channel and rules through the services, stock in
+    bulk through the ledger."""
+    database = Database(url)
+    try:
+        database.migrate()
+
+        def catalogue(uow: UnitOfWork) -> None:
+            for i in range(LOCATIONS):
+                catalog.put_location(uow, av.make_location(i))
+            for i in range(ITEMS):
+                catalog.put_item(uow, Item(sku_code(i), f"Item {i}", price=Decimal("19.90")))
+            kinds = (LocationType.WAREHOUSE, LocationType.STORE)
+            channels.put_channel(uow, Channel(CHANNEL, "Web shop", location_types=kinds))
+            for rule in buffer_rules():
+                channels.add_rule(uow, rule)
+
+        rng = random.Random(SEED)
+        holdings = []
+        for i in range(LOCATIONS):
+            location = av.make_location(i)
+            warehouse = location.type is LocationType.WAREHOUSE
+            for j in range(ITEMS):
+                if warehouse:
+                    holdings.append((location.code, sku_code(j), WAREHOUSE_UNITS))
+                elif rng.random() < STORE_RANGE:
+                    holdings.append((location.code, sku_code(j), STORE_UNITS))
+        database.run(catalogue)
+        database.run(lambda uow: receive(uow, holdings))
+        publish_everything(database)
+    finally:
+        database.dispose()
+
+
+def count_orders(url: str) -> int:
+    database = Database(url)
+    try:
+        with database.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(orders_table)).scalar_one())
+    finally:
+        database.dispose()
+
+
+# --------------------------------------------------------------------------- raw SQL
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One order of the pool and what the app does with it: the reserves of its sourcing
+    decision (location, sku, units, buffer units, buffer basis points) in lock order, its
+    shipments, and the decision as the app stores it (JSON, serialized once here)."""
+
+    body: dict[str, Any]
+    reserves: tuple[tuple[str, str, int, int, int], ...]
+    shipments: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
+    decision: str
+    reason: str
+
+
+def plans_for(url: str, bodies: Sequence[dict[str, Any]]) -> list[Plan]:
+    """Where the app would source each order now (`sourcing.preview`), under the buffer it
+    would apply at each place (the winning rule, as `availability.targets` finds it)."""
+    database = Database(url)
+    plans = []
+    try:
+        with database.read() as conn:
+            every_rule = channels.list_rules(conn)
+            book, _ = database.configuration.current(conn)
+            for body in bodies:
+                need = new_order(body).need()
+                decision = sourcing_service.preview(
+                    conn, database.configuration, database.policy, need
+                )
+                if decision.backorders:
+                    raise RuntimeError(f"the bench's stock should be deep: {decision.reason}")
+                reserves = []
+                for shipment in decision.plan:
+                    location = book.locations[shipment.location]
+                    for sku, quantity in shipment.lines:
+                        rule = winning_rule(every_rule, channel=CHANNEL, location=location, sku=sku)
+                        units = (rule.units or 0) if rule else 0
+                        bp = (rule.basis_points or 0) if rule else 0
+                        reserves.append((location.code, sku, quantity, units, bp))
+                plans.append(
+                    Plan(
+                        body=body,
+                        reserves=tuple(sorted(reserves)),
+                        shipments=tuple((s.location, s.lines) for s in decision.plan),
+                        decision=json.dumps({"trigger": "order", **decision.as_dict()}),
+                        reason=decision.reason,
+                    )
+                )
+    finally:
+        database.dispose()
+    return plans
+
+
+_ORDER = """
+INSERT INTO orders (channel, external_id, customer, delivery_method, location, address,
+    currency, reservation_id, created_at)
+VALUES (:channel, NULL, :customer, 'ship', NULL, :address, 'EUR', NULL, :at)
+RETURNING id
+"""
+_ORDER_LINES = """
+INSERT INTO order_lines (order_id, line, sku, quantity, unit_price, backordered, cancelled)
+VALUES (:order_id, :line, :sku, :quantity, :unit_price, 0, 0)
+"""
+_FULFILMENT = """
+INSERT INTO fulfillments (order_id, location, status, created_at, status_at)
+VALUES (:order_id, :location, 'allocated', :at, :at) RETURNING id
+"""
+_FULFILMENT_LINES = """
+INSERT INTO fulfillment_lines (fulfillment_id, sku, quantity) VALUES (:id, :sku, :quantity)
+"""
+_ALLOCATE = """
+INSERT INTO movements (at, sku, location, type, on_hand, reserved, unsellable, inbound,
+    reason, reference)
+VALUES (:at, :sku, :location, 'allocate', 0, :q, 0, 0, NULL, :reference)
+"""
+_DECISION = """
+INSERT INTO sourcing_decisions (order_id, at, trigger, decision)
+VALUES (:order_id, :at, 'order', :decision)
+"""
+_HISTORY = """
+INSERT INTO order_history (order_id, at, event, detail)
+VALUES (:order_id, :at, 'created', :detail)
+"""
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def _no_target(_: random.Random) -> av.Target:
+    raise AssertionError("an order reserves where its plan says, not at one target")
+
+
+class RawOrder(av.RawHold):
+    """The order's transaction in plain sqlite3 / psycopg 3 (connections, time and JSON as
+    `availability.RawHold` has them): the order insert, the guarded reserve of each line of
+    its plan and the `order.created` event; with `full`, also what else the app writes: the
+    order's lines, its fulfilment and their lines, the `allocate` ledger movements, the
+    sourcing decision, a history entry, the published ATS and the other events (a
+    `stock.changed` and an `availability.changed` per line).
+
+    SQLite writers queue on `lock` (one per run, shared by the threads), as the app's do.
+    """
+
+    def __init__(
+        self, url: str, plans: Sequence[Plan], *, full: bool, lock: threading.Lock | None
+    ) -> None:
+        super().__init__(url, _no_target, full=full, lock=lock)
+        self.plans = plans
+        convert = (lambda s: s) if self.sqlite else av._pg
+        named = {
+            "order": _ORDER,
+            "order_lines": _ORDER_LINES,
+            "fulfilment": _FULFILMENT,
+            "fulfilment_lines": _FULFILMENT_LINES,
+            "allocate": _ALLOCATE,
+            "decision": _DECISION,
+            "history": _HISTORY,
+        }
+        self.sql.update({name: convert(text) for name, text in named.items()})
+
+    def _many(self, statement: str, rows: list[dict[str, Any]]) -> None:
+        (self.conn if self.sqlite else self.conn.cursor()).executemany(statement, rows)
+
+    def step(self, rng: random.Random) -> bool:
+        plan = rng.choice(self.plans)
+        body, now = plan.body, dt.datetime.now(dt.UTC)
+        at = self._time(now)
+        conn, sql = self.conn, self.sql
+        with self.lock:
+            if self.sqlite:
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                values = {"channel": CHANNEL, "customer": self._json(body["customer"]),
+                          "address": self._json(body["delivery"]["address"]), "at": at}  # fmt: skip
+                order_id = conn.execute(sql["order"], values).fetchone()[0]
+                positions = []
+                for location, sku, q, units, bp in plan.reserves:
+                    params = {"q": q, "sku": sku, "location": location, "units": units, "bp": bp}
+                    row = conn.execute(sql["reserve"], params).fetchone()
+                    if row is None:
+                        conn.execute("ROLLBACK") if self.sqlite else conn.rollback()
+                        return False
+                    positions.append((location, sku, row))
+                if self.full:
+                    self._everything_else(order_id, plan, positions, at, now)
+                else:
+                    view = self._view(order_id, plan, now, fulfilment_ids=None)
+                    event = {"type": "order.created", "at": at, "data": self._json(view)}
+                    conn.execute(sql["event"], event)
+                conn.execute("COMMIT") if self.sqlite else conn.commit()
+            except BaseException:
+                if self.sqlite:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                else:
+                    conn.rollback()
+                raise
+        return True
+
+    def _view(
+        self, order_id: int, plan: Plan, now: dt.datetime, fulfilment_ids: list[int] | None
+    ) -> dict[str, Any]:
+        """What `order.created` carries: the order as the API shows it."""
+        body = plan.body
+        return {
+            "id": order_id, "status": "allocated", "channel": CHANNEL, "external_id": None,
+            "customer": body["customer"], "delivery": body["delivery"], "currency": "EUR",
+            "created_at": now.isoformat(),
+            "lines": [{**line, "backordered": 0, "cancelled": 0} for line in body["lines"]],
+            "fulfillments": [
+                {"id": fulfilment_ids[n] if fulfilment_ids else None, "order_id": order_id,
+                 "location": location, "status": "allocated",
+                 "lines": [{"sku": s, "quantity": q} for s, q in lines],
+                 "carrier": None, "tracking": None, "reason": None}
+                for n, (location, lines) in enumerate(plan.shipments)
+            ],
+            "backorders": [],
+        }  # fmt: skip
+
+    def _everything_else(
+        self,
+        order_id: int,
+        plan: Plan,
+        positions: list[tuple[str, str, tuple[int, ...]]],
+        at: Any,
+        now: dt.datetime,
+    ) -> None:
+        conn, sql, body = self.conn, self.sql, plan.body
+        fulfilment_ids = []
+        for location, lines in plan.shipments:
+            params = {"order_id": order_id, "location": location, "at": at}
+            fulfilment_id = conn.execute(sql["fulfilment"], params).fetchone()[0]
+            fulfilment_ids.append(fulfilment_id)
+            rows = [{"id": fulfilment_id, "sku": s, "quantity": q} for s, q in lines]
+            self._many(sql["fulfilment_lines"], rows)
+        reference = f"order:{order_id}"
+        self._many(sql["allocate"], [
+            {"at": at, "sku": sku, "location": location, "q": q, "reference": reference}
+            for location, sku, q, _, _ in plan.reserves
+        ])  # fmt: skip
+        decision = plan.decision if self.sqlite else Json(plan.decision, dumps=_as_is)
+        conn.execute(sql["decision"], {"order_id": order_id, "at": at, "decision": decision})
+        price = 1990 if self.sqlite else Decimal("19.90")  # SQLite: cents (`tables.Cents`)
+        self._many(sql["order_lines"], [
+            {"order_id": order_id, "line": n, "sku": line["sku"], "quantity": line["quantity"],
+             "unit_price": price}
+            for n, line in enumerate(body["lines"])
+        ])  # fmt: skip
+        detail = {"order_id": order_id, "at": at, "detail": plan.reason}
+        conn.execute(sql["history"], detail)
+        events: list[tuple[str, dict[str, Any]]] = []
+        published = []
+        for location, sku, (on_hand, reserved, unsellable, inbound) in positions:
+            available = on_hand - reserved - unsellable
+            events.append(("stock.changed", {"sku": sku, "location": location,
+                           "on_hand": on_hand, "reserved": reserved, "unsellable": unsellable,
+                           "inbound": inbound, "available": available}))  # fmt: skip
+            published.append({"channel": CHANNEL, "sku": sku, "ats": available})
+        view = self._view(order_id, plan, now, fulfilment_ids)
+        events.append(("order.created", view))
+        for row in published:
+            data = {"channel": CHANNEL, "sku": row["sku"], "available_to_sell": row["ats"]}
+            events.append(("availability.changed", data))
+        self._many(sql["publish"], published)
+        self._many(sql["event"], [
+            {"type": kind, "at": at, "data": self._json(data)} for kind, data in events
+        ])  # fmt: skip
+
+
+def ledger_for_raw_reserves(url: str) -> int:
+    """Append, as `allocate` movements, the units the issue's raw transaction reserved: it
+    writes no ledger entry, and the replay after the run checks everything else. Returns the
+    positions concerned."""
+    database = Database(url)
+
+    def record(uow: UnitOfWork) -> int:
+        missing = [
+            bulk.NewMovement(
+                d.sku,
+                d.location,
+                "allocate",
+                Deltas(reserved=d.stored.reserved - d.replayed.reserved),
+                "reserved by the bench's raw orders",
+            )
+            for d in list(stock.check(uow.conn))
+            if d.stored.reserved != d.replayed.reserved
+        ]
+        bulk.append_movements(uow.conn, missing, at=uow.now, reference="bench:raw-orders")
+        return len(missing)
+
+    try:
+        return database.run(record)
+    finally:
+        database.dispose()
+
+
+# --------------------------------------------------------------------------- service layer
+
+
+class ServiceOrder:
+    """One thread placing orders through `Database.run` and `orders.place`."""
+
+    def __init__(self, database: Database, pool: Sequence[orders.NewOrder]) -> None:
+        self.database, self.pool = database, pool
+
+    def open(self) -> None:
+        pass
+
+    def step(self, rng: random.Random) -> bool:
+        new = rng.choice(self.pool)
+        try:
+            self.database.run(lambda uow: orders.place(uow, new))
+        except InsufficientStock:
+            return False
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------- HTTP load
+
+WRK_SCRIPT = r"""
+-- POSTs the orders of a file (one JSON body a line), each thread from its own place in it.
+-- args: key, file, seed
+local pool, counter, threads = {}, 0, {}
+ok_n, created_n, conflict_n, other_n = 0, 0, 0, 0
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_number", #threads)
+end
+
+function init(args)
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. args[1]}
+  for line in io.lines(args[2]) do pool[#pool + 1] = wrk.format("POST", nil, headers, line) end
+  math.randomseed(tonumber(args[3]) * 1000 + thread_number)
+  counter = math.random(#pool)
+end
+
+function request()
+  counter = counter % #pool + 1
+  return pool[counter]
+end
+
+function response(status, headers, body)
+  if status == 201 then created_n = created_n + 1
+  elseif status == 409 then conflict_n = conflict_n + 1
+  elseif status >= 200 and status < 300 then ok_n = ok_n + 1
+  else other_n = other_n + 1 end
+end
+
+function done(summary, latency, requests)
+  local c = {ok_n = 0, created_n = 0, conflict_n = 0, other_n = 0}
+  for _, t in ipairs(threads) do
+    for name, value in pairs(c) do c[name] = value + (t:get(name) or 0) end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"duration_us":%d,"requests":%d,"ok":%d,"created":%d,"conflict":%d,' ..
+    '"other":%d,"socket":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.duration, summary.requests, c.ok_n, c.created_n, c.conflict_n, c.other_n,
+    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def load_with_wrk(
+    base: str, spec: av.LoadSpec, *, clients: int, seconds: float, seed: int, bodies: Path
+) -> av.Load:
+    """`availability`'s loader signature: wrk POSTs the orders of `bodies` to `spec.path`."""
+    wrk = shutil.which("wrk")
+    assert wrk is not None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    try:
+        command = [
+            wrk, "-t", str(min(av.WRK_THREADS, clients)), "-c", str(clients),
+            "-d", f"{max(1, math.ceil(seconds))}s",  # wrk takes whole seconds
+            "--timeout", "30s", "-s", script.name, base + spec.path,
+            "--", spec.key, str(bodies), str(seed),
+        ]  # fmt: skip
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 60, check=False
+        )
+    finally:
+        os.unlink(script.name)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    figures = json.loads(line.removeprefix("WRK_JSON "))
+    return av.Load(
+        requests=figures["requests"],
+        seconds=figures["duration_us"] / 1e6,
+        ok=figures["ok"],
+        created=figures["created"],
+        conflict=figures["conflict"],
+        other=figures["other"],
+        socket_errors=figures["socket"],
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+    )
+
+
+async def _httpx_load(
+    url: str, key: str, bodies: list[str], clients: int, seconds: float, seed: int
+) -> dict[str, Any]:
+    import httpx
+
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    failures = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        async def one_client() -> None:
+            nonlocal failures
+            while (sent := time.perf_counter()) < deadline:
+                try:
+                    answer = await client.post(url, content=rng.choice(bodies))
+                except httpx.HTTPError:
+                    failures += 1
+                    continue
+                latencies.append(time.perf_counter() - sent)
+                code = answer.status_code
+                kind = {201: "created", 409: "conflict"}.get(code)
+                statuses[kind or ("ok" if 200 <= code < 300 else "other")] += 1
+
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        elapsed = time.perf_counter() - start
+    p50, p99 = mv.percentiles_ms(latencies)
+    return {
+        "requests": sum(statuses.values()),
+        "seconds": elapsed,
+        **{k: statuses[k] for k in ("ok", "created", "conflict", "other")},
+        "socket_errors": failures,
+        "p50_ms": p50,
+        "p99_ms": p99,
+    }
+
+
+def _httpx_process(queue: Any, *args: Any) -> None:
+    try:
+        queue.put(asyncio.run(_httpx_load(*args)))
+    except Exception as error:  # report it to the parent rather than hang it
+        queue.put({"error": f"{type(error).__name__}: {error}"})
+
+
+def load_with_httpx(
+    base: str, spec: av.LoadSpec, *, clients: int, seconds: float, seed: int, bodies: Path
+) -> av.Load:
+    """The fallback client: httpx + asyncio in a process of its own (much slower than wrk)."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    lines = bodies.read_text().splitlines()
+    process = context.Process(
+        target=_httpx_process,
+        args=(queue, base + spec.path, spec.key, lines, clients, seconds, seed),
+        daemon=True,
+    )
+    process.start()
+    try:
+        figures = queue.get(timeout=seconds + 120)
+    finally:
+        process.join(timeout=15)
+        if process.is_alive():
+            process.kill()
+    if "error" in figures:
+        raise RuntimeError(f"httpx client failed: {figures['error']}")
+    return av.Load(**figures)
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+@dataclass
+class Options:
+    seconds: float
+    client_name: str
+    use_wrk: bool
+    profile: bool
+    only: str | None
+
+
+def throughput(
+    url: str, options: Options, say: Callable[[str], None]
+) -> tuple[list[mv.Result], dict[str, Any] | None]:
+    """Raw SQL, the service layer and HTTP placing the same orders, 16 clients each."""
+    say(f"sourcing the {BODIES} orders of the pool (for the raw transaction)")
+    bodies = order_bodies(BODIES, SEED)
+    plans = plans_for(url, bodies)
+    sqlite = url.startswith("sqlite")
+    results = []
+    variants = [
+        ("raw SQL: order + guarded reserves + order.created", "raw", False),
+        ("raw SQL: ... + all the app writes", "raw+app", True),
+    ]
+    for label, kind, full in variants:
+        say(f"{label}, {CLIENTS} threads")
+        lock = threading.Lock() if sqlite else None
+        note = "writers queued on a process lock; WAL, FULL" if sqlite else "READ COMMITTED"
+        if full:
+            note += "; lines, fulfilment, ledger, decision, history, 7 events, published ATS"
+        else:
+            note += "; the issue's transaction (its reserves enter the ledger after the run)"
+        results.append(
+            mv.measure_threads(
+                label,
+                kind,
+                functools.partial(RawOrder, url, plans, full=full, lock=lock),
+                threads=CLIENTS,
+                seconds=options.seconds,
+                note=note,
+            )
+        )
+        if not full:
+            ledger_for_raw_reserves(url)
+    say(f"service layer, {CLIENTS} threads")
+    database = Database(url)
+    pool = [new_order(body) for body in bodies]
+    try:
+        results.append(
+            mv.measure_threads(
+                "service: db.run(orders.place)",
+                "service",
+                lambda: ServiceOrder(database, pool),
+                threads=CLIENTS,
+                seconds=options.seconds,
+                note="the app's Database and services",
+            )
+        )
+    finally:
+        database.dispose()
+    profile: dict[str, Any] | None = None
+    service_profile = ""
+    if options.profile:
+        say(f"cProfile of the service layer, one thread, CPU clock ({options.seconds:g} s)")
+        service_profile = profile_service(url, pool, options.seconds)
+    key = secrets.token_urlsafe(24)
+    env = {"OMNISTOCK_DATABASE_URL": url, "OMNISTOCK_ADMIN_KEY": key}
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as file:
+        file.write("".join(json.dumps(body) + "\n" for body in bodies))
+    try:
+        loader = functools.partial(
+            load_with_wrk if options.use_wrk else load_with_httpx, bodies=Path(file.name)
+        )
+        load_options = av.Options(options.seconds, loader, options.client_name)
+        spec = av.LoadSpec("orders", ORDERS_PATH, key)
+        for workers in (1, 2):
+            say(f"HTTP POST {ORDERS_PATH}, {workers} worker(s), {CLIENTS} clients")
+            note = options.client_name
+            if sqlite and workers > 1:
+                note += "; 2 processes share SQLite's single writer"
+            with mv.uvicorn_server(APP, workers=workers, env=env) as server:
+                results.append(
+                    av.measure_load(
+                        f"HTTP POST {ORDERS_PATH}", "http", server=server, spec=spec,
+                        options=load_options, clients=CLIENTS, workers=workers,
+                        count=lambda: count_orders(url), note=note,
+                    )
+                )  # fmt: skip
+                if options.profile and workers == 1:
+                    say(
+                        f"py-spy on the 1-worker server under the same load ({options.seconds:g} s)"
+                    )
+                    profile = profile_server(url, server, spec, load_options)
+    finally:
+        os.unlink(file.name)
+    if service_profile:
+        profile = {**(profile or {}), "service_cprofile": service_profile}
+    return results, profile
+
+
+# --------------------------------------------------------------------------- where the time goes
+
+
+def profile_service(
+    url: str, pool: Sequence[orders.NewOrder], seconds: float, top: int = 30
+) -> str:
+    """cProfile one thread placing orders through the service layer, timed on the thread's
+    CPU clock (a busy machine's preemptions stay out): src/ functions by cumulative time,
+    then every function by its own time."""
+    database = Database(url)
+    rng = random.Random(5)
+    profiler = cProfile.Profile(time.thread_time)
+    count = 0
+    try:
+        for _ in range(20):  # warm: configuration cached, statements prepared
+            new = rng.choice(pool)
+            database.run(lambda uow: orders.place(uow, new))  # noqa: B023 (runs at once)
+        deadline = time.perf_counter() + seconds
+        profiler.enable()
+        while time.perf_counter() < deadline:
+            new = rng.choice(pool)
+            database.run(lambda uow: orders.place(uow, new))  # noqa: B023 (runs at once)
+            count += 1
+        profiler.disable()
+    finally:
+        database.dispose()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    per_order = stats.total_tt / count * 1000 if count else 0.0  # type: ignore[attr-defined]
+    out.write(
+        f"{count} orders placed by one thread under cProfile: {per_order:.2f} ms of CPU each "
+        "(cProfile's own cost included)\n"
+    )
+    stats.sort_stats("cumulative").print_stats("omnistock", top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+_FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*):(?P<line>\d+)\)$")
+_LAYERS = (
+    ("omnistock/", "omnistock (src/)"),
+    ("sqlalchemy/", "SQLAlchemy (and the driver's C calls under it)"),
+    ("psycopg", "psycopg"),
+    ("pydantic", "pydantic"),
+    ("fastapi/", "FastAPI / Starlette"),
+    ("starlette/", "FastAPI / Starlette"),
+    ("uvicorn/", "uvicorn / HTTP parsing"),
+    ("h11/", "uvicorn / HTTP parsing"),
+    ("httptools/", "uvicorn / HTTP parsing"),
+    ("anyio/", "event loop and threads"),
+    ("asyncio/", "event loop and threads"),
+    ("concurrent/", "event loop and threads"),
+    ("threading.py", "event loop and threads"),
+    ("selectors.py", "event loop and threads"),
+    ("queue.py", "event loop and threads"),
+    ("json/", "json"),
+)
+
+
+def _layer(file: str) -> str:
+    for prefix, name in _LAYERS:
+        if file.startswith(prefix):
+            return name
+    if file == "<string>":
+        return "generated code (dataclass __init__, SQLAlchemy)"
+    return "other: " + file.split("/")[0].removesuffix(".py")
+
+
+def profile_server(
+    url: str, server: mv.Server, spec: av.LoadSpec, options: av.Options
+) -> dict[str, Any] | None:
+    """Sample the server with py-spy while it takes orders; where its CPU goes, per order."""
+    spy = Path(sys.executable).with_name("py-spy")
+    found = str(spy) if spy.exists() else shutil.which("py-spy")
+    if found is None:
+        print("py-spy not found: no profile", file=sys.stderr)
+        return None
+    seconds = options.seconds
+    with tempfile.TemporaryDirectory(prefix="omnistock-pyspy-") as directory:
+        output = Path(directory) / "raw.txt"
+        command = [
+            found, "record", "-p", str(server.pid), "-s", "--gil", "-r", str(PROFILE_RATE),
+            "-d", str(math.ceil(seconds)), "-F", "-f", "raw", "-o", str(output),
+        ]  # fmt: skip
+        before, cpu_before = count_orders(url), server.cpu_seconds()  # the load's window
+        spy_process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        try:
+            load = options.loader(server.base, spec, clients=CLIENTS, seconds=seconds + 1, seed=4)
+            _, errors = spy_process.communicate(timeout=seconds + 60)
+        finally:
+            if spy_process.poll() is None:
+                spy_process.send_signal(signal.SIGINT)
+                spy_process.wait(timeout=15)
+        placed = count_orders(url) - before
+        cpu = server.cpu_seconds() - cpu_before
+        if not output.exists():
+            print(f"py-spy failed: {errors.decode(errors='replace')[-500:]}", file=sys.stderr)
+            return None
+        raw = output.read_text()
+    per_second = load.created / load.seconds if load.seconds else 0.0
+    return summarize_profile(
+        raw,
+        orders=per_second * math.ceil(seconds),
+        cpu_ms_per_order=cpu / placed * 1000 if placed else None,
+        per_second=per_second,
+    )
+
+
+def summarize_profile(
+    raw: str, *, orders: float, cpu_ms_per_order: float | None, per_second: float
+) -> dict[str, Any]:
+    """py-spy's collapsed stacks (samples of the thread holding the GIL: the server's Python
+    work), summed three ways: the layer of the innermost frame, each src/ function with
+    everything it calls, and the innermost src/ function (with what it calls outside src/):
+    the last says where to optimise. `orders`: placed while py-spy sampled."""
+    layers: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    innermost: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    beneath: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        frames = [m for m in (_FRAME.match(f) for f in stack.split(";")) if m]
+        if not frames:
+            layers["other: no Python frame"] += samples
+            continue
+        leaf = frames[-1]
+        layers[_layer(leaf["file"])] += samples
+        leaves[f"{leaf['name']} ({leaf['file']}:{leaf['line']})"] += samples
+        own = [f"{m['name']} ({m['file']}:{m['line']})" for m in frames
+               if m["file"].startswith("omnistock/")]  # fmt: skip
+        for name in set(own):
+            inclusive[name] += samples
+        if own:
+            innermost[own[-1]] += samples
+            beneath[own[-1]][_layer(leaf["file"])] += samples
+        else:
+            innermost["(no src/ frame) " + _layer(leaf["file"])] += samples
+    gil_ms = total / PROFILE_RATE / orders * 1000 if orders else None
+    per_order_ms = cpu_ms_per_order or gil_ms  # shared out by the samples
+
+    def rows(counter: Counter[str], top: int, *, src: bool = False) -> list[dict[str, Any]]:
+        return [
+            {
+                "what": name,
+                "share": n / total if total else 0.0,
+                "ms_per_order": (n / total * per_order_ms) if total and per_order_ms else None,
+                "beneath": {k: v / n for k, v in beneath[name].most_common(3)}
+                if src and name in beneath
+                else {},
+            }
+            for name, n in counter.most_common(top)
+        ]
+
+    return {
+        "samples": total,
+        "rate": PROFILE_RATE,
+        "orders": orders,
+        "orders_per_second": per_second,
+        "gil_ms_per_order": gil_ms,
+        "server_cpu_ms_per_order": cpu_ms_per_order,
+        "layers": rows(layers, 20),
+        "inclusive": rows(inclusive, 30),
+        "innermost": rows(innermost, 25, src=True),
+        "leaves": rows(leaves, 25),
+    }
+
+
+# --------------------------------------------------------------------------- sourcing alone
+
+
+def network_location(size: int, i: int, rng: random.Random) -> Location:
+    warehouse = i % 10 == 0
+    _, lat, lon = customer_at(rng)
+    return Location(
+        code=f"N{size}-{i:04d}",
+        name=f"{'Warehouse' if warehouse else 'Store'} {i} of {size}",
+        type=LocationType.WAREHOUSE if warehouse else LocationType.STORE,
+        lat=lat,
+        lon=lon,
+        ship_enabled=True,
+        pickup_enabled=not warehouse,
+        priority=10 if warehouse else 50,
+    )
+
+
+def network_sku(size: int, shape: str, k: int) -> str:
+    return f"{shape.upper()}-{size}-{k}"
+
+
+def network_channel(size: int) -> str:
+    return f"net-{size}"
+
+
+def sibling_database(url: str, name: str) -> str:
+    """A second, empty database next to `url`'s (same SQLite folder, same PostgreSQL)."""
+    if url.startswith("sqlite"):
+        return f"sqlite:///{Path(url.removeprefix('sqlite:///')).with_name(name + '.db')}"
+    parsed = make_url(url)
+    admin = f"host={parsed.host} port={parsed.port} user={parsed.username} dbname=postgres"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def set_up_networks(url: str) -> None:
+    """Two networks, each sold by a channel of its own with the stores' buffer: 100 and
+    1,000 locations across France (a warehouse in ten). Each has two sets of 10 items in deep
+    stock: WHOLE items are all in every warehouse (one location ships the order), SPLIT items
+    never all in one place (location i lacks item i mod 10), so the order is split."""
+    database = Database(url)
+    rng = random.Random(SEED + 1)
+    try:
+        database.migrate()
+        holdings = []
+
+        def catalogue(uow: UnitOfWork) -> None:
+            for size in NETWORKS:
+                codes = []
+                for i in range(size):
+                    location = network_location(size, i, rng)
+                    catalog.put_location(uow, location)
+                    codes.append(location.code)
+                    for shape in (WHOLE, SPLIT):
+                        for k in range(SOURCING_LINES):
+                            if shape == SPLIT and k == i % SOURCING_LINES:
+                                continue
+                            everything = shape == WHOLE and location.type is LocationType.WAREHOUSE
+                            if everything or rng.random() < NETWORK_RANGE:
+                                holdings.append((location.code, network_sku(size, shape, k), 10**6))
+                for shape in (WHOLE, SPLIT):
+                    for k in range(SOURCING_LINES):
+                        sku = network_sku(size, shape, k)
+                        catalog.put_item(uow, Item(sku, f"Item {sku}", price=Decimal("9.90")))
+                channel = network_channel(size)
+                channels.put_channel(
+                    uow, Channel(channel, f"Network {size}", locations=tuple(codes))
+                )
+                store_buffer = BufferRule(
+                    0, channel=channel, location_type=LocationType.STORE, units=2
+                )
+                channels.add_rule(uow, store_buffer)
+
+        database.run(catalogue)
+        database.run(lambda uow: receive(uow, holdings))
+        publish_everything(database)
+    finally:
+        database.dispose()
+
+
+@dataclass
+class SourcingFigures:
+    """Sourcing one kind of 10-line order over one network, against placing it."""
+
+    locations: int
+    shape: str
+    candidates: int  # median over the customers
+    strategies: dict[str, int]
+    searched: int  # median combinations examined
+    #: `source`, and `decision.as_dict()` after it (the record every order stores), in the
+    #: thread's CPU time: each customer's fastest call, the median over the customers (a
+    #: busy machine's preemptions and cache misses stay out); and the median of every call.
+    source_ms: float
+    explain_ms: float
+    source_median_call_ms: float
+    #: Medians of `db.run(orders.place)` of the same order: its time (what the order takes,
+    #: waits for the disk and the database included) and this thread's CPU during it.
+    place_ms: float
+    place_cpu_ms: float
+    source_calls: int
+    places: int
+    refused: int = 0
+
+    @property
+    def share(self) -> float:
+        return self.source_ms / self.place_ms if self.place_ms else math.nan
+
+    @property
+    def share_with_explanation(self) -> float:
+        return (self.source_ms + self.explain_ms) / self.place_ms if self.place_ms else math.nan
+
+    @property
+    def share_of_cpu(self) -> float:
+        return self.source_ms / self.place_cpu_ms if self.place_cpu_ms else math.nan
+
+
+def _ten_line_order(
+    size: int, shape: str, n: int, city: tuple[str, float, float]
+) -> orders.NewOrder:
+    lines = [(network_sku(size, shape, k), 1 + k % 3) for k in range(SOURCING_LINES)]
+    return new_order(order_body(n, city, lines, channel=network_channel(size)))
+
+
+def time_sourcing(
+    database: Database, size: int, shape: str, customers: Sequence[Any]
+) -> SourcingFigures:
+    """`source` over the candidates exactly as `sourcing.allocate` builds them (its own
+    `_candidates`), then `orders.place` of the same orders, one at a time."""
+    best_source, best_explain, counts, searched = [], [], [], []
+    source_times: list[float] = []
+    strategies: Counter[str] = Counter()
+    policy = database.policy
+    for n, city in enumerate(customers):
+        new = _ten_line_order(size, shape, n, city)
+        need = new.need()
+        skus = [sku for sku, _ in need.lines]
+        with database.read() as conn:
+            book, sku_rules = database.configuration.current(conn, skus)
+            candidates, _ = sourcing_service._candidates(
+                conn, book, sku_rules, need, now=dt.datetime.now(dt.UTC)
+            )
+        counts.append(len(candidates))
+        started, calls, explain_times = time.perf_counter(), 0, []
+        first = len(source_times)
+        while calls < SOURCE_CALLS or time.perf_counter() - started < SOURCE_SECONDS:
+            t0 = time.thread_time()
+            decision = rules.source(
+                need.lines, candidates, ship_to=need.ship_to, costs=policy.costs
+            )
+            t1 = time.thread_time()
+            decision.as_dict()
+            t2 = time.thread_time()
+            source_times.append(t1 - t0)
+            explain_times.append(t2 - t1)
+            calls += 1
+        best_source.append(min(source_times[first:]))
+        best_explain.append(min(explain_times))
+        strategies[decision.strategy] += 1
+        searched.append(decision.searched)
+    place_times, place_cpu, refused = [], [], 0
+    for n, city in enumerate(customers):
+        for _ in range(PLACES_PER_CUSTOMER):
+            new = _ten_line_order(size, shape, n, city)
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                database.run(lambda uow: orders.place(uow, new))  # noqa: B023 (runs at once)
+            except InsufficientStock:
+                refused += 1
+            place_times.append(time.perf_counter() - t0)
+            place_cpu.append(time.thread_time() - c0)
+    return SourcingFigures(
+        locations=size,
+        shape=shape,
+        candidates=int(statistics.median(counts)),
+        strategies=dict(strategies),
+        searched=int(statistics.median(searched)),
+        source_ms=statistics.median(best_source) * 1000,
+        explain_ms=statistics.median(best_explain) * 1000,
+        source_median_call_ms=statistics.median(source_times) * 1000,
+        place_ms=statistics.median(place_times) * 1000,
+        place_cpu_ms=statistics.median(place_cpu) * 1000,
+        source_calls=len(source_times),
+        places=len(place_times),
+        refused=refused,
+    )
+
+
+def sourcing_alone(url: str, say: Callable[[str], None]) -> list[SourcingFigures]:
+    say("sourcing networks of 100 and 1,000 locations (a database of their own)")
+    network_url = sibling_database(url, "omnistock_networks")
+    set_up_networks(network_url)
+    rng = random.Random(SEED + 2)
+    customers = [customer_at(rng) for _ in range(CUSTOMERS)]
+    database = Database(network_url)
+    figures = []
+    try:
+        for size in NETWORKS:  # warm: configuration cached, code paths run
+            for shape in (WHOLE, SPLIT):
+                new = _ten_line_order(size, shape, 0, customers[0])
+                database.run(lambda uow: orders.place(uow, new))  # noqa: B023 (runs at once)
+        for size in NETWORKS:
+            for shape in (WHOLE, SPLIT):
+                say(f"sourcing a 10-line {shape} order over {size:,} locations, and placing it")
+                figures.append(time_sourcing(database, size, shape, customers))
+    finally:
+        database.dispose()
+    return figures
+
+
+# --------------------------------------------------------------------------- one backend
+
+
+@dataclass
+class BackendReport:
+    backend: str
+    server: str
+    results: list[mv.Result] = field(default_factory=list)
+    sourcing: list[SourcingFigures] = field(default_factory=list)
+    profile: dict[str, Any] | None = None
+    ledger_drifts: int | None = None
+    load: tuple[float, float] = (0.0, 0.0)
+    fsync_us: tuple[float, float] = (0.0, 0.0)
+    seconds: float = 0.0
+
+
+def bench_backend(backend: str, url: str, server: str, options: Options) -> BackendReport:
+    say = mv._progress(backend)
+    started = time.perf_counter()
+    load_before, fsync_before = os.getloadavg()[0], mv.fsync_probe(tempfile.gettempdir())
+    report = BackendReport(backend=backend, server=server)
+    if options.only != "sourcing":
+        say("catalogue, channel and rules (services), stock (bulk, through the ledger)")
+        set_up(url)
+        report.results, report.profile = throughput(url, options, say)
+        say("ledger check")
+        report.ledger_drifts = mv.ledger_drifts(url)
+    if options.only != "throughput":
+        report.sourcing = sourcing_alone(url, say)
+    report.load = (load_before, os.getloadavg()[0])
+    report.fsync_us = (fsync_before, mv.fsync_probe(tempfile.gettempdir()))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def run_backend(backend: str, options: Options) -> BackendReport | None:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="omnistock-bench-") as directory:
+            url = f"sqlite:///{directory}/omnistock.db"
+            server = f"SQLite {sqlite3.sqlite_version}, file in {directory}, WAL, FULL"
+            return bench_backend(backend, url, server, options)
+    bindir = mv._postgres_bindir()
+    if bindir is None:
+        print("PostgreSQL not found (initdb/pg_ctl): skipped", file=sys.stderr)
+        return None
+    with mv.postgres_cluster(bindir) as url:
+        server = (
+            f"PostgreSQL {bindir.parent.name}, throwaway cluster, fsync=on, "
+            "synchronous_commit=on, shared_buffers=256MB"
+        )
+        return bench_backend(backend, url, server, options)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def ratios(report: BackendReport) -> list[dict[str, Any]]:
+    """HTTP and the service layer against raw SQL (and HTTP against the service layer)."""
+
+    def one(kind: str, workers: int | None = None) -> mv.Result | None:
+        return next((r for r in report.results if r.kind == kind and r.workers == workers), None)
+
+    raw, full, service = one("raw"), one("raw+app"), one("service")
+    rows = []
+    for measured, label in ((one("http", 1), "HTTP (1w)"), (one("http", 2), "HTTP (2w)"),
+                            (service, "service")):  # fmt: skip
+        if measured is None or raw is None:
+            continue
+        rows.append({"ratio": f"orders: {label} ÷ raw", "value": measured.per_second,
+                     "reference": raw.per_second,
+                     "ratio_value": _ratio(measured.per_second, raw.per_second),
+                     "vs_full": _ratio(measured.per_second, full.per_second) if full else None,
+                     "target": HTTP_TARGET if measured.kind == "http" else None})  # fmt: skip
+    for workers in (1, 2):
+        http = one("http", workers)
+        if http is not None and service is not None:
+            rows.append({"ratio": f"orders: HTTP ({workers}w) ÷ service", "value": http.per_second,
+                         "reference": service.per_second,
+                         "ratio_value": _ratio(http.per_second, service.per_second),
+                         "target": None})  # fmt: skip
+    return rows
+
+
+def sourcing_ratios(figures: Sequence[SourcingFigures]) -> list[dict[str, Any]]:
+    rows = []
+    for f in figures:
+        rows.append({"ratio": f"{f.shape} order, {f.locations:,} locations: source ÷ whole order",
+                     "value": f.source_ms, "reference": f.place_ms, "ratio_value": f.share,
+                     "with_explanation": f.share_with_explanation,
+                     "of_cpu": f.share_of_cpu,
+                     "target": SHARE_TARGET, "kind": "share"})  # fmt: skip
+    small, large = min(NETWORKS), max(NETWORKS)
+    for shape in (WHOLE, SPLIT):
+        a = next((f for f in figures if f.shape == shape and f.locations == small), None)
+        b = next((f for f in figures if f.shape == shape and f.locations == large), None)
+        if a is None or b is None:
+            continue
+        rows.append({"ratio": f"{shape} order: source at {large:,} ÷ at {small:,} locations",
+                     "value": b.source_ms, "reference": a.source_ms,
+                     "ratio_value": _ratio(b.source_ms, a.source_ms),
+                     "with_explanation": _ratio(b.source_ms + b.explain_ms,
+                                                a.source_ms + a.explain_ms),
+                     "target": GROWTH_TARGET, "kind": "growth"})  # fmt: skip
+        rows.append({"ratio": f"{shape} order: whole order at {large:,} ÷ at {small:,}",
+                     "value": b.place_ms, "reference": a.place_ms,
+                     "ratio_value": _ratio(b.place_ms, a.place_ms), "target": None,
+                     "kind": "growth"})  # fmt: skip
+    return rows
+
+
+def _verdict(value: float | None, target: float | None, *, at_most: bool) -> str:
+    if target is None:
+        return "(context)"
+    sign = "<=" if at_most else ">="
+    if value is None or math.isnan(value):
+        return f"{sign} {target:g}"
+    met = value <= target if at_most else value >= target
+    return f"{sign} {target:g} " + ("met" if met else "missed")
+
+
+def print_report(report: BackendReport, options: Options) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=170)
+    ms = mv._ms
+    if report.results:
+        table = Table(
+            title=f"{report.backend}: orders of {LINES} lines shipped to French customers "
+            f"({options.seconds:g} s each)",
+            caption=f"{LOCATIONS} locations in channel {CHANNEL}'s pool, {ITEMS} items in deep "
+            f"stock; the same {BODIES} orders for every measurement",
+        )
+        for column in ("measurement", "clients", "workers"):
+            table.add_column(column)
+        for column in ("orders/s", "p50 ms", "p99 ms", "CPU ms/order", "refused (409)", "errors"):
+            table.add_column(column, justify="right")
+        table.add_column("note")
+        for r in report.results:
+            table.add_row(r.name, str(r.clients), "-" if r.workers is None else str(r.workers),
+                          f"{r.per_second:,.0f}", ms(r.p50_ms), ms(r.p99_ms), ms(r.cpu_ms),
+                          str(r.refused), str(r.errors), r.note)  # fmt: skip
+        console.print(table)
+        console.print(
+            "CPU ms/order: the Python side's CPU per order: this process for raw and service "
+            "(the PostgreSQL server's not included), the uvicorn processes for HTTP. Orders are "
+            "counted in the database (HTTP) or by commits (raw, service)."
+        )
+        drift_style = "bold green" if report.ledger_drifts == 0 else "bold red"
+        console.print(
+            f"[bold]LEDGER REPLAY ({report.backend}):[/] [{drift_style}]{report.ledger_drifts} "
+            "drift(s)[/] (every position equals the sum of its movements)"
+        )
+        ratio_table = Table(title=f"{report.backend}: orders per second, ratios")
+        for column in ("ratio", "measured", "reference", "÷", "target", ""):
+            ratio_table.add_column(column, justify="left" if column == "ratio" else "right")
+        for row in ratios(report):
+            value = row["ratio_value"]
+            extra = ""
+            if row.get("vs_full") is not None:
+                extra = f"÷ raw with all the app writes: {row['vs_full']:.2f}"
+            ratio_table.add_row(row["ratio"], f"{row['value']:,.0f}/s",
+                                f"{row['reference']:,.0f}/s",
+                                "-" if value is None else f"{value:.2f}",
+                                _verdict(value, row["target"], at_most=False), extra)  # fmt: skip
+        console.print(ratio_table)
+    if report.sourcing:
+        table = Table(
+            title=f"{report.backend}: sourcing a {SOURCING_LINES}-line order alone "
+            f"(domain.sourcing.source), against placing it (db.run(orders.place), one thread)",
+            caption=f"{CUSTOMERS} customers in random French cities. source and explanation "
+            "(decision.as_dict(), the record every order stores): the thread's CPU time, each "
+            "customer's fastest call, median over the customers (and the median call); whole "
+            f"order: median of {PLACES_PER_CUSTOMER} orders a customer, its time and the "
+            "thread's CPU during it",
+        )
+        for column in ("locations", "order"):
+            table.add_column(column)
+        numbers = ("candidates", "strategy", "searched", "source ms", "(median call)",
+                   "explanation ms", "whole order ms", "its CPU ms", "source ÷ order",
+                   "(with explanation)", "refused")  # fmt: skip
+        for column in numbers:
+            table.add_column(column, justify="right")
+        for f in report.sourcing:
+            strategy = ", ".join(f"{k} {v}" for k, v in sorted(f.strategies.items()))
+            table.add_row(f"{f.locations:,}", f.shape, str(f.candidates), strategy,
+                          f"{f.searched:,}", f"{f.source_ms:.3f}",
+                          f"{f.source_median_call_ms:.3f}", f"{f.explain_ms:.3f}",
+                          f"{f.place_ms:.2f}", f"{f.place_cpu_ms:.2f}", f"{f.share:.3f}",
+                          f"{f.share_with_explanation:.3f}",
+                          str(f.refused))  # fmt: skip
+        console.print(table)
+        ratio_table = Table(title=f"{report.backend}: sourcing, ratios")
+        for column in ("ratio", "measured", "reference", "÷", "target", ""):
+            ratio_table.add_column(column, justify="left" if column == "ratio" else "right")
+        for row in sourcing_ratios(report.sourcing):
+            value = row["ratio_value"]
+            extra = ""
+            if row.get("with_explanation") is not None:
+                extra = f"with the explanation: {row['with_explanation']:.3f}"
+            if row.get("of_cpu") is not None:
+                extra += f"; ÷ the order's CPU: {row['of_cpu']:.3f}"
+            ratio_table.add_row(row["ratio"], f"{row['value']:.3f} ms",
+                                f"{row['reference']:.3f} ms",
+                                "-" if value is None else f"{value:.3f}",
+                                _verdict(value, row["target"], at_most=True), extra)  # fmt: skip
+        console.print(ratio_table)
+    if report.profile and "layers" in report.profile:
+        print_profile(console, report.backend, report.profile)
+    if report.profile and report.profile.get("service_cprofile"):
+        console.print(f"[bold]{report.backend}: where the service layer's CPU goes[/]")
+        print(report.profile["service_cprofile"])
+    console.print(
+        f"{report.server}. Load average (1 min) before/after: {report.load[0]:.1f}/"
+        f"{report.load[1]:.1f} on {os.cpu_count()} CPUs; fsync of 8 kB before/after: "
+        f"{report.fsync_us[0]:,.0f}/{report.fsync_us[1]:,.0f} µs (other processes skew every "
+        f"figure). Backend wall time {report.seconds:.0f} s.\n"
+    )
+
+
+def print_profile(console: Any, backend: str, profile: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{backend}: where one HTTP order's server time goes[/] (py-spy --gil, "
+        f"{profile['rate']} samples/s of the thread holding the GIL, {profile['samples']:,} "
+        f"samples, {profile['orders_per_second']:,.0f} orders/s under the profiler): "
+        f"{mv._ms(profile['server_cpu_ms_per_order'])} ms of server CPU per order (from /proc; "
+        "shared out below by samples), "
+        f"{mv._ms(profile['gil_ms_per_order'])} ms with the GIL held (a busy machine "
+        "deschedules threads that hold it)"
+    )
+    for key, title in (
+        ("layers", "by the layer of the innermost frame"),
+        ("innermost", "by the innermost src/ function (what it calls outside src/ included)"),
+        ("inclusive", "by src/ function, with everything it calls"),
+        ("leaves", "by innermost Python function, anywhere (C code shows as its caller)"),
+    ):
+        table = Table(title=f"{backend}: {title}")
+        table.add_column("where")
+        table.add_column("share", justify="right")
+        table.add_column("ms/order", justify="right")
+        table.add_column("spent beneath it in")
+        for row in profile[key]:
+            beneath = ", ".join(f"{k} {v:.0%}" for k, v in row["beneath"].items())
+            table.add_row(row["what"], f"{row['share']:.1%}", mv._ms(row["ms_per_order"]), beneath)
+        console.print(table)
+
+
+def as_json(report: BackendReport) -> dict[str, Any]:
+    return {
+        "server": report.server,
+        "results": [{**asdict(r), "per_second": r.per_second} for r in report.results],
+        "ratios": ratios(report) if report.results else [],
+        "sourcing": [
+            {
+                **asdict(f),
+                "share": f.share,
+                "share_with_explanation": f.share_with_explanation,
+                "share_of_cpu": f.share_of_cpu,
+            }
+            for f in report.sourcing
+        ],
+        "sourcing_ratios": sourcing_ratios(report.sourcing),
+        "profile": report.profile,
+        "ledger_drifts": report.ledger_drifts,
+        "load_average": report.load,
+        "fsync_us": report.fsync_us,
+        "seconds": report.seconds,
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per timed measurement")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument("--only", choices=["throughput", "sourcing"], help="one part only")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the 1-worker server taking orders"
+    )
+    args = parser.parse_args(argv)
+    if not 0.5 <= args.seconds <= 600:
+        parser.error("--seconds must be 0.5..600")
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+    if use_wrk and not shutil.which("wrk"):
+        parser.error("wrk not found (apt-get install wrk), or use --client httpx")
+    client_name = "wrk" if use_wrk else "httpx (asyncio, own process)"
+    print(f"HTTP client: {client_name}", file=sys.stderr)
+    options = Options(args.seconds, client_name, bool(use_wrk), args.profile, args.only)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    reports = []
+    for backend in backends:
+        report = run_backend(backend, options)
+        if report is not None:
+            print_report(report, options)
+            reports.append(report)
+    if args.json:
+        document = {
+            "environment": mv.environment(client_name),
+            "seconds": args.seconds,
+            "clients": CLIENTS,
+            "backends": {r.backend: as_json(r) for r in reports},
+        }
+        args.json.write_text(json.dumps(document, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
