@@ -99,9 +99,22 @@ def status_of(error: OmnistockError) -> int:
     return 400
 
 
-def field_name(loc: tuple[int | str, ...]) -> str:
-    """('body', 'lines', 0, 'sku') -> 'lines[0].sku'; ('query', 'limit') -> 'limit'."""
+#: Tagged unions in request bodies: pydantic puts the tag in an error's location
+#: (`delivery.ship.address`), which names no field the client sent.
+_UNION_TAGS = {"delivery": {"ship", "pickup", "in_store", "pickup,in_store"}}
+
+
+def field_name(loc: tuple[int | str, ...], *, discriminator: str | None = None) -> str:
+    """('body', 'lines', 0, 'sku') -> 'lines[0].sku'; ('query', 'limit') -> 'limit'; a
+    tagged union's tag is left out, and a missing or unknown tag names the discriminator."""
     parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
+    parts = [
+        part
+        for i, part in enumerate(parts)
+        if not (i and part in _UNION_TAGS.get(str(parts[i - 1]), ()))
+    ]
+    if discriminator:
+        parts.append(discriminator.strip("'\""))
     name = ""
     for part in parts:
         if isinstance(part, int):
@@ -124,7 +137,10 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
             return problem(
                 400, "malformed-json", "the request body is not valid JSON", field="body"
             )
-        errors.append({"field": field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")})
+        tagged = e.get("type") in {"union_tag_invalid", "union_tag_not_found"}
+        discriminator = str(e.get("ctx", {}).get("discriminator", "")) if tagged else None
+        field = field_name(tuple(e.get("loc", ())), discriminator=discriminator)
+        errors.append({"field": field, "message": e.get("msg", "")})
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, "invalid-request", detail, field=first["field"], errors=errors)

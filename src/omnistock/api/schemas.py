@@ -268,6 +268,7 @@ class ReservationOut(Model):
 UnitPrice = Annotated[
     Decimal,
     Field(ge=0, max_digits=12, decimal_places=2, description='A decimal string, e.g. "19.90"'),
+    AfterValidator(abs),  # "-0" is 0
 ]
 Email = Annotated[
     str,
@@ -377,7 +378,10 @@ class OrderOut(Model):
     lines: list[OrderLineOut]
     fulfillments: list[FulfilmentOut]
     backorders: list[HoldLineOut]
-    history: list[HistoryOut] | None = Field(None, description="With GET /v1/orders/{id}")
+
+
+class OrderDetailOut(OrderOut):
+    history: list[HistoryOut] = Field(description="What happened to the order and why")
 
 
 class OrderPage(Model):

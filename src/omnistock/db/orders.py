@@ -147,15 +147,12 @@ def move_status(
     return moved.rowcount == 1
 
 
-def take_from_fulfilment(conn: Connection, fulfilment_id: int, sku: str, units: int) -> int:
-    """Take `units` of `sku` off a fulfilment (its line goes when none are left); answers
-    how many lines the fulfilment has left."""
+def take_from_fulfilment(conn: Connection, fulfilment_id: int, sku: str, units: int) -> None:
+    """Take `units` of `sku` off a fulfilment (its line goes when none are left)."""
     where = (fl.fulfillment_id == fulfilment_id, fl.sku == sku)
     gone = conn.execute(delete(fulfillment_lines).where(*where, fl.quantity == units))
     if gone.rowcount == 0:
         conn.execute(update(fulfillment_lines).where(*where).values(quantity=fl.quantity - units))
-    left = select(func.count()).where(fl.fulfillment_id == fulfilment_id)
-    return int(conn.execute(left).scalar_one())
 
 
 def lock_order(conn: Connection, order_id: int) -> bool:

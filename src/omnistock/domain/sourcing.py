@@ -26,9 +26,10 @@ it is first read, from figures the search already has.
 from __future__ import annotations
 
 import heapq
+import itertools
 import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, overload
 
@@ -206,6 +207,7 @@ class _Survey:
         getters = [c.sellable.get for c in candidates]
         columns = [[get(sku, 0) for get in getters] for sku in self.skus]
         columns = [c if not c or min(c) >= 0 else [max(0, u) for u in c] for c in columns]
+        self.columns = columns
         self.units: list[tuple[int, ...]] = (
             list(zip(*columns, strict=True)) if columns else [()] * len(candidates)
         )
@@ -289,34 +291,68 @@ def _search(survey: _Survey, max_pairs: int) -> tuple[list[int], str, int, bool]
         return [min(survey.covering, key=survey.rank)], SINGLE, len(survey.usable), False
     survey.price(survey.usable)
     order = sorted(survey.usable, key=survey.rank)
-    pair, examined, bounded = _best_pair(survey, order, max_pairs)
+    columns = _capped_columns(survey, order)
+    gains = list(map(sum, zip(*columns, strict=True)))  # the units each could give
+    pair, examined, bounded = _best_pair(survey, order, columns, gains, max_pairs)
     searched = len(order) + examined
     if pair is not None:
         return list(pair), PAIR, searched, bounded
-    return _greedy(survey, order), GREEDY, searched, bounded
+    return _greedy(survey, order, gains), GREEDY, searched, bounded
+
+
+def _capped_columns(survey: _Survey, order: Sequence[int]) -> list[list[int]]:
+    """Per line, what each candidate of `order` could give of it: no more than coverable."""
+    columns = []
+    for column, target in zip(survey.columns, survey.target, strict=True):
+        ordered = [column[i] for i in order]
+        capped = (
+            ordered if max(ordered) <= target else [u if u < target else target for u in ordered]
+        )
+        columns.append(capped)
+    return columns
 
 
 def _best_pair(
-    survey: _Survey, order: Sequence[int], max_pairs: int
+    survey: _Survey,
+    order: Sequence[int],
+    columns: Sequence[Sequence[int]],
+    gains: Sequence[int],
+    max_pairs: int,
 ) -> tuple[tuple[int, int] | None, int, bool]:
     """The best pair covering everything coverable, the pairs examined, and whether the search
     stopped at `max_pairs`.
 
-    `order` lists the usable candidates best first; each is taken as the cheaper half of a
-    pair. Its partners are narrowed with one bit mask per line before any pair is examined:
-    those with all the units of a line where it has none, and some units of a line where it
-    has too few. The partners come cheapest first, so the search moves on as soon as a pair
-    cannot beat the best found, and stops when even the next two cheapest cannot.
+    `order` lists the usable candidates best first, `columns` what each could give of each
+    line and `gains` of all lines. Each
+    is taken in turn as the better half of a pair, unless no partner after it could give the
+    units it lacks. Its partners are narrowed with one bit mask per line before any pair is
+    examined: those with all the units of a line where it has none, and some units of a line
+    where it has too few. For a given half, pairs rank no better as its partner comes later
+    in `order`, so the first partner that covers is its best, and the search moves on as
+    soon as a pair cannot beat the best found; it stops when the next two in `order` cannot.
     """
     units, cost, target = survey.units, survey.cost, survey.target
     lines = [k for k, t in enumerate(target) if t > 0]
-    some, full = _line_masks(survey, order, lines)
+    some, full = _line_masks(columns, target, lines)
     best: tuple[int, int] | None = None
     best_rank: tuple[float, list[int], list[str]] | None = None
-    examined, everyone = 0, (1 << len(order)) - 1
+
+    def beaten(a: int, b: int) -> bool:
+        """Whether the pair (a, b) ranks no better than the best found."""
+        if best_rank is None:
+            return False
+        total = cost[a] + cost[b]
+        return total > best_rank[0] or (
+            total == best_rank[0] and survey.plan_rank((a, b)) >= best_rank
+        )
+
+    examined, everyone, needed = 0, (1 << len(order)) - 1, sum(target)
+    most_after = list(itertools.accumulate(reversed(gains), max))[-2::-1]
     for p, i in enumerate(order[:-1]):
-        if best_rank is not None and cost[i] + cost[order[p + 1]] > best_rank[0]:
+        if beaten(i, order[p + 1]):
             break
+        if gains[p] + most_after[p] < needed:
+            continue
         mine = units[i]
         short = [k for k in lines if mine[k] < target[k]]
         partners = everyone & ~((1 << (p + 1)) - 1)
@@ -326,34 +362,32 @@ def _best_pair(
             low = partners & -partners
             partners ^= low
             j = order[low.bit_length() - 1]
-            if best_rank is not None and cost[i] + cost[j] > best_rank[0]:
+            if beaten(i, j):
                 break
             if examined == max_pairs:
                 return best, examined, True
             examined += 1
             theirs = units[j]
             if all(mine[k] + theirs[k] >= target[k] for k in short):
-                rank = survey.plan_rank((i, j))
-                if best_rank is None or rank < best_rank:
-                    best, best_rank = (i, j), rank
+                best, best_rank = (i, j), survey.plan_rank((i, j))
+                break
     return best, examined, False
 
 
 def _line_masks(
-    survey: _Survey, order: Sequence[int], lines: Sequence[int]
+    columns: Sequence[Sequence[int]], target: Sequence[int], lines: Sequence[int]
 ) -> tuple[list[int], list[int]]:
-    """Per line, bit masks over `order` (bit p for its p-th candidate): those with some units
-    of the line, and those with all its coverable units."""
-    some, full = [0] * len(survey.target), [0] * len(survey.target)
+    """Per line, bit masks over the candidates of `columns` (bit p for the p-th): those with
+    some units of the line, and those with all its coverable units."""
+    some, full = [0] * len(target), [0] * len(target)
     for k in lines:
-        column = [survey.units[i][k] for i in reversed(order)]
+        column, wanted = columns[k][::-1], target[k]
         some[k] = int("".join(["1" if u else "0" for u in column]), 2)
-        target = survey.target[k]
-        full[k] = int("".join(["1" if u >= target else "0" for u in column]), 2)
+        full[k] = int("".join(["1" if u >= wanted else "0" for u in column]), 2)
     return some, full
 
 
-def _greedy(survey: _Survey, order: Sequence[int]) -> list[int]:
+def _greedy(survey: _Survey, order: Sequence[int], gains: Sequence[int]) -> list[int]:
     """A cover by repeatedly taking the location covering the most remaining units (ties: the
     better ranked), less any location the others made redundant.
 
@@ -361,7 +395,7 @@ def _greedy(survey: _Survey, order: Sequence[int]) -> list[int]:
     when it reaches the top of the heap (lazy greedy): a few rounds over a heap, not over all.
     """
     units, remaining = survey.units, list(survey.target)
-    heap = [(-sum(map(min, units[i], remaining)), p, i) for p, i in enumerate(order)]
+    heap = [(-gain, p, i) for p, (gain, i) in enumerate(zip(gains, order, strict=True))]
     heapq.heapify(heap)
     chosen: list[int] = []
     while any(remaining):
@@ -404,6 +438,7 @@ class _Explanation(Sequence[Considered]):
         survey.price(range(len(survey.codes)))
         shipped = {s.location: s for s in survey.split(self._chosen)}
         asked = sum(survey.wanted)
+        why_not = _why_not(survey, self._chosen, self._strategy)
         for i in sorted(
             range(len(survey.codes)),
             key=lambda i: (i not in chosen, survey.cost[i], survey.codes[i]),
@@ -414,7 +449,7 @@ class _Explanation(Sequence[Considered]):
             if verdict == CHOSEN:
                 why = f"ships {sum(q for _, q in shipped[code].lines)} of the order's {asked} units"
             elif verdict == NOT_CHOSEN:
-                why = _why_not(survey, i, covers, self._strategy, self._chosen)
+                why = why_not(i, covers)
             else:
                 why = _why_unusable(verdict, survey.candidates[i])
             where = (
@@ -460,22 +495,28 @@ def _why_unusable(verdict: str, candidate: Candidate) -> str:
     return "no sellable units of this order's items"
 
 
-def _why_not(survey: _Survey, i: int, covers: int, strategy: str, chosen: Sequence[int]) -> str:
-    """Why a usable candidate lost to the plan."""
+def _why_not(survey: _Survey, chosen: Sequence[int], strategy: str) -> Callable[[int, int], str]:
+    """How to say why a usable candidate `i`, covering `covers` units alone, lost to the plan."""
     winners = " + ".join(sorted(survey.codes[j] for j in chosen))
-    units = f"covers {covers} of the order's {sum(survey.wanted)} units"
-    if strategy == PAIR:
-        return f"{units}; no pair with it beat {winners}"
-    if strategy == GREEDY:
-        return f"{units}; the greedy cover {winners} did not need it"
-    if i not in survey.covering:
-        return f"{units}; {winners} ships everything in one shipment"
-    winner = chosen[0]
-    if survey.cost[winner] < survey.cost[i]:
-        return f"covers everything too, but a single shipment from {winners} was cheaper"
-    if survey.rank(winner)[1] < survey.rank(i)[1]:
-        return f"covers everything at the same cost, but {winners} has a better priority"
-    return f"covers everything at the same cost and priority; {winners} comes first by code"
+    asked = sum(survey.wanted)
+    covering = set(survey.covering)
+    beaten = {
+        PAIR: f"no pair with it beat {winners}",
+        GREEDY: f"the greedy cover {winners} did not need it",
+        SINGLE: f"{winners} ships everything in one shipment",
+    }.get(strategy, "nothing was shipped")
+
+    def why(i: int, covers: int) -> str:
+        if i not in covering:
+            return f"covers {covers} of the order's {asked} units; {beaten}"
+        winner = chosen[0]
+        if survey.cost[winner] < survey.cost[i]:
+            return f"covers everything too, but a single shipment from {winners} was cheaper"
+        if survey.rank(winner)[1] < survey.rank(i)[1]:
+            return f"covers everything at the same cost, but {winners} has a better priority"
+        return f"covers everything at the same cost and priority; {winners} comes first by code"
+
+    return why
 
 
 def _reason(
@@ -502,8 +543,9 @@ def _reason(
         )
         text = f"{names} ships {scope} in one shipment: {why} (cost {cost:.2f})."
     elif strategy == PAIR:
+        found = "the cheapest pair found" if bounded else "the cheapest pair"
         text = (
-            f"No single location covers {scope}; {names} is the cheapest pair that does "
+            f"No single location covers {scope}; {names} is {found} that does "
             f"(cost {cost:.2f}, {searched} combinations examined)."
         )
         if bounded:

@@ -24,6 +24,7 @@ from omnistock.domain.errors import NotFound
 from omnistock.domain.orders import (
     DEALLOCATE,
     DeliveryMethod,
+    Fulfilment,
     FulfilmentStatus,
     Order,
     OrderStatus,
@@ -116,7 +117,7 @@ def heal(uow: UnitOfWork, *, location: str, sku: str, cause: str) -> None:
         detail = (
             f"{moved} x {sku} promised at {location} went short ({cause}): sourced again elsewhere"
         )
-        take_units(uow, order, fulfilment_id, location, sku, moved, why=detail)
+        take_units(uow, order.id, fulfilment, {sku: moved}, why=detail)
         resource(uow, order, [(sku, moved)], trigger="healing", because=detail, short_at=location)
         announce(uow, order)
         deficit -= moved
@@ -134,32 +135,28 @@ def locked_order(uow: UnitOfWork, order_id: int) -> Order:
 
 
 def take_units(
-    uow: UnitOfWork,
-    order: Order,
-    fulfilment_id: int,
-    location: str,
-    sku: str,
-    units: int,
-    *,
-    why: str,
+    uow: UnitOfWork, order_id: int, fulfilment: Fulfilment, taken: dict[str, int], *, why: str
 ) -> None:
-    """Take `units` of `sku` off an open fulfilment and give them back to the location; a
-    fulfilment left with nothing is cancelled."""
-    left = sql.take_from_fulfilment(uow.conn, fulfilment_id, sku, units)
-    release(uow, order.id, [(location, sku, units)], reason=why)
-    if left == 0:
-        before = next(f for f in order.fulfilments if f.id == fulfilment_id)
-        if sql.move_status(
-            uow.conn,
-            fulfilment_id,
-            from_=before.status,
-            to=FulfilmentStatus.CANCELLED,
-            now=uow.now,
-            reason=why[:200],
-        ):
-            fulfilment = sql.get_fulfilment(uow.conn, fulfilment_id)
-            assert fulfilment is not None
-            uow.emit("fulfillment.status_changed", fulfilment_view(fulfilment))
+    """Take units (by sku) off an open fulfilment, as it is now, and give them back to its
+    location. A fulfilment that gives up everything is cancelled and keeps its lines, the
+    record of what it held."""
+    location = fulfilment.location
+    release(uow, order_id, [(location, sku, q) for sku, q in taken.items()], reason=why)
+    if taken != dict(fulfilment.lines):
+        for sku, units in taken.items():
+            sql.take_from_fulfilment(uow.conn, fulfilment.id, sku, units)
+        return
+    if sql.move_status(
+        uow.conn,
+        fulfilment.id,
+        from_=fulfilment.status,
+        to=FulfilmentStatus.CANCELLED,
+        now=uow.now,
+        reason=why[:200],
+    ):
+        after = sql.get_fulfilment(uow.conn, fulfilment.id)
+        assert after is not None
+        uow.emit("fulfillment.status_changed", fulfilment_view(after))
 
 
 def release(

@@ -23,7 +23,14 @@ from omnistock.db import stock as stock_sql
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.domain.availability import Rulebook
 from omnistock.domain.catalog import LocationType
-from omnistock.domain.errors import InvalidInput, NotCancellable, NotFound, ReservationEnded
+from omnistock.domain.errors import (
+    InsufficientStock,
+    InvalidInput,
+    NotCancellable,
+    NotFound,
+    ReservationEnded,
+    ShortLine,
+)
 from omnistock.domain.orders import (
     GONE,
     OPEN,
@@ -37,7 +44,7 @@ from omnistock.domain.orders import (
     OrderStatus,
 )
 from omnistock.domain.reservations import ACTIVE, ORDERED, Reservation
-from omnistock.domain.stock import Deltas, MovementType, refusal
+from omnistock.domain.stock import Deltas
 from omnistock.services import availability, healing, sourcing
 from omnistock.services.views import order_view, position_view
 
@@ -138,8 +145,10 @@ def preview(
     conn: Connection, configuration: ConfigurationCache, policy: OrderPolicy, new: NewOrder
 ) -> dict[str, Any]:
     """The sourcing decision `new` would get now, reserving nothing."""
-    book, _ = configuration.current(conn, [sku for sku, _, _ in new.lines])
+    skus = [sku for sku, _, _ in new.lines]
+    book, _ = configuration.current(conn, skus)
     _validate_shape(book, new)
+    _check_items(skus, catalog_sql.known_skus(conn, skus))
     if new.method is DeliveryMethod.IN_STORE:
         raise InvalidInput(
             "delivery.method", "an in-store sale is not sourced: it is sold where it is"
@@ -189,22 +198,23 @@ def cancel(
     order = healing.locked_order(uow, order_id)
     wanted = _to_cancel(order, lines)
     healing.lock_for_order(uow, order, [sku for sku, _ in wanted], anywhere=False)
+    taken: dict[int, dict[str, int]] = {}  # by fulfilment: the units it gives up
     for sku, quantity in wanted:
         line = next(line for line in order.lines if line.sku == sku)
         from_backorder = min(quantity, line.backordered)
-        sql.change_line(
-            uow.conn, order_id, sku, backordered=-from_backorder, cancelled=from_backorder
-        )
         left = quantity - from_backorder
+        sql.change_line(uow.conn, order_id, sku, backordered=-from_backorder, cancelled=quantity)
         for fulfilment in sorted(order.fulfilments, key=lambda f: -f.id):
-            units = dict(fulfilment.lines).get(sku, 0)
-            if left == 0 or fulfilment.status not in OPEN or not units:
-                continue
-            taken = min(units, left)
-            why = f"{taken} x {sku} cancelled"
-            healing.take_units(uow, order, fulfilment.id, fulfilment.location, sku, taken, why=why)
-            sql.change_line(uow.conn, order_id, sku, cancelled=taken)
-            left -= taken
+            units = dict(fulfilment.lines).get(sku, 0) if fulfilment.status in OPEN else 0
+            if left and units:
+                taken.setdefault(fulfilment.id, {})[sku] = min(units, left)
+                left -= min(units, left)
+    for fulfilment in order.fulfilments:
+        if fulfilment.id in taken:
+            why = "cancelled: " + ", ".join(
+                f"{q} x {sku}" for sku, q in taken[fulfilment.id].items()
+            )
+            healing.take_units(uow, order_id, fulfilment, taken[fulfilment.id], why=why)
     entries = [("cancelled", f"{q} x {sku} cancelled") for sku, q in wanted]
     sql.add_history(uow.conn, order_id, entries, now=uow.now)
     healing.announce(uow, order)
@@ -244,10 +254,15 @@ def _validate(uow: UnitOfWork, book: Rulebook, new: NewOrder) -> None:
     unknown = [sku for sku in skus if not uow.knows_sku(sku)]
     if unknown:
         known = catalog_sql.known_skus(uow.conn, unknown)
-        for index, sku in enumerate(skus):
-            if sku in unknown and sku not in known:
-                raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
+        _check_items(skus, known | (set(skus) - set(unknown)))
         uow.learned_skus.update(known)
+
+
+def _check_items(skus: Sequence[str], known: set[str]) -> None:
+    """InvalidInput naming the first line whose sku is not an item."""
+    for index, sku in enumerate(skus):
+        if sku not in known:
+            raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
 
 
 def _validate_shape(book: Rulebook, new: NewOrder) -> None:
@@ -287,14 +302,8 @@ def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfil
             deltas = Deltas(on_hand=-quantity)
             position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
             if position is None:
-                current = stock_sql.read_position(uow.conn, sku=sku, location=location)
-                raise refusal(
-                    location=location,
-                    sku=sku,
-                    movement_type=MovementType.SALE,
-                    quantity=quantity,
-                    current=current,
-                )
+                sold = {done: q for done, q in lines if done < sku}  # applied so far
+                raise InsufficientStock(_not_on_hand(uow, location, lines, sold))
             uow.emit("stock.changed", position_view(sku, location, position))
             availability.watch(uow, sku)
             short = short or position.available < 0
@@ -338,6 +347,20 @@ def _usable_hold(uow: UnitOfWork, new: NewOrder) -> Reservation:
     if hold.status != ACTIVE or hold.expires_at <= uow.now:
         raise ReservationEnded(hold.id)
     return hold
+
+
+def _not_on_hand(
+    uow: UnitOfWork, location: str, lines: Sequence[tuple[str, int]], sold: dict[str, int]
+) -> list[ShortLine]:
+    """The lines of an in-store sale that the store did not have on hand, sellable, before
+    the `sold` units were taken off in this transaction."""
+    short = []
+    for sku, quantity in lines:
+        here = stock_sql.read_position(uow.conn, sku=sku, location=location)
+        had = here.on_hand - here.unsellable + sold.get(sku, 0)
+        if quantity > had:
+            short.append(ShortLine(sku, quantity, max(0, had)))
+    return short
 
 
 def _take_over_hold(

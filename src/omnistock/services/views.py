@@ -25,7 +25,7 @@ def fulfilment_view(f: Fulfilment) -> dict[str, object]:
         "order_id": f.order_id,
         "location": f.location,
         "status": str(f.status),
-        "lines": [{"sku": sku, "quantity": q} for sku, q in f.lines],
+        "lines": [{"sku": sku, "quantity": q} for sku, q in sorted(f.lines)],
         "carrier": f.carrier,
         "tracking": f.tracking,
         "reason": f.reason,
@@ -47,7 +47,7 @@ def order_view(order: Order, *, history: list[dict[str, Any]] | None = None) -> 
             {
                 "sku": line.sku,
                 "quantity": line.quantity,
-                "unit_price": str(line.unit_price),
+                "unit_price": f"{line.unit_price:.2f}",
                 "backordered": line.backordered,
                 "cancelled": line.cancelled,
             }

@@ -16,6 +16,7 @@ from omnistock.api.schemas import (
     DecisionOut,
     FulfilmentOut,
     FulfilmentPage,
+    OrderDetailOut,
     OrderIn,
     OrderOut,
     OrderPage,
@@ -101,7 +102,7 @@ async def list_orders(
     return {"orders": found, "next": next_after}
 
 
-@router.get("/orders/{id}", tags=["orders"], response_model=OrderOut)
+@router.get("/orders/{id}", tags=["orders"], response_model=OrderDetailOut)
 async def get_order(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """The order, with its fulfilments, backorders and history."""
     return await caller.read(lambda conn: orders.get(conn, order_id, with_history=True))
