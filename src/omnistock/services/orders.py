@@ -182,7 +182,7 @@ def list_orders(
 
 def sourcing_of(conn: Connection, order_id: int) -> dict[str, Any]:
     """The order's sourcing decisions, newest first: the one in force and those before."""
-    decisions = sql.decisions(conn, order_id)
+    decisions = [sourcing.explained(stored) for stored in sql.decisions(conn, order_id)]
     if not decisions and sql.get_order(conn, order_id) is None:
         raise NotFound("order", str(order_id), field="id")
     latest = decisions[0] if decisions else None
