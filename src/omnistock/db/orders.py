@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    bindparam,
     case,
     delete,
     func,
@@ -21,7 +22,6 @@ from sqlalchemy import (
     update,
 )
 
-from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import (
     fulfillment_capacity,
     fulfillment_lines,
@@ -69,10 +69,32 @@ def add_order(
         "reservation_id": reservation_id,
         "created_at": now,
     }
-    statement = dialect_insert(conn, orders).values(**values)
-    if external_id is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=["channel", "external_id"])
-    return conn.execute(statement.returning(o.id)).scalar()
+    statement = _ADD_ORDER if external_id is None else _ADD_ORDER_ONCE
+    return conn.execute(statement, values).scalar()
+
+
+# Statements built once: building one per call (and ON CONFLICT, which SQLAlchemy does not
+# cache) cost more than running it.
+_ADD_ORDER = insert(orders).returning(o.id)
+_ADD_ORDER_ONCE = (
+    text(
+        """
+        INSERT INTO orders (channel, external_id, customer, delivery_method, location, address,
+                            currency, reservation_id, created_at)
+        VALUES (:channel, :external_id, :customer, :delivery_method, :location, :address,
+                :currency, :reservation_id, :created_at)
+        ON CONFLICT (channel, external_id) DO NOTHING
+        RETURNING id
+        """
+    )
+    .bindparams(
+        bindparam("customer", type_=o.customer.type),
+        bindparam("address", type_=o.address.type),
+        bindparam("created_at", type_=o.created_at.type),
+    )
+    .columns(id=o.id.type)
+)
+_ADD_FULFILMENT = insert(fulfillments).returning(f.id)
 
 
 def order_of_external_id(conn: Connection, channel: str, external_id: str) -> int | None:
@@ -116,13 +138,14 @@ def add_fulfilment(
     lines: Sequence[tuple[str, int]],
     now: dt.datetime,
 ) -> int:
-    fulfilment_id: int = conn.execute(
-        insert(fulfillments)
-        .values(
-            order_id=order_id, location=location, status=str(status), created_at=now, status_at=now
-        )
-        .returning(f.id)
-    ).scalar_one()
+    values = {
+        "order_id": order_id,
+        "location": location,
+        "status": str(status),
+        "created_at": now,
+        "status_at": now,
+    }
+    fulfilment_id: int = conn.execute(_ADD_FULFILMENT, values).scalar_one()
     rows = [{"fulfillment_id": fulfilment_id, "sku": sku, "quantity": q} for sku, q in lines]
     conn.execute(insert(fulfillment_lines), rows)
     return fulfilment_id
@@ -365,11 +388,8 @@ def due_pickups(conn: Connection, *, ready_before: dt.datetime, most: int) -> li
 def add_decision(
     conn: Connection, order_id: int, *, trigger: str, decision: dict[str, Any], now: dt.datetime
 ) -> None:
-    conn.execute(
-        insert(sourcing_decisions).values(
-            order_id=order_id, at=now, trigger=trigger, decision=decision
-        )
-    )
+    values = {"order_id": order_id, "at": now, "trigger": trigger, "decision": decision}
+    conn.execute(insert(sourcing_decisions), values)
 
 
 def decisions(conn: Connection, order_id: int) -> list[dict[str, Any]]:
