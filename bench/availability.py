@@ -27,31 +27,25 @@ app, threaded runs) comes from `movements.py`.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import functools
 import http.client
 import itertools
 import json
-import multiprocessing
+import math
 import os
 import queue
 import random
 import re
-import secrets
-import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -62,10 +56,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
 from psycopg.types.json import Json
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 import movements as mv
-from omnistock.db import Database
+from omnistock.db import Database, UnitOfWork
 from omnistock.db.tables import positions, reservation_lines, reservations
 from omnistock.domain.availability import BufferRule, Channel, winning_rule
 from omnistock.domain.catalog import Item, Location, LocationType
@@ -151,24 +145,30 @@ def buffer_rules() -> list[BufferRule]:
     return rules
 
 
+def open_web_shop(uow: UnitOfWork, items: Sequence[Item], rules: Sequence[BufferRule]) -> None:
+    """The LOCATIONS locations (`make_location`), `items`, and channel `web` selling from
+    every warehouse and store under `rules`, through the services."""
+    for i in range(LOCATIONS):
+        catalog.put_location(uow, make_location(i))
+    for item in items:
+        catalog.put_item(uow, item)
+    kinds = (LocationType.WAREHOUSE, LocationType.STORE)
+    channels.put_channel(uow, Channel(CHANNEL, "Web shop", location_types=kinds))
+    for rule in rules:
+        channels.add_rule(uow, rule)
+
+
 def set_up(url: str) -> None:
     """Migrate a fresh database; catalogue, channel, rules and stock through the services."""
     database = Database(url)
     try:
         database.migrate()
 
-        def catalogue(uow: Any) -> None:
-            for i in range(LOCATIONS):
-                catalog.put_location(uow, make_location(i))
+        def catalogue(uow: UnitOfWork) -> None:
             skus = [ATS_SKU, *(hold_sku(i) for i in range(HOLD_SKUS)), FLASH_SKU, FLASH_RAW_SKU]
-            for sku in skus:
-                catalog.put_item(uow, Item(sku=sku, name=f"Item {sku}", price=Decimal("24.90")))
-            kinds = (LocationType.WAREHOUSE, LocationType.STORE)
-            channels.put_channel(uow, Channel(CHANNEL, "Web shop", location_types=kinds))
-            for rule in buffer_rules():
-                channels.add_rule(uow, rule)
-            for sku in (FLASH_SKU, FLASH_RAW_SKU):  # the sale sells every unit
-                channels.add_rule(uow, BufferRule(0, sku=sku, units=0))
+            items = [Item(sku=sku, name=f"Item {sku}", price=Decimal("24.90")) for sku in skus]
+            sale = [BufferRule(0, sku=sku, units=0) for sku in (FLASH_SKU, FLASH_RAW_SKU)]
+            open_web_shop(uow, items, [*buffer_rules(), *sale])  # the sale sells every unit
 
         def stock_up(uow: Any) -> None:
             rng = random.Random(7)
@@ -282,31 +282,26 @@ class RawHold:
         self.url, self.pick, self.full, self.publish = url, pick, full, publish
         self.lock: contextlib.AbstractContextManager[Any] = lock or contextlib.nullcontext()
         self.conn: Any = None
-        convert = (lambda s: s) if self.sqlite else _pg
-        self.sql = {
-            name: convert(text)
-            for name, text in {
+        self.sql: dict[str, str] = {}
+        self._prepare(
+            {
                 "reserve": _RESERVE,
                 "ledger": _LEDGER,
                 "hold": _HOLD,
                 "lines": _LINES,
                 "publish": _PUBLISH,
                 "event": _EVENT_SQLITE if self.sqlite else _EVENT_PG,
-            }.items()
-        }
+            }
+        )
+
+    def _prepare(self, statements: dict[str, str]) -> None:
+        """Add `statements` (written with sqlite3's `:name` parameters) to `self.sql`, in the
+        driver's own parameter style."""
+        self.sql.update({n: s if self.sqlite else _pg(s) for n, s in statements.items()})
 
     def open(self) -> None:
         if self.sqlite:
-            conn = sqlite3.connect(
-                self.url.removeprefix("sqlite:///"),
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=30,
-            )
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
-                conn.execute(f"PRAGMA {pragma}")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self.conn = conn
+            self.conn = mv.sqlite_connection(self.url.removeprefix("sqlite:///"))
         else:
             self.conn = psycopg.connect(mv.libpq(self.url))
 
@@ -336,20 +331,34 @@ class RawHold:
             "expires_at": self._time(now + dt.timedelta(seconds=HOLD_TTL)),
         }
         conn, sql = self.conn, self.sql
+
+        def hold() -> bool:
+            row = conn.execute(sql["reserve"], params).fetchone()
+            if row is None:
+                return False
+            conn.execute(sql["ledger"], params)
+            conn.execute(sql["hold"], params)
+            conn.execute(sql["lines"], params)
+            if self.full:
+                self._app_writes(params, row, now)
+            return True
+
+        return self._in_transaction(hold)
+
+    def _in_transaction(self, work: Callable[[], bool]) -> bool:
+        """Run `work` in a transaction of its own (SQLite: BEGIN IMMEDIATE, behind `lock`):
+        committed when it returns True; rolled back when it returns False (a guard held it
+        back) or raises."""
+        conn = self.conn
         with self.lock:
             if self.sqlite:
                 conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute(sql["reserve"], params).fetchone()
-                if row is None:
-                    conn.rollback() if not self.sqlite else conn.execute("ROLLBACK")
-                    return False
-                conn.execute(sql["ledger"], params)
-                conn.execute(sql["hold"], params)
-                conn.execute(sql["lines"], params)
-                if self.full:
-                    self._app_writes(params, row, now)
-                conn.execute("COMMIT") if self.sqlite else conn.commit()
+                done = work()
+                if self.sqlite:
+                    conn.execute("COMMIT" if done else "ROLLBACK")
+                else:
+                    conn.commit() if done else conn.rollback()
             except BaseException:
                 if self.sqlite:
                     if conn.in_transaction:
@@ -357,14 +366,11 @@ class RawHold:
                 else:
                     conn.rollback()
                 raise
-        return True
+        return done
 
     def _app_writes(self, params: dict[str, Any], row: tuple[int, ...], now: dt.datetime) -> None:
-        on_hand, reserved, unsellable, inbound = row
-        available = on_hand - reserved - unsellable
-        position = {"sku": params["sku"], "location": params["location"], "on_hand": on_hand,
-                    "reserved": reserved, "unsellable": unsellable, "inbound": inbound,
-                    "available": available}  # fmt: skip
+        position = mv.stock_changed_data(params["sku"], params["location"], row)
+        available = position["available"]
         view = {
             "id": params["id"],
             "status": "active",
@@ -389,27 +395,10 @@ class RawHold:
             self.conn.close()
 
 
-class ServiceHold:
-    """One thread holding through `Database.run` and `reservations.hold`."""
-
-    def __init__(self, database: Database, skus: list[str]) -> None:
-        self.database, self.skus = database, skus
-
-    def open(self) -> None:
-        pass
-
-    def step(self, rng: random.Random) -> bool:
-        sku = rng.choice(self.skus)
-        try:
-            self.database.run(
-                lambda uow: holds.hold(uow, channel=CHANNEL, lines=[(sku, 1)], ttl_seconds=HOLD_TTL)
-            )
-        except InsufficientStock:
-            return False
-        return True
-
-    def close(self) -> None:
-        pass
+def hold_one(skus: Sequence[str], rng: random.Random) -> Callable[[UnitOfWork], object]:
+    """A hold of 1 unit of a random sku among `skus`, as the service layer takes it."""
+    sku = rng.choice(skus)
+    return lambda uow: holds.hold(uow, channel=CHANNEL, lines=[(sku, 1)], ttl_seconds=HOLD_TTL)
 
 
 def has_table(url: str, name: str) -> bool:
@@ -450,11 +439,46 @@ class Load:
     p99_ms: float | None
     finished: bool = True  # flash: every hold answered within the bound
 
+    @classmethod
+    def from_wrk(cls, figures: dict[str, Any], *, finished: bool = True) -> Load:
+        """What `WRK_COUNTS`' done() reports."""
+        return cls(
+            requests=figures["requests"],
+            seconds=figures["duration_us"] / 1e6,
+            ok=figures["ok"],
+            created=figures["created"],
+            conflict=figures["conflict"],
+            other=figures["other"],
+            socket_errors=figures["socket"],
+            p50_ms=figures["p50_us"] / 1000,
+            p99_ms=figures["p99_us"] / 1000,
+            finished=finished,
+        )
 
-WRK_SCRIPT = r"""
--- args: mode (get|holds|flash), key, seed, path, channel, ttl, quota, threads, skus...
-local pool, counter, granted, permits, quota, mode = {}, 0, 0, 0, 0, nil
-local filler = nil
+    @classmethod
+    def from_httpx(cls, seen: mv.Exchanges) -> Load:
+        """The answers an httpx load saw, counted as `WRK_COUNTS` counts them."""
+        statuses = seen.statuses
+        created, conflict = statuses[201], statuses[409]
+        success = sum(n for code, n in statuses.items() if 200 <= code < 300)
+        p50, p99 = mv.percentiles_ms(seen.latencies)
+        return cls(
+            requests=sum(statuses.values()),
+            seconds=seen.seconds,
+            ok=success - created,
+            created=created,
+            conflict=conflict,
+            other=sum(statuses.values()) - success - conflict,
+            socket_errors=seen.failures,
+            p50_ms=p50,
+            p99_ms=p99,
+        )
+
+
+#: The start of a wrk script that counts the answers (`count_answer(status)` in its
+#: response()): 201, 409, other 2xx and anything else, per thread; done() sums the threads'
+#: counts and writes them with wrk's figures as one `WRK_JSON {...}` line (`Load.from_wrk`).
+WRK_COUNTS = r"""
 local threads = {}
 ok_n, created_n, conflict_n, other_n = 0, 0, 0, 0
 
@@ -462,6 +486,33 @@ function setup(thread)
   table.insert(threads, thread)
   thread:set("thread_number", #threads)
 end
+
+function count_answer(status)
+  if status == 201 then created_n = created_n + 1
+  elseif status == 409 then conflict_n = conflict_n + 1
+  elseif status >= 200 and status < 300 then ok_n = ok_n + 1
+  else other_n = other_n + 1 end
+end
+
+function done(summary, latency, requests)
+  local c = {ok_n = 0, created_n = 0, conflict_n = 0, other_n = 0}
+  for _, t in ipairs(threads) do
+    for name, value in pairs(c) do c[name] = value + (t:get(name) or 0) end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"duration_us":%d,"requests":%d,"ok":%d,"created":%d,"conflict":%d,' ..
+    '"other":%d,"socket":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.duration, summary.requests, c.ok_n, c.created_n, c.conflict_n, c.other_n,
+    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+WRK_SCRIPT = (
+    WRK_COUNTS
+    + r"""
+-- args: mode (get|holds|flash), key, seed, path, channel, ttl, quota, threads, skus...
+local pool, counter, granted, permits, quota, mode = {}, 0, 0, 0, 0, nil
+local filler = nil
 
 function init(args)
   mode = args[1]
@@ -500,10 +551,7 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 201 then created_n = created_n + 1
-  elseif status == 409 then conflict_n = conflict_n + 1
-  elseif status >= 200 and status < 300 then ok_n = ok_n + 1
-  else other_n = other_n + 1 end
+  count_answer(status)
   if mode == "flash" and status ~= 200 then
     local answered = created_n + conflict_n + other_n
     if answered == quota then
@@ -516,20 +564,8 @@ function response(status, headers, body)
     end
   end
 end
-
-function done(summary, latency, requests)
-  local c = {ok_n = 0, created_n = 0, conflict_n = 0, other_n = 0}
-  for _, t in ipairs(threads) do
-    for name, value in pairs(c) do c[name] = value + (t:get(name) or 0) end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"duration_us":%d,"requests":%d,"ok":%d,"created":%d,"conflict":%d,' ..
-    '"other":%d,"socket":%d,"p50_us":%d,"p99_us":%d}\n',
-    summary.duration, summary.requests, c.ok_n, c.created_n, c.conflict_n, c.other_n,
-    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
-end
 """
+)
 #: Flash sale only: each hold is sent against a permit, `quota` permits per thread; once they
 #: are all given, connections send a cheap GET every quarter second (which keeps them open).
 WRK_FLASH_DELAY = r"""
@@ -544,23 +580,16 @@ end
 
 def load_with_wrk(base: str, spec: LoadSpec, *, clients: int, seconds: float, seed: int) -> Load:
     """Run wrk; a flash sale ends (SIGINT) once each wrk thread has its quota answered."""
-    wrk = shutil.which("wrk")
-    assert wrk is not None
     flash = spec.mode == "flash"
     threads = min(WRK_THREADS, clients)
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT + (WRK_FLASH_DELAY if flash else ""))
-    command = [
-        wrk, "-t", str(threads), "-c", str(clients), "-d", f"{seconds:g}s",
-        "--timeout", "30s", "-s", script.name, base + spec.path, "--",
-        spec.mode, spec.key, str(seed), spec.path, CHANNEL, str(HOLD_TTL), str(spec.quota),
-        str(threads), *spec.skus,
-    ]  # fmt: skip
+    args = [spec.mode, spec.key, str(seed), spec.path, CHANNEL, str(HOLD_TTL), str(spec.quota),
+            str(threads), *spec.skus]  # fmt: skip
     output: list[str] = []
     done_threads = 0
-    try:
+    wrk = mv.Wrk(base + spec.path, threads, clients, seconds, "30s", args)
+    with mv.lua_script(WRK_SCRIPT + (WRK_FLASH_DELAY if flash else "")) as script:
         process = subprocess.Popen(
-            command,
+            wrk.command(script),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -584,24 +613,8 @@ def load_with_wrk(base: str, spec: LoadSpec, *, clients: int, seconds: float, se
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=15)
-    finally:
-        os.unlink(script.name)
-    line = next((x for x in output if x.startswith("WRK_JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed ({process.returncode}):\n{''.join(output)[-3000:]}")
-    figures = json.loads(line.removeprefix("WRK_JSON "))
-    return Load(
-        requests=figures["requests"],
-        seconds=figures["duration_us"] / 1e6,
-        ok=figures["ok"],
-        created=figures["created"],
-        conflict=figures["conflict"],
-        other=figures["other"],
-        socket_errors=figures["socket"],
-        p50_ms=figures["p50_us"] / 1000,
-        p99_ms=figures["p99_us"] / 1000,
-        finished=not flash or done_threads == threads,
-    )
+    figures = mv.wrk_figures("".join(output), process.returncode)
+    return Load.from_wrk(figures, finished=not flash or done_threads == threads)
 
 
 def _pump(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
@@ -623,80 +636,31 @@ def _next_line(lines: queue.Queue[str | None], stall: float | None) -> str | Non
 async def _httpx_load(
     base: str, spec: LoadSpec, clients: int, seconds: float, seed: int
 ) -> dict[str, Any]:
-    import httpx
+    left = spec.quota
 
-    rng = random.Random(seed)
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
-    state = {"left": spec.quota, "socket": 0}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {spec.key}"}
-    async with httpx.AsyncClient(
-        base_url=base, limits=limits, timeout=30, headers=headers
-    ) as client:
-        start = time.perf_counter()
-        deadline = start + seconds
+    async def send(client: Any, rng: random.Random) -> Any:
+        nonlocal left
+        if spec.mode == "flash":
+            if left <= 0:
+                return None
+            left -= 1
+        if spec.mode == "get":
+            return await client.get(spec.path)
+        line = {"sku": rng.choice(spec.skus), "quantity": 1}
+        body = {"channel": CHANNEL, "lines": [line], "ttl_seconds": HOLD_TTL}
+        return await client.post(spec.path, json=body)
 
-        async def one_client() -> None:
-            while (sent := time.perf_counter()) < deadline:
-                if spec.mode == "flash":
-                    if state["left"] <= 0:
-                        return
-                    state["left"] -= 1
-                try:
-                    if spec.mode == "get":
-                        answer = await client.get(spec.path)
-                    else:
-                        line = {"sku": rng.choice(spec.skus), "quantity": 1}
-                        body = {"channel": CHANNEL, "lines": [line], "ttl_seconds": HOLD_TTL}
-                        answer = await client.post(spec.path, json=body)
-                except httpx.HTTPError:
-                    state["socket"] += 1
-                    continue
-                latencies.append(time.perf_counter() - sent)
-                code = answer.status_code
-                kind = {201: "created", 409: "conflict"}.get(code)
-                statuses[kind or ("ok" if 200 <= code < 300 else "other")] += 1
-
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        elapsed = time.perf_counter() - start
-    p50, p99 = mv.percentiles_ms(latencies)
-    answered = statuses["created"] + statuses["conflict"] + statuses["other"]
-    return {
-        "requests": sum(statuses.values()),
-        "seconds": elapsed,
-        **{k: statuses[k] for k in ("ok", "created", "conflict", "other")},
-        "socket_errors": state["socket"],
-        "p50_ms": p50,
-        "p99_ms": p99,
-        "finished": spec.mode != "flash" or answered == spec.quota,
-    }
-
-
-def _httpx_process(queue: Any, *args: Any) -> None:
-    try:
-        queue.put(asyncio.run(_httpx_load(*args)))
-    except Exception as error:  # report it to the parent rather than hang it
-        queue.put({"error": f"{type(error).__name__}: {error}"})
+    seen = await mv.load_over_httpx(send, spec.key, clients, seconds, seed, timeout=30, base=base)
+    load = Load.from_httpx(seen)
+    load.finished = spec.mode != "flash" or load.created + load.conflict + load.other == spec.quota
+    return asdict(load)
 
 
 def load_with_httpx(base: str, spec: LoadSpec, *, clients: int, seconds: float, seed: int) -> Load:
     """The fallback client: httpx + asyncio in a process of its own (much slower than wrk)."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(
-        target=_httpx_process, args=(queue, base, spec, clients, seconds, seed), daemon=True
+    return Load(
+        **mv.in_own_process(_httpx_load, base, spec, clients, seconds, seed, seconds=seconds)
     )
-    process.start()
-    try:
-        figures = queue.get(timeout=seconds + 120)
-    finally:
-        process.join(timeout=15)
-        if process.is_alive():
-            process.kill()
-    if "error" in figures:
-        raise RuntimeError(f"httpx client failed: {figures['error']}")
-    return Load(**figures)
 
 
 Loader = Callable[..., Load]
@@ -705,11 +669,12 @@ Loader = Callable[..., Load]
 # --------------------------------------------------------------------------- database reads
 
 
-def count_holds(url: str) -> int:
+def count_rows(url: str, table: Table) -> int:
+    """How many rows `table` holds (what the HTTP measurements count as done)."""
     database = Database(url)
     try:
         with database.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(reservations)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
     finally:
         database.dispose()
 
@@ -815,8 +780,7 @@ def ats_reads(
     url: str, options: Options, say: Callable[[str], None]
 ) -> tuple[list[mv.Result], dict[str, Any]]:
     """GET availability and the bare endpoint, side by side, with 1 and 2 workers."""
-    key = secrets.token_urlsafe(24)
-    env = {"OMNISTOCK_DATABASE_URL": url, "OMNISTOCK_ADMIN_KEY": key}
+    key, env = mv.server_env(url)
     results, answer = [], {}
     for workers in (1, 2):
         say(f"bare FastAPI GET, {workers} worker(s), {CLIENTS} clients")
@@ -878,6 +842,32 @@ def bare_answer_app() -> Any:
     return app
 
 
+def measure_raw(
+    label: str,
+    kind: str,
+    worker: Callable[..., mv.Worker],
+    *,
+    url: str,
+    seconds: float,
+    say: Callable[[str], None],
+    note: str,
+) -> mv.Result:
+    """A raw transaction, `worker(lock=...)`, from CLIENTS threads. SQLite's writers queue on
+    one process lock, as the app's do; `note` (after how they queue) says what it writes."""
+    say(f"{label}, {CLIENTS} threads")
+    sqlite = url.startswith("sqlite")
+    lock = threading.Lock() if sqlite else None
+    how = "writers queued on a process lock; WAL, FULL" if sqlite else "READ COMMITTED"
+    return mv.measure_threads(
+        label,
+        kind,
+        functools.partial(worker, lock=lock),
+        threads=CLIENTS,
+        seconds=seconds,
+        note=how + note,
+    )
+
+
 def holds_per_second(url: str, options: Options, say: Callable[[str], None]) -> list[mv.Result]:
     skus = [hold_sku(i) for i in range(HOLD_SKUS)]
     where = targets(url, [(hold_sku(i), hold_location(i)) for i in range(HOLD_SKUS)])
@@ -894,49 +884,30 @@ def holds_per_second(url: str, options: Options, say: Callable[[str], None]) -> 
         ("raw SQL: ... + outbox events, published ATS", "raw+app", True),
     ]
     for label, kind, full in variants:
-        say(f"{label}, {CLIENTS} threads")
-        lock = threading.Lock() if sqlite else None
-        note = "writers queued on a process lock; WAL, FULL" if sqlite else "READ COMMITTED"
+        note = ""
         if full:
-            note += "; = what the app writes" if publish else "; no published-ATS table"
+            note = "; = what the app writes" if publish else "; no published-ATS table"
+        worker = functools.partial(RawHold, url, pick, full=full, publish=publish)
         results.append(
-            mv.measure_threads(
-                label,
-                kind,
-                functools.partial(RawHold, url, pick, full=full, lock=lock, publish=publish),
-                threads=CLIENTS,
-                seconds=options.seconds,
-                note=note,
-            )
+            measure_raw(label, kind, worker, url=url, seconds=options.seconds, say=say, note=note)
         )
     say(f"service layer, {CLIENTS} threads")
-    database = Database(url)
-    try:
-        results.append(
-            mv.measure_threads(
-                "service: db.run(reservations.hold)",
-                "service",
-                lambda: ServiceHold(database, skus),
-                threads=CLIENTS,
-                seconds=options.seconds,
-                note="the app's Database and services",
-            )
-        )
-    finally:
-        database.dispose()
-    key = secrets.token_urlsafe(24)
-    env = {"OMNISTOCK_DATABASE_URL": url, "OMNISTOCK_ADMIN_KEY": key}
+    hold = functools.partial(hold_one, skus)
+    service = "service: db.run(reservations.hold)"
+    results.append(
+        mv.measure_service(service, url, hold, InsufficientStock, CLIENTS, options.seconds)
+    )
+    key, env = mv.server_env(url)
     for workers in (1, 2):
         say(f"HTTP POST {HOLDS_PATH}, {workers} worker(s), {CLIENTS} clients")
-        note = options.client_name
-        if sqlite and workers > 1:
-            note += "; 2 processes share SQLite's single writer"
+        note = mv.server_note(options.client_name, sqlite=sqlite, workers=workers)
         with mv.uvicorn_server(APP, workers=workers, env=env) as server:
             results.append(
                 measure_load(
                     f"HTTP POST {HOLDS_PATH}", "http", server=server,
                     spec=LoadSpec("holds", HOLDS_PATH, key, tuple(skus)), options=options,
-                    clients=CLIENTS, workers=workers, count=lambda: count_holds(url), note=note,
+                    clients=CLIENTS, workers=workers, count=lambda: count_rows(url, reservations),
+                    note=note,
                 )
             )  # fmt: skip
     return results
@@ -1041,8 +1012,7 @@ def race_raw(
 
 def flash_sale(url: str, options: Options, say: Callable[[str], None]) -> list[Sale]:
     sales = []
-    key = secrets.token_urlsafe(24)
-    env = {"OMNISTOCK_DATABASE_URL": url, "OMNISTOCK_ADMIN_KEY": key}
+    key, env = mv.server_env(url)
     say(f"flash sale over HTTP: {FLASH.holds:,} holds on {FLASH.units:,} units, "
         f"{FLASH_CLIENTS} clients")  # fmt: skip
     with mv.uvicorn_server(APP, workers=1, env=env) as server:
@@ -1114,68 +1084,86 @@ def flash_sale(url: str, options: Options, say: Callable[[str], None]) -> list[S
 
 
 @dataclass
-class BackendReport:
-    backend: str
-    server: str
+class BackendReport(mv.BackendRun):
     reads: list[mv.Result] = field(default_factory=list)
     ats: dict[str, Any] = field(default_factory=dict)
     holds: list[mv.Result] = field(default_factory=list)
     sales: list[Sale] = field(default_factory=list)
-    ledger_drifts: int | None = None
-    load: tuple[float, float] = (0.0, 0.0)
-    fsync_us: tuple[float, float] = (0.0, 0.0)
-    seconds: float = 0.0
 
 
 def bench_backend(backend: str, url: str, server: str, options: Options) -> BackendReport:
     say = mv._progress(backend)
-    started = time.perf_counter()
-    load_before, fsync_before = os.getloadavg()[0], mv.fsync_probe(tempfile.gettempdir())
-    say("catalogue, channel, rules and stock (services)")
-    set_up(url)
     report = BackendReport(backend=backend, server=server)
-    report.reads, report.ats = ats_reads(url, options, say)
-    report.holds = holds_per_second(url, options, say)
-    report.sales = flash_sale(url, options, say)
-    say("ledger check")
-    report.ledger_drifts = mv.ledger_drifts(url)
-    report.load = (load_before, os.getloadavg()[0])
-    report.fsync_us = (fsync_before, mv.fsync_probe(tempfile.gettempdir()))
-    report.seconds = time.perf_counter() - started
+    with mv.watching(report):
+        say("catalogue, channel, rules and stock (services)")
+        set_up(url)
+        report.reads, report.ats = ats_reads(url, options, say)
+        report.holds = holds_per_second(url, options, say)
+        report.sales = flash_sale(url, options, say)
+        say("ledger check")
+        report.ledger_drifts = mv.ledger_drifts(url)
     return report
-
-
-def run_backend(backend: str, options: Options) -> BackendReport | None:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="omnistock-bench-") as directory:
-            url = f"sqlite:///{directory}/omnistock.db"
-            server = f"SQLite {sqlite3.sqlite_version}, file in {directory}, WAL, FULL"
-            return bench_backend(backend, url, server, options)
-    bindir = mv._postgres_bindir()
-    if bindir is None:
-        print("PostgreSQL not found (initdb/pg_ctl): skipped", file=sys.stderr)
-        return None
-    with mv.postgres_cluster(bindir) as url:
-        server = (
-            f"PostgreSQL {bindir.parent.name}, throwaway cluster, fsync=on, "
-            "synchronous_commit=on, shared_buffers=256MB"
-        )
-        return bench_backend(backend, url, server, options)
 
 
 # --------------------------------------------------------------------------- output
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
+def ratio_of(a: float | None, b: float | None) -> float | None:
+    """a ÷ b, or None when either is missing or b is 0."""
     return a / b if a is not None and b else None
 
 
-def _verdict(value: float | None, target: float | None) -> str:
+def verdict(value: float | None, target: float | None, *, at_most: bool = False) -> str:
+    """Whether a ratio meets its target (at least it, or with `at_most` at most it)."""
     if target is None:
         return "(context)"
-    if value is None:
-        return f">= {target}"
-    return f">= {target} " + ("met" if value >= target else "missed")
+    sign = "<=" if at_most else ">="
+    if value is None or math.isnan(value):
+        return f"{sign} {target:g}"
+    met = value <= target if at_most else value >= target
+    return f"{sign} {target:g} " + ("met" if met else "missed")
+
+
+def ratio_row(
+    name: str, value: float | None, reference: float | None, target: float | None, **more: Any
+) -> dict[str, Any]:
+    """One ratio as a report prints and stores it: the figure measured, the one it is divided
+    by, the quotient and its target (None: context only), and `more` figures about it."""
+    return {"ratio": name, "value": value, "reference": reference,
+            "ratio_value": ratio_of(value, reference), **more, "target": target}  # fmt: skip
+
+
+def per_second(value: float) -> str:
+    return f"{value:,.0f}/s"
+
+
+def ratio_table(
+    title: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    amount: Callable[[float], str] = per_second,
+    digits: int = 2,
+    at_most: bool = False,
+    extra: Callable[[dict[str, Any]], str] = lambda row: "",
+) -> Any:
+    """The rows of `ratio_row` as a rich table: figures as `amount` writes them, quotients
+    to `digits` places, each against its target, and what `extra` adds about the row."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("ratio", "measured", "reference", "÷", "target", ""):
+        table.add_column(column, justify="left" if column == "ratio" else "right")
+    for row in rows:
+        value = row["ratio_value"]
+        table.add_row(
+            row["ratio"],
+            "-" if row["value"] is None else amount(row["value"]),
+            "-" if row["reference"] is None else amount(row["reference"]),
+            "-" if value is None else f"{value:.{digits}f}",
+            verdict(value, row["target"], at_most=at_most),
+            extra(row),
+        )
+    return table
 
 
 def ratios(report: BackendReport) -> list[dict[str, Any]]:
@@ -1191,36 +1179,28 @@ def ratios(report: BackendReport) -> list[dict[str, Any]]:
     for workers in (1, 2):
         reads, bare = one("reads", workers), one("bare", workers)
         if reads and bare:
-            rows.append({"ratio": f"ATS reads ÷ bare ({workers}w)", "value": reads.per_second,
-                         "reference": bare.per_second,
-                         "ratio_value": _ratio(reads.per_second, bare.per_second),
-                         "target": READ_TARGET})  # fmt: skip
+            name = f"ATS reads ÷ bare ({workers}w)"
+            rows.append(ratio_row(name, reads.per_second, bare.per_second, READ_TARGET))
         same = one("bare-answer", workers)
         if reads and same:
-            rows.append({"ratio": f"ATS reads ÷ bare sending the same answer ({workers}w)",
-                         "value": reads.per_second, "reference": same.per_second,
-                         "ratio_value": _ratio(reads.per_second, same.per_second),
-                         "target": None})  # fmt: skip
+            name = f"ATS reads ÷ bare sending the same answer ({workers}w)"
+            rows.append(ratio_row(name, reads.per_second, same.per_second, None))
     raw, full = one("raw", None), one("raw+app", None)
     measured = [one("http", 1), one("http", 2), one("service", None)]
     for result in (r for r in measured if r is not None and raw is not None):
         assert raw is not None
         label = "service" if result.kind == "service" else f"HTTP ({result.workers}w)"
-        rows.append({"ratio": f"holds: {label} ÷ raw", "value": result.per_second,
-                     "reference": raw.per_second,
-                     "ratio_value": _ratio(result.per_second, raw.per_second),
-                     "vs_full": _ratio(result.per_second, full.per_second) if full else None,
-                     "target": HOLD_TARGET})  # fmt: skip
+        vs_full = ratio_of(result.per_second, full.per_second) if full else None
+        name = f"holds: {label} ÷ raw"
+        rows.append(
+            ratio_row(name, result.per_second, raw.per_second, HOLD_TARGET, vs_full=vs_full)
+        )
     if len(report.sales) == 2:
         app, hot = report.sales
-        rows.append({"ratio": "flash sale: grants/s until sold out ÷ raw",
-                     "value": app.grants_per_second, "reference": hot.grants_per_second,
-                     "ratio_value": _ratio(app.grants_per_second, hot.grants_per_second),
-                     "target": HOLD_TARGET})  # fmt: skip
-        rows.append({"ratio": f"flash sale: all {FLASH.holds:,} answered/s ÷ raw",
-                     "value": app.per_second, "reference": hot.per_second,
-                     "ratio_value": _ratio(app.per_second, hot.per_second),
-                     "target": HOLD_TARGET})  # fmt: skip
+        grants = app.grants_per_second, hot.grants_per_second
+        rows.append(ratio_row("flash sale: grants/s until sold out ÷ raw", *grants, HOLD_TARGET))
+        name = f"flash sale: all {FLASH.holds:,} answered/s ÷ raw"
+        rows.append(ratio_row(name, app.per_second, hot.per_second, HOLD_TARGET))
     return rows
 
 
@@ -1230,40 +1210,25 @@ def print_report(report: BackendReport, options: Options) -> None:
 
     console = Console(width=170)
     ms = mv._ms
-
-    def table(title: str, unit: str, caption: str = "") -> Table:
-        t = Table(title=title, caption=caption or None)
-        for column in ("measurement", "clients", "workers"):
-            t.add_column(column)
-        for column in (unit, "p50 ms", "p99 ms", "CPU ms/op", "refused (409)", "errors"):
-            t.add_column(column, justify="right")
-        t.add_column("note")
-        return t
-
-    def row(t: Table, r: mv.Result) -> None:
-        t.add_row(r.name, str(r.clients), "-" if r.workers is None else str(r.workers),
-                  f"{r.per_second:,.0f}", ms(r.p50_ms), ms(r.p99_ms), ms(r.cpu_ms),
-                  str(r.refused), str(r.errors), r.note)  # fmt: skip
-
+    columns = {"cpu": "CPU ms/op", "refused": "refused (409)"}
     a = report.ats
-    reads = table(
+    reads = mv.results_table(
         f"{report.backend}: ATS reads ({options.seconds:g} s each)",
-        "reads/s",
-        f"{ATS_SKU} on channel {CHANNEL}: HTTP {a.get('status')}, ATS {a.get('ats')} over "
-        f"{a.get('locations')} locations ({a.get('buffered')} with a buffer), 20 rules",
+        report.reads,
+        unit="reads/s",
+        caption=f"{ATS_SKU} on channel {CHANNEL}: HTTP {a.get('status')}, ATS {a.get('ats')} "
+        f"over {a.get('locations')} locations ({a.get('buffered')} with a buffer), 20 rules",
+        **columns,
     )
-    for r in report.reads:
-        row(reads, r)
     console.print(reads)
-
-    hold_table = table(
+    hold_table = mv.results_table(
         f"{report.backend}: holds of 1 unit, random sku among {HOLD_SKUS} "
         f"({options.seconds:g} s each)",
-        "holds/s",
-        f"{HOLD_STOCK:,} units of each in one warehouse; the channel's pool: 200 locations",
+        report.holds,
+        unit="holds/s",
+        caption=f"{HOLD_STOCK:,} units of each in one warehouse; the channel's pool: 200 locations",
+        **columns,
     )
-    for r in report.holds:
-        row(hold_table, r)
     console.print(hold_table)
     refusals = sum(r.refused for r in report.holds)
     console.print(f"holds refused in all: {refusals} (stock is deep: expected 0)")
@@ -1286,43 +1251,35 @@ def print_report(report: BackendReport, options: Options) -> None:
                      f"{s.reserved:,}", f"{s.holds_stored:,}", s.note)  # fmt: skip
     console.print(sale)
     for s in report.sales:
-        verdict = "[bold green]EXACT[/]" if s.exact else "[bold red]WRONG[/]"
+        exact = "[bold green]EXACT[/]" if s.exact else "[bold red]WRONG[/]"
         console.print(
-            f"[bold]FLASH SALE CHECK ({report.backend}, {s.name}):[/] {verdict}: "
+            f"[bold]FLASH SALE CHECK ({report.backend}, {s.name}):[/] {exact}: "
             f"{s.granted:,} granted (expected {FLASH.units:,}), reserved in DB {s.reserved:,}, "
             f"holds stored {s.holds_stored:,} holding {s.units_held:,} units, "
             f"{s.refused:,} refused, {s.errors} errors"
             + ("" if s.finished else ", [bold red]UNFINISHED within the bound[/]")
         )
-    drift_style = "bold green" if report.ledger_drifts == 0 else "bold red"
+    console.print(mv.ledger_replay(report.backend, report.ledger_drifts))
     console.print(
-        f"[bold]LEDGER REPLAY ({report.backend}):[/] [{drift_style}]{report.ledger_drifts} "
-        "drift(s)[/] (every position equals the sum of its movements)"
+        ratio_table(f"{report.backend}: ratios", ratios(report), extra=vs_full("the app's other"))
     )
+    console.print(footer(report))
 
-    ratio_table = Table(title=f"{report.backend}: ratios")
-    for column in ("ratio", "measured", "reference", "÷", "target", ""):
-        ratio_table.add_column(column, justify="left" if column == "ratio" else "right")
-    for r in ratios(report):
-        value = r["ratio_value"]
-        extra = ""
-        if r.get("vs_full") is not None:
-            extra = f"÷ raw with the app's other writes: {r['vs_full']:.2f}"
-        ratio_table.add_row(
-            r["ratio"],
-            "-" if r["value"] is None else f"{r['value']:,.0f}/s",
-            "-" if r["reference"] is None else f"{r['reference']:,.0f}/s",
-            "-" if value is None else f"{value:.2f}",
-            _verdict(value, r["target"]),
-            extra,
-        )  # fmt: skip
-    console.print(ratio_table)
-    console.print(
-        f"{report.server}. Load average (1 min) before/after: {report.load[0]:.1f}/"
-        f"{report.load[1]:.1f} on {os.cpu_count()} CPUs; fsync of 8 kB before/after: "
-        f"{report.fsync_us[0]:,.0f}/{report.fsync_us[1]:,.0f} µs (other processes skew every "
-        f"figure). Backend wall time {report.seconds:.0f} s.\n"
-    )
+
+def vs_full(writes: str) -> Callable[[dict[str, Any]], str]:
+    """The ratio table's last column: the ratio against raw SQL doing all the app writes."""
+
+    def extra(row: dict[str, Any]) -> str:
+        if row.get("vs_full") is None:
+            return ""
+        return f"÷ raw with {writes} writes: {row['vs_full']:.2f}"
+
+    return extra
+
+
+def footer(report: mv.BackendRun) -> str:
+    """The last words on a backend: its server, the machine's conditions and the time it took."""
+    return f"{report.server}. {mv.conditions(report)}. Backend wall time {report.seconds:.0f} s.\n"
 
 
 def as_json(report: BackendReport) -> dict[str, Any]:
@@ -1340,9 +1297,7 @@ def as_json(report: BackendReport) -> dict[str, Any]:
         "holds": [result(r) for r in report.holds],
         "flash_sale": [sale(s) for s in report.sales],
         "ratios": ratios(report),
-        "ledger_drifts": report.ledger_drifts,
-        "load_average": report.load,
-        "fsync_us": report.fsync_us,
+        **report.run_figures(),
         "seconds": report.seconds,
     }
 
@@ -1351,11 +1306,7 @@ def as_json(report: BackendReport) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--seconds", type=float, default=8.0, help="per timed measurement")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser = mv.bench_parser(__doc__, seconds=8.0, seconds_help="per timed measurement")
     parser.add_argument(
         "--flash-holds", type=int, default=FLASH.holds, help="flash sale holds (units: 1/10)"
     )
@@ -1365,31 +1316,19 @@ def main(argv: list[str] | None = None) -> int:
     FLASH.holds, FLASH.units = args.flash_holds, args.flash_holds // 10
     if not 0.5 <= args.seconds <= 600:
         parser.error("--seconds must be 0.5..600")
-    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-    if use_wrk and not shutil.which("wrk"):
-        parser.error("wrk not found (apt-get install wrk), or use --client httpx")
-    client_name = "wrk" if use_wrk else "httpx (asyncio, own process)"
-    print(f"HTTP client: {client_name}", file=sys.stderr)
+    use_wrk, client_name = mv.http_client(parser, args.client)
     options = Options(
         seconds=args.seconds,
         loader=load_with_wrk if use_wrk else load_with_httpx,
         client_name=client_name,
     )
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    reports = []
-    for backend in backends:
-        report = run_backend(backend, options)
-        if report is not None:
-            print_report(report, options)
-            reports.append(report)
-    if args.json:
-        document = {
-            "environment": mv.environment(client_name),
-            "seconds": args.seconds,
-            "flash_sale": {"holds": FLASH.holds, "units": FLASH.units, "clients": FLASH_CLIENTS},
-            "backends": {r.backend: as_json(r) for r in reports},
-        }
-        args.json.write_text(json.dumps(document, indent=2, default=str))
+    measure = functools.partial(bench_backend, options=options)
+    reports = mv.measure_backends(
+        args.backend, measure, functools.partial(print_report, options=options)
+    )
+    flash = {"holds": FLASH.holds, "units": FLASH.units, "clients": FLASH_CLIENTS}
+    backends = {r.backend: as_json(r) for r in reports}
+    mv.write_json(args.json, client_name, args.seconds, backends, flash_sale=flash)
     return 0
 
 

@@ -29,6 +29,7 @@ import functools
 import http.client
 import io
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -45,16 +46,16 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg.types.json import Json
 
-from omnistock.db import Database
+from omnistock.db import Database, UnitOfWork
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import StockConflict
 from omnistock.domain.stock import MovementType
@@ -101,14 +102,28 @@ class Result:
 
 
 @dataclass
-class BackendReport:
+class BackendRun:
+    """What every bench reports of a backend besides its figures: the database server, the
+    ledger replay after the run (drifts: must be 0), and what skews every figure (`watching`):
+    the 1-minute load average and `fsync_probe` before and after, and the run's wall time."""
+
     backend: str
     server: str
+    ledger_drifts: int | None = None
+    load: tuple[float, float] = (0.0, 0.0)
+    fsync_us: tuple[float, float] = (0.0, 0.0)
+    seconds: float = 0.0
+
+    def run_figures(self) -> dict[str, Any]:
+        """The ledger replay and the machine's conditions, as the JSON output has them."""
+        return {"ledger_drifts": self.ledger_drifts, "load_average": self.load,
+                "fsync_us": self.fsync_us}  # fmt: skip
+
+
+@dataclass
+class BackendReport(BackendRun):
     results: list[Result] = field(default_factory=list)
     ratios: list[dict[str, Any]] = field(default_factory=list)
-    ledger_drifts: int | None = None
-    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
-    fsync_us: tuple[float, float] = (0.0, 0.0)  # fsync_probe before and after
     profile: str = ""
 
 
@@ -330,7 +345,7 @@ def measure_threads(
 # --------------------------------------------------------------------------- raw SQL
 
 
-def _event_data(sku: str, location: str, row: tuple[int, int, int, int]) -> dict[str, Any]:
+def stock_changed_data(sku: str, location: str, row: tuple[int, ...]) -> dict[str, Any]:
     """What the app's `stock.changed` event carries: the position as the API shows it."""
     on_hand, reserved, unsellable, inbound = row
     return {
@@ -367,6 +382,16 @@ VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), 'stock.changed', ?, ?)
 """
 
 
+def sqlite_connection(path: str) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the app's pragmas, in autocommit mode: the transactions
+    are the caller's (BEGIN IMMEDIATE), shared by threads that take turns."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
 class RawSqlite:
     """The movement's transaction in plain sqlite3, with the app's pragmas and BEGIN IMMEDIATE."""
 
@@ -375,11 +400,7 @@ class RawSqlite:
         self.conn: sqlite3.Connection | None = None
 
     def open(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
-            conn.execute(f"PRAGMA {pragma}")
-        conn.execute("PRAGMA busy_timeout=30000")
-        self.conn = conn
+        self.conn = sqlite_connection(self.path)
 
     def step(self, rng: random.Random) -> bool:
         assert self.conn is not None
@@ -395,7 +416,9 @@ class RawSqlite:
                 return False
             conn.execute(_SQLITE_MOVEMENT, (at, sku, location, movement_type, delta)).fetchone()
             if self.outbox:
-                conn.execute(_SQLITE_EVENT, (at, json.dumps(_event_data(sku, location, row))))
+                conn.execute(
+                    _SQLITE_EVENT, (at, json.dumps(stock_changed_data(sku, location, row)))
+                )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -450,7 +473,7 @@ class RawPostgres:
                 return False
             conn.execute(_PG_MOVEMENT, (at, sku, location, movement_type, delta)).fetchone()
             if self.outbox:
-                conn.execute(_PG_EVENT, (at, Json(_event_data(sku, location, row))))
+                conn.execute(_PG_EVENT, (at, Json(stock_changed_data(sku, location, row))))
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -465,28 +488,26 @@ class RawPostgres:
 # --------------------------------------------------------------------------- service layer
 
 
-class ServiceWorker:
-    """One thread recording movements through `Database.run` and `stock.record_movement`."""
+#: What a service-layer thread does once: given its random source, the work to run in
+#: `Database.run` (a use case called on the unit of work).
+ServiceCall = Callable[[random.Random], Callable[[UnitOfWork], object]]
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
+
+class ServiceCalls:
+    """One thread calling the service layer through `Database.run`, a call at a time: `call`
+    picks the work, and the domain error `refusal` counts as refused (stock held it back)."""
+
+    def __init__(self, database: Database, call: ServiceCall, refusal: type[Exception]) -> None:
+        self.database, self.call, self.refusal = database, call, refusal
 
     def open(self) -> None:
         pass
 
     def step(self, rng: random.Random) -> bool:
-        location, sku, movement_type, quantity = random_movement(rng)
+        work = self.call(rng)
         try:
-            self.database.run(
-                lambda uow: stock.record_movement(
-                    uow,
-                    location=location,
-                    sku=sku,
-                    movement_type=MovementType(movement_type),
-                    quantity=quantity,
-                )
-            )
-        except StockConflict:
+            self.database.run(work)
+        except self.refusal:
             return False
         return True
 
@@ -494,10 +515,47 @@ class ServiceWorker:
         pass
 
 
+def measure_service(
+    name: str,
+    url: str,
+    call: ServiceCall,
+    refusal: type[Exception],
+    threads: int,
+    seconds: float,
+) -> Result:
+    """`call` through the app's `Database` from `threads` threads for `seconds` (one
+    `Database` for all)."""
+    database = Database(url)
+    try:
+        return measure_threads(
+            name,
+            "service",
+            lambda: ServiceCalls(database, call, refusal),
+            threads=threads,
+            seconds=seconds,
+            note="the app's Database and services",
+        )
+    finally:
+        database.dispose()
+
+
+def record_random_movement(rng: random.Random) -> Callable[[UnitOfWork], object]:
+    """A random movement (`random_movement`), as the service layer records it."""
+    location, sku, movement_type, quantity = random_movement(rng)
+    return lambda uow: stock.record_movement(
+        uow,
+        location=location,
+        sku=sku,
+        movement_type=MovementType(movement_type),
+        quantity=quantity,
+    )
+
+
 def profile_service(url: str, seconds: float, top: int = 22) -> str:
     """cProfile one thread recording movements through the service layer; the top functions."""
     database = Database(url)
-    worker, rng = ServiceWorker(database), random.Random(3)
+    worker = ServiceCalls(database, record_random_movement, StockConflict)
+    rng = random.Random(3)
     profiler = cProfile.Profile()
     count, failed = 0, Counter[str]()
     try:
@@ -638,11 +696,21 @@ class LoadResult:
     p99_ms: float | None
 
 
-WRK_SCRIPT = r"""
+#: The start of a wrk script that sends the requests its init() prepares in `pool`, one
+#: after the other, round and round.
+WRK_POOL = r"""
+local pool, counter = {}, 0
+
+function request()
+  counter = counter % #pool + 1
+  return pool[counter]
+end
+"""
+WRK_SCRIPT = (
+    WRK_POOL
+    + r"""
 -- POSTs random stock movements (or the same bodies to the bare endpoint).
 -- args: api key, seed, items, locations, sale share
-local pool = {}
-local counter = 0
 local threads_seen = 0
 
 function setup(thread)
@@ -665,11 +733,6 @@ function init(args)
   end
 end
 
-function request()
-  counter = counter % #pool + 1
-  return pool[counter]
-end
-
 function done(summary, latency, _)
   local e = summary.errors
   io.write(string.format(
@@ -678,28 +741,72 @@ function done(summary, latency, _)
     latency:percentile(50), latency:percentile(99)))
 end
 """
+)
+
+
+def wrk_duration(seconds: float) -> str:
+    """wrk's `-d`: it takes whole seconds only (it refuses "2.5s"), so round up, to 1 at least."""
+    return f"{max(1, math.ceil(seconds))}s"
+
+
+@contextlib.contextmanager
+def lua_script(text: str) -> Iterator[str]:
+    """`text` in a temporary .lua file for wrk's `-s`; yields its path, deletes it on exit."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(text)
+    try:
+        yield script.name
+    finally:
+        os.unlink(script.name)
+
+
+@dataclass(frozen=True)
+class Wrk:
+    """One wrk run: `clients` connections on `threads` threads loading `url` for `seconds`
+    (rounded up), each request given up after `timeout`; `args` go to the script's init()."""
+
+    url: str
+    threads: int
+    clients: int
+    seconds: float
+    timeout: str
+    args: Sequence[str]
+
+    def command(self, script: str) -> list[str]:
+        """The command line, with the Lua file `script`."""
+        wrk = shutil.which("wrk")
+        assert wrk is not None
+        return [
+            wrk, "-t", str(self.threads), "-c", str(self.clients),
+            "-d", wrk_duration(self.seconds), "--timeout", self.timeout, "-s", script, self.url,
+            "--", *self.args,
+        ]  # fmt: skip
+
+    def run(self, script: str) -> dict[str, Any]:
+        """Run wrk with the Lua `script` (its text) until it ends; its `WRK_JSON` figures."""
+        with lua_script(script) as path:
+            done = subprocess.run(
+                self.command(path),
+                capture_output=True,
+                text=True,
+                timeout=self.seconds + 60,
+                check=False,
+            )
+        return wrk_figures(f"{done.stdout}\n{done.stderr}", done.returncode)
+
+
+def wrk_figures(output: str, returncode: int | None) -> dict[str, Any]:
+    """The figures a script's done() writes as a `WRK_JSON {...}` line of wrk's `output`."""
+    line = next((x for x in output.splitlines() if x.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed ({returncode}):\n{output[-3000:]}")
+    figures: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
+    return figures
 
 
 def load_with_wrk(url: str, *, key: str, clients: int, seconds: float, seed: int) -> LoadResult:
-    wrk = shutil.which("wrk")
-    assert wrk is not None
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
-    try:
-        command = [
-            wrk, "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds:g}s",
-            "--timeout", "10s", "-s", script.name, url,
-            "--", key, str(seed), str(ITEMS), str(LOCATIONS), str(_workload["sale_share"]),
-        ]  # fmt: skip
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
-    finally:
-        os.unlink(script.name)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    figures = json.loads(line.removeprefix("WRK_JSON "))
+    args = [key, str(seed), str(ITEMS), str(LOCATIONS), str(_workload["sale_share"])]
+    figures = Wrk(url, min(2, clients), clients, seconds, "10s", args).run(WRK_SCRIPT)
     return LoadResult(
         requests=figures["requests"],
         seconds=figures["duration_us"] / 1e6,
@@ -710,73 +817,114 @@ def load_with_wrk(url: str, *, key: str, clients: int, seconds: float, seed: int
     )
 
 
-async def _httpx_load(
-    url: str, key: str, clients: int, seconds: float, seed: int, sale_share: float
-) -> dict[str, Any]:
+@dataclass
+class Exchanges:
+    """What an httpx load saw: its answers by status code, their latencies (seconds), the
+    requests that failed on the way (no answer) and how long it ran."""
+
+    statuses: Counter[int]
+    latencies: list[float]
+    failures: int
+    seconds: float
+
+
+#: One request of an httpx load, sent with the load's client and random source: its answer,
+#: or None (sending nothing) when this connection has nothing left to send.
+Send = Callable[[Any, random.Random], Awaitable[Any]]
+
+
+async def load_over_httpx(
+    send: Send, key: str, clients: int, seconds: float, seed: int, *, timeout: float, base: str = ""
+) -> Exchanges:
+    """`clients` concurrent connections (with the API key `key`) sending `send`'s requests,
+    each as soon as the last is answered, until `seconds` are up (or `send` has nothing left);
+    `base`: the URL that the requests' paths are relative to."""
     import httpx
 
-    _workload["sale_share"] = sale_share  # this runs in a process of its own
     rng = random.Random(seed)
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     failures = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(limits=limits, timeout=10, headers=headers) as client:
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=timeout, headers=headers
+    ) as client:
         start = time.perf_counter()
         deadline = start + seconds
 
         async def one_client() -> None:
             nonlocal failures
             while (sent := time.perf_counter()) < deadline:
-                location, sku, kind, quantity = random_movement(rng)
-                body = {"location": location, "sku": sku, "type": kind, "quantity": quantity}
                 try:
-                    answer = await client.post(url, json=body)
+                    answer = await send(client, rng)
                 except httpx.HTTPError:
                     failures += 1
                     continue
+                if answer is None:
+                    return
                 latencies.append(time.perf_counter() - sent)
                 statuses[answer.status_code] += 1
 
         await asyncio.gather(*(one_client() for _ in range(clients)))
         elapsed = time.perf_counter() - start
-    p50, p99 = percentiles_ms(latencies)
-    return {
-        "requests": sum(statuses.values()),
-        "seconds": elapsed,
-        "non_2xx": sum(n for code, n in statuses.items() if not 200 <= code < 300),
-        "socket_errors": failures,
-        "p50_ms": p50,
-        "p99_ms": p99,
-    }
+    return Exchanges(statuses, latencies, failures, elapsed)
 
 
-def _httpx_process(queue: Any, *args: Any) -> None:
+def _run_load(queue: Any, load: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
-        queue.put(asyncio.run(_httpx_load(*args)))
+        queue.put(asyncio.run(load(*args)))
     except Exception as error:  # report it to the parent rather than hang it
         queue.put({"error": f"{type(error).__name__}: {error}"})
 
 
-def load_with_httpx(url: str, *, key: str, clients: int, seconds: float, seed: int) -> LoadResult:
-    """The fallback client: httpx + asyncio in a process of its own (slower than wrk)."""
+def in_own_process(
+    load: Callable[..., Coroutine[Any, Any, dict[str, Any]]], *args: Any, seconds: float
+) -> dict[str, Any]:
+    """Run the load `load(*args)` (a coroutine function of this module or another bench's,
+    lasting about `seconds`) in a process of its own, so that the client and what it measures
+    share no interpreter; the figures it returns."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(
-        target=_httpx_process,
-        args=(queue, url, key, clients, seconds, seed, _workload["sale_share"]),
-        daemon=True,
-    )
+    process = context.Process(target=_run_load, args=(queue, load, args), daemon=True)
     process.start()
     try:
-        figures = queue.get(timeout=seconds + 120)
+        figures: dict[str, Any] = queue.get(timeout=seconds + 120)
     finally:
         process.join(timeout=15)
         if process.is_alive():
             process.kill()
     if "error" in figures:
         raise RuntimeError(f"httpx client failed: {figures['error']}")
+    return figures
+
+
+async def _httpx_load(
+    url: str, key: str, clients: int, seconds: float, seed: int, sale_share: float
+) -> dict[str, Any]:
+    _workload["sale_share"] = sale_share  # this runs in a process of its own
+
+    async def post_movement(client: Any, rng: random.Random) -> Any:
+        location, sku, kind, quantity = random_movement(rng)
+        body = {"location": location, "sku": sku, "type": kind, "quantity": quantity}
+        return await client.post(url, json=body)
+
+    seen = await load_over_httpx(post_movement, key, clients, seconds, seed, timeout=10)
+    p50, p99 = percentiles_ms(seen.latencies)
+    return {
+        "requests": sum(seen.statuses.values()),
+        "seconds": seen.seconds,
+        "non_2xx": sum(n for code, n in seen.statuses.items() if not 200 <= code < 300),
+        "socket_errors": seen.failures,
+        "p50_ms": p50,
+        "p99_ms": p99,
+    }
+
+
+def load_with_httpx(url: str, *, key: str, clients: int, seconds: float, seed: int) -> LoadResult:
+    """The fallback client: httpx + asyncio in a process of its own (slower than wrk)."""
+    share = _workload["sale_share"]
+    figures = in_own_process(_httpx_load, url, key, clients, seconds, seed, share, seconds=seconds)
     return LoadResult(**figures)
 
 
@@ -899,6 +1047,70 @@ def libpq(url: str) -> str:
     return f"host={parsed.host} port={parsed.port} user={parsed.username} dbname={parsed.database}"
 
 
+# --------------------------------------------------------------------------- every backend
+
+Report = TypeVar("Report")
+
+
+def on_fresh_database(backend: str, measure: Callable[[str, str, str], Report]) -> Report | None:
+    """`measure(backend, url, server)` on a database of its own: a SQLite file in a temporary
+    folder, or a throwaway PostgreSQL cluster (None: PostgreSQL is not installed)."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="omnistock-bench-") as directory:
+            url = f"sqlite:///{directory}/omnistock.db"
+            server = f"SQLite {sqlite3.sqlite_version}, file in {directory}, WAL, FULL"
+            return measure(backend, url, server)
+    bindir = _postgres_bindir()
+    if bindir is None:
+        print("PostgreSQL not found (initdb/pg_ctl): skipped", file=sys.stderr)
+        return None
+    with postgres_cluster(bindir) as url:
+        server = (
+            f"PostgreSQL {bindir.parent.name}, throwaway cluster, fsync=on, "
+            "synchronous_commit=on, shared_buffers=256MB"
+        )
+        return measure(backend, url, server)
+
+
+def measure_backends(
+    choice: str, measure: Callable[[str, str, str], Report], show: Callable[[Report], None]
+) -> list[Report]:
+    """The report of each backend `--backend` names (`both`: SQLite, then PostgreSQL), each
+    shown as soon as it is measured; a PostgreSQL that is not installed is left out."""
+    reports = []
+    for backend in ["sqlite", "postgresql"] if choice == "both" else [choice]:
+        report = on_fresh_database(backend, measure)
+        if report is not None:
+            show(report)
+            reports.append(report)
+    return reports
+
+
+@contextlib.contextmanager
+def watching(run: BackendRun) -> Iterator[None]:
+    """Record on `run` what skews every figure measured in the block: the 1-minute load
+    average and the time of an 8 kB fsync (`fsync_probe`) before and after, and the time."""
+    started = time.perf_counter()
+    load_before, fsync_before = os.getloadavg()[0], fsync_probe(tempfile.gettempdir())
+    yield
+    run.load = (load_before, os.getloadavg()[0])
+    run.fsync_us = (fsync_before, fsync_probe(tempfile.gettempdir()))
+    run.seconds = time.perf_counter() - started
+
+
+def server_env(url: str) -> tuple[str, dict[str, str]]:
+    """A fresh admin key, and the environment that starts the app on `url` with it."""
+    key = secrets.token_urlsafe(24)
+    return key, {"OMNISTOCK_DATABASE_URL": url, "OMNISTOCK_ADMIN_KEY": key}
+
+
+def server_note(client_name: str, *, sqlite: bool, workers: int) -> str:
+    """The note of an HTTP measurement: its client, and what limits several workers."""
+    if sqlite and workers > 1:
+        return f"{client_name}; 2 processes share SQLite's single writer"
+    return client_name
+
+
 # --------------------------------------------------------------------------- one backend
 
 
@@ -914,17 +1126,15 @@ class Options:
 def bench_backend(backend: str, url: str, server: str, options: Options) -> BackendReport:
     """Every measurement of one backend, on a fresh database in stock."""
     say = _progress(backend)
-    load_before, fsync_before = os.getloadavg()[0], fsync_probe(tempfile.gettempdir())
-    stock_up(url)
     report = BackendReport(backend=backend, server=server)
-    raw = raw_sqlite if backend == "sqlite" else raw_postgres
-    report.results += raw(url, options, say)
-    report.results.append(service_layer(url, options, say))
-    report.results += http_api(backend, url, options, say)
-    say("ledger check")
-    report.ledger_drifts = ledger_drifts(url)
-    report.load = (load_before, os.getloadavg()[0])
-    report.fsync_us = (fsync_before, fsync_probe(tempfile.gettempdir()))
+    with watching(report):
+        stock_up(url)
+        raw = raw_sqlite if backend == "sqlite" else raw_postgres
+        report.results += raw(url, options, say)
+        report.results.append(service_layer(url, options, say))
+        report.results += http_api(backend, url, options, say)
+        say("ledger check")
+        report.ledger_drifts = ledger_drifts(url)
     if options.profile:
         say("cProfile of the service layer, one thread")
         report.profile = profile_service(url, min(5.0, options.seconds))
@@ -975,29 +1185,16 @@ def raw_postgres(url: str, options: Options, say: Callable[[str], None]) -> list
 
 def service_layer(url: str, options: Options, say: Callable[[str], None]) -> Result:
     say(f"service layer, {options.clients} threads")
-    database = Database(url)
-    try:
-        return measure_threads(
-            "service: db.run(record_movement)",
-            "service",
-            lambda: ServiceWorker(database),
-            threads=options.clients,
-            seconds=options.seconds,
-            note="the app's Database and services",
-        )
-    finally:
-        database.dispose()
+    name, call = "service: db.run(record_movement)", record_random_movement
+    return measure_service(name, url, call, StockConflict, options.clients, options.seconds)
 
 
 def http_api(backend: str, url: str, options: Options, say: Callable[[str], None]) -> list[Result]:
-    key = secrets.token_urlsafe(24)
-    env = {"OMNISTOCK_DATABASE_URL": url, "OMNISTOCK_ADMIN_KEY": key}
+    key, env = server_env(url)
     results = []
     for workers in (1, 2):
         say(f"HTTP {MOVEMENTS_PATH}, {workers} worker(s), {options.clients} clients")
-        note = options.client_name
-        if backend == "sqlite" and workers > 1:
-            note += "; 2 processes share SQLite's single writer"
+        note = server_note(options.client_name, sqlite=backend == "sqlite", workers=workers)
         app = "omnistock.api.app:create_app_from_env"
         with uvicorn_server(app, workers=workers, env=env) as server:
             results.append(
@@ -1082,29 +1279,32 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def print_report(report: BackendReport, bare: list[Result], options: Options) -> None:
-    from rich.console import Console
+def results_table(
+    title: str,
+    results: Sequence[Result],
+    *,
+    unit: str,
+    cpu: str,
+    refused: str,
+    caption: str | None = None,
+    bare_unit: str = "",
+) -> Any:
+    """A rich table of measurements: per second (in `unit`; `bare_unit` after the bare app's
+    figures), latency, CPU per operation (`cpu`), refusals (`refused`), errors and notes."""
     from rich.table import Table
 
-    console = Console(width=160)
-    table = Table(
-        title=(
-            f"{report.backend}: movements per second ({options.seconds:g} s each, "
-            f"{_workload['sale_share']:.0%} sales)"
-        ),
-        caption=report.server,
-    )
+    table = Table(title=title, caption=caption)
     for column in ("measurement", "clients", "workers"):
         table.add_column(column)
-    for column in ("movements/s", "p50 ms", "p99 ms", "CPU ms/mv", "refused / non-2xx", "errors"):
+    for column in (unit, "p50 ms", "p99 ms", cpu, refused, "errors"):
         table.add_column(column, justify="right")
     table.add_column("note")
-    for r in [*report.results, *bare]:
+    for r in results:
         table.add_row(
             r.name,
             str(r.clients),
             "-" if r.workers is None else str(r.workers),
-            f"{r.per_second:,.0f}" + (" req/s" if r.kind == "bare" else ""),
+            f"{r.per_second:,.0f}" + (bare_unit if r.kind == "bare" else ""),
             _ms(r.p50_ms),
             _ms(r.p99_ms),
             _ms(r.cpu_ms),
@@ -1112,7 +1312,49 @@ def print_report(report: BackendReport, bare: list[Result], options: Options) ->
             str(r.errors),
             r.note,
         )
-    console.print(table)
+    return table
+
+
+def ledger_replay(backend: str, drifts: int | None) -> str:
+    """The ledger replay's verdict (every position equals the sum of its movements), loud."""
+    style = "bold green" if drifts == 0 else "bold red"
+    return (
+        f"[bold]LEDGER REPLAY ({backend}):[/] [{style}]{drifts} "
+        "drift(s)[/] (every position equals the sum of its movements)"
+    )
+
+
+def conditions(report: BackendRun) -> str:
+    """What the machine was like before and after a backend's run (see `watching`)."""
+    load, fsync_us = report.load, report.fsync_us
+    return (
+        f"Load average (1 min) before/after: {load[0]:.1f}/{load[1]:.1f} on {os.cpu_count()} "
+        f"CPUs; fsync of 8 kB before/after: {fsync_us[0]:,.0f}/{fsync_us[1]:,.0f} µs (other "
+        "processes skew every figure)"
+    )
+
+
+def print_report(report: BackendReport, bare: list[Result], options: Options) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    title = (
+        f"{report.backend}: movements per second ({options.seconds:g} s each, "
+        f"{_workload['sale_share']:.0%} sales)"
+    )
+    results = [*report.results, *bare]
+    console.print(
+        results_table(
+            title,
+            results,
+            unit="movements/s",
+            cpu="CPU ms/mv",
+            refused="refused / non-2xx",
+            caption=report.server,
+            bare_unit=" req/s",
+        )
+    )
     console.print(
         "CPU ms/mv: CPU per movement of the Python side: this process for raw and service "
         "(the PostgreSQL server's not included), the uvicorn processes for HTTP (per request "
@@ -1142,9 +1384,7 @@ def print_report(report: BackendReport, bare: list[Result], options: Options) ->
             f"({row['raw_position_ledger_threads']} thread(s)); with outbox "
             f"{row['raw_full']:,.0f}/s ({row['raw_full_threads']} thread(s)). "
             f"Ledger check after the run: {report.ledger_drifts} drift(s). "
-            f"Load average (1 min) before/after: {report.load[0]:.1f}/{report.load[1]:.1f} "
-            f"on {os.cpu_count()} CPUs; fsync of 8 kB before/after: {report.fsync_us[0]:,.0f}/"
-            f"{report.fsync_us[1]:,.0f} µs (other processes skew every figure)."
+            f"{conditions(report)}."
         )
     if report.profile:
         console.print(f"\n[bold]{report.backend}: where the service layer spends its time[/]")
@@ -1171,32 +1411,43 @@ def environment(client_name: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- main
 
 
-def run_backend(backend: str, options: Options) -> BackendReport | None:
-    """Measure one backend on a database of its own (None: PostgreSQL is not installed)."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="omnistock-bench-") as directory:
-            url = f"sqlite:///{directory}/omnistock.db"
-            server = f"SQLite {sqlite3.sqlite_version}, file in {directory}, WAL, FULL"
-            return bench_backend(backend, url, server, options)
-    bindir = _postgres_bindir()
-    if bindir is None:
-        print("PostgreSQL not found (initdb/pg_ctl): skipped", file=sys.stderr)
-        return None
-    with postgres_cluster(bindir) as url:
-        server = (
-            f"PostgreSQL {bindir.parent.name}, throwaway cluster, fsync=on, "
-            "synchronous_commit=on, shared_buffers=256MB"
-        )
-        return bench_backend(backend, url, server, options)
+def bench_parser(doc: str | None, *, seconds: float, seconds_help: str) -> argparse.ArgumentParser:
+    """A bench's command line, described by its docstring's first paragraph, with the options
+    every bench takes: --backend, --seconds (`seconds` by default), --json and --client."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=seconds, help=seconds_help)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    return parser
+
+
+def write_json(
+    path: Path | None, client_name: str, seconds: float, backends: dict[str, Any], **more: Any
+) -> None:
+    """With --json, write the figures there: the environment, the seconds of a measurement,
+    what else the bench was run with (`more`) and the figures of each backend."""
+    if path is None:
+        return
+    document = {"environment": environment(client_name), "seconds": seconds, **more,
+                "backends": backends}  # fmt: skip
+    path.write_text(json.dumps(document, indent=2, default=str))
+
+
+def http_client(parser: argparse.ArgumentParser, choice: str) -> tuple[bool, str]:
+    """Whether `--client` loads with wrk (`auto`: when it is installed), and the client's name,
+    told on stderr."""
+    use_wrk = choice == "wrk" or (choice == "auto" and shutil.which("wrk") is not None)
+    if use_wrk and not shutil.which("wrk"):
+        parser.error("wrk not found (apt-get install wrk), or use --client httpx")
+    client_name = "wrk" if use_wrk else "httpx (asyncio, own process)"
+    print(f"HTTP client: {client_name}", file=sys.stderr)
+    return use_wrk, client_name
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser = bench_parser(__doc__, seconds=10.0, seconds_help="per measurement")
     parser.add_argument("--clients", type=int, default=16, help="threads / HTTP connections")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument("--profile", action="store_true", help="cProfile the service layer")
     parser.add_argument(
         "--sale-share", type=float, default=SALE_SHARE, help="share of sales (rest: receipts)"
@@ -1208,11 +1459,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sale-share must be between 0 and 1")
     _workload["sale_share"] = args.sale_share
 
-    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-    if use_wrk and not shutil.which("wrk"):
-        parser.error("wrk not found (apt-get install wrk), or use --client httpx")
-    client_name = "wrk" if use_wrk else "httpx (asyncio, own process)"
-    print(f"HTTP client: {client_name}", file=sys.stderr)
+    use_wrk, client_name = http_client(parser, args.client)
     options = Options(
         seconds=args.seconds,
         clients=args.clients,
@@ -1220,36 +1467,33 @@ def main(argv: list[str] | None = None) -> int:
         client_name=client_name,
         profile=args.profile,
     )
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    reports: list[BackendReport] = []
     bare = bench_bare(options)
-    for backend in backends:
-        report = run_backend(backend, options)
-        if report is not None:
-            report.ratios = ratios(report)
-            print_report(report, bare, options)
-            reports.append(report)
-    if args.json:
-        document = {
-            "environment": environment(client_name),
-            "seconds": args.seconds,
-            "clients": args.clients,
-            "sale_share": args.sale_share,
-            "bare": [{**asdict(r), "per_second": r.per_second} for r in bare],
-            "backends": {
-                r.backend: {
-                    "server": r.server,
-                    "results": [{**asdict(x), "per_second": x.per_second} for x in r.results],
-                    "ratios": r.ratios,
-                    "ledger_drifts": r.ledger_drifts,
-                    "load_average": r.load,
-                    "fsync_us": r.fsync_us,
-                    "profile": r.profile,
-                }
-                for r in reports
-            },
+
+    def show(report: BackendReport) -> None:
+        report.ratios = ratios(report)
+        print_report(report, bare, options)
+
+    measure = functools.partial(bench_backend, options=options)
+    reports = measure_backends(args.backend, measure, show)
+    backends = {
+        r.backend: {
+            "server": r.server,
+            "results": [{**asdict(x), "per_second": x.per_second} for x in r.results],
+            "ratios": r.ratios,
+            **r.run_figures(),
+            "profile": r.profile,
         }
-        args.json.write_text(json.dumps(document, indent=2))
+        for r in reports
+    }
+    write_json(
+        args.json,
+        client_name,
+        args.seconds,
+        backends,
+        clients=args.clients,
+        sale_share=args.sale_share,
+        bare=[{**asdict(r), "per_second": r.per_second} for r in bare],
+    )
     return 0
 
 

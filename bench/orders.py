@@ -31,23 +31,18 @@ cluster, uvicorn, threaded runs, raw connections, load figures) comes from `move
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import cProfile
 import datetime as dt
 import functools
 import io
 import json
 import math
-import multiprocessing
 import os
 import pstats
 import random
 import re
-import secrets
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -66,7 +61,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
 from psycopg.types.json import Json
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 import availability as av
@@ -220,14 +214,8 @@ def set_up(url: str) -> None:
         database.migrate()
 
         def catalogue(uow: UnitOfWork) -> None:
-            for i in range(LOCATIONS):
-                catalog.put_location(uow, av.make_location(i))
-            for i in range(ITEMS):
-                catalog.put_item(uow, Item(sku_code(i), f"Item {i}", price=Decimal("19.90")))
-            kinds = (LocationType.WAREHOUSE, LocationType.STORE)
-            channels.put_channel(uow, Channel(CHANNEL, "Web shop", location_types=kinds))
-            for rule in buffer_rules():
-                channels.add_rule(uow, rule)
+            items = [Item(sku_code(i), f"Item {i}", price=Decimal("19.90")) for i in range(ITEMS)]
+            av.open_web_shop(uow, items, buffer_rules())
 
         rng = random.Random(SEED)
         holdings = []
@@ -247,12 +235,7 @@ def set_up(url: str) -> None:
 
 
 def count_orders(url: str) -> int:
-    database = Database(url)
-    try:
-        with database.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(orders_table)).scalar_one())
-    finally:
-        database.dispose()
+    return av.count_rows(url, orders_table)
 
 
 # --------------------------------------------------------------------------- raw SQL
@@ -355,9 +338,8 @@ class RawOrder(av.RawHold):
     its plan and the `order.created` event; with `full`, also what else the app writes: the
     order's lines, its fulfilment and their lines, the `allocate` ledger movements, the
     sourcing decision, a history entry, the published ATS and the other events (a
-    `stock.changed` and an `availability.changed` per line).
-
-    SQLite writers queue on `lock` (one per run, shared by the threads), as the app's do.
+    `stock.changed` and an `availability.changed` per line). Its transaction runs as
+    `RawHold`'s does (`_in_transaction`).
     """
 
     def __init__(
@@ -365,17 +347,17 @@ class RawOrder(av.RawHold):
     ) -> None:
         super().__init__(url, _no_target, full=full, lock=lock)
         self.plans = plans
-        convert = (lambda s: s) if self.sqlite else av._pg
-        named = {
-            "order": _ORDER,
-            "order_lines": _ORDER_LINES,
-            "fulfilment": _FULFILMENT,
-            "fulfilment_lines": _FULFILMENT_LINES,
-            "allocate": _ALLOCATE,
-            "decision": _DECISION,
-            "history": _HISTORY,
-        }
-        self.sql.update({name: convert(text) for name, text in named.items()})
+        self._prepare(
+            {
+                "order": _ORDER,
+                "order_lines": _ORDER_LINES,
+                "fulfilment": _FULFILMENT,
+                "fulfilment_lines": _FULFILMENT_LINES,
+                "allocate": _ALLOCATE,
+                "decision": _DECISION,
+                "history": _HISTORY,
+            }
+        )
 
     def _many(self, statement: str, rows: list[dict[str, Any]]) -> None:
         (self.conn if self.sqlite else self.conn.cursor()).executemany(statement, rows)
@@ -385,36 +367,27 @@ class RawOrder(av.RawHold):
         body, now = plan.body, dt.datetime.now(dt.UTC)
         at = self._time(now)
         conn, sql = self.conn, self.sql
-        with self.lock:
-            if self.sqlite:
-                conn.execute("BEGIN IMMEDIATE")
-            try:
-                values = {"channel": CHANNEL, "customer": self._json(body["customer"]),
-                          "address": self._json(body["delivery"]["address"]), "at": at}  # fmt: skip
-                order_id = conn.execute(sql["order"], values).fetchone()[0]
-                positions = []
-                for location, sku, q, units, bp in plan.reserves:
-                    params = {"q": q, "sku": sku, "location": location, "units": units, "bp": bp}
-                    row = conn.execute(sql["reserve"], params).fetchone()
-                    if row is None:
-                        conn.execute("ROLLBACK") if self.sqlite else conn.rollback()
-                        return False
-                    positions.append((location, sku, row))
-                if self.full:
-                    self._everything_else(order_id, plan, positions, at, now)
-                else:
-                    view = self._view(order_id, plan, now, fulfilment_ids=None)
-                    event = {"type": "order.created", "at": at, "data": self._json(view)}
-                    conn.execute(sql["event"], event)
-                conn.execute("COMMIT") if self.sqlite else conn.commit()
-            except BaseException:
-                if self.sqlite:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                else:
-                    conn.rollback()
-                raise
-        return True
+
+        def place() -> bool:
+            values = {"channel": CHANNEL, "customer": self._json(body["customer"]),
+                      "address": self._json(body["delivery"]["address"]), "at": at}  # fmt: skip
+            order_id = conn.execute(sql["order"], values).fetchone()[0]
+            positions = []
+            for location, sku, q, units, bp in plan.reserves:
+                params = {"q": q, "sku": sku, "location": location, "units": units, "bp": bp}
+                row = conn.execute(sql["reserve"], params).fetchone()
+                if row is None:
+                    return False
+                positions.append((location, sku, row))
+            if self.full:
+                self._everything_else(order_id, plan, positions, at, now)
+            else:
+                view = self._view(order_id, plan, now, fulfilment_ids=None)
+                event = {"type": "order.created", "at": at, "data": self._json(view)}
+                conn.execute(sql["event"], event)
+            return True
+
+        return self._in_transaction(place)
 
     def _view(
         self, order_id: int, plan: Plan, now: dt.datetime, fulfilment_ids: list[int] | None
@@ -469,16 +442,14 @@ class RawOrder(av.RawHold):
         conn.execute(sql["history"], detail)
         events: list[tuple[str, dict[str, Any]]] = []
         published = []
-        for location, sku, (on_hand, reserved, unsellable, inbound) in positions:
-            available = on_hand - reserved - unsellable
-            events.append(("stock.changed", {"sku": sku, "location": location,
-                           "on_hand": on_hand, "reserved": reserved, "unsellable": unsellable,
-                           "inbound": inbound, "available": available}))  # fmt: skip
-            published.append({"channel": CHANNEL, "sku": sku, "ats": available})
+        for location, sku, row in positions:
+            position = mv.stock_changed_data(sku, location, row)
+            events.append(("stock.changed", position))
+            published.append({"channel": CHANNEL, "sku": sku, "ats": position["available"]})
         view = self._view(order_id, plan, now, fulfilment_ids)
         events.append(("order.created", view))
-        for row in published:
-            data = {"channel": CHANNEL, "sku": row["sku"], "available_to_sell": row["ats"]}
+        for ats in published:
+            data = {"channel": CHANNEL, "sku": ats["sku"], "available_to_sell": ats["ats"]}
             events.append(("availability.changed", data))
         self._many(sql["publish"], published)
         self._many(sql["event"], [
@@ -516,39 +487,22 @@ def ledger_for_raw_reserves(url: str) -> int:
 # --------------------------------------------------------------------------- service layer
 
 
-class ServiceOrder:
-    """One thread placing orders through `Database.run` and `orders.place`."""
-
-    def __init__(self, database: Database, pool: Sequence[orders.NewOrder]) -> None:
-        self.database, self.pool = database, pool
-
-    def open(self) -> None:
-        pass
-
-    def step(self, rng: random.Random) -> bool:
-        new = rng.choice(self.pool)
-        try:
-            self.database.run(lambda uow: orders.place(uow, new))
-        except InsufficientStock:
-            return False
-        return True
-
-    def close(self) -> None:
-        pass
+def place_one(
+    pool: Sequence[orders.NewOrder], rng: random.Random
+) -> Callable[[UnitOfWork], object]:
+    """A random order of `pool`, as the service layer places it."""
+    new = rng.choice(pool)
+    return lambda uow: orders.place(uow, new)
 
 
 # --------------------------------------------------------------------------- HTTP load
 
-WRK_SCRIPT = r"""
+WRK_SCRIPT = (
+    mv.WRK_POOL
+    + av.WRK_COUNTS
+    + r"""
 -- POSTs the orders of a file (one JSON body a line), each thread from its own place in it.
 -- args: key, file, seed
-local pool, counter, threads = {}, 0, {}
-ok_n, created_n, conflict_n, other_n = 0, 0, 0, 0
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("thread_number", #threads)
-end
 
 function init(args)
   local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. args[1]}
@@ -557,139 +511,43 @@ function init(args)
   counter = math.random(#pool)
 end
 
-function request()
-  counter = counter % #pool + 1
-  return pool[counter]
-end
-
 function response(status, headers, body)
-  if status == 201 then created_n = created_n + 1
-  elseif status == 409 then conflict_n = conflict_n + 1
-  elseif status >= 200 and status < 300 then ok_n = ok_n + 1
-  else other_n = other_n + 1 end
-end
-
-function done(summary, latency, requests)
-  local c = {ok_n = 0, created_n = 0, conflict_n = 0, other_n = 0}
-  for _, t in ipairs(threads) do
-    for name, value in pairs(c) do c[name] = value + (t:get(name) or 0) end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"duration_us":%d,"requests":%d,"ok":%d,"created":%d,"conflict":%d,' ..
-    '"other":%d,"socket":%d,"p50_us":%d,"p99_us":%d}\n',
-    summary.duration, summary.requests, c.ok_n, c.created_n, c.conflict_n, c.other_n,
-    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
+  count_answer(status)
 end
 """
+)
 
 
 def load_with_wrk(
     base: str, spec: av.LoadSpec, *, clients: int, seconds: float, seed: int, bodies: Path
 ) -> av.Load:
     """`availability`'s loader signature: wrk POSTs the orders of `bodies` to `spec.path`."""
-    wrk = shutil.which("wrk")
-    assert wrk is not None
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
-    try:
-        command = [
-            wrk, "-t", str(min(av.WRK_THREADS, clients)), "-c", str(clients),
-            "-d", f"{max(1, math.ceil(seconds))}s",  # wrk takes whole seconds
-            "--timeout", "30s", "-s", script.name, base + spec.path,
-            "--", spec.key, str(bodies), str(seed),
-        ]  # fmt: skip
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
-    finally:
-        os.unlink(script.name)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    figures = json.loads(line.removeprefix("WRK_JSON "))
-    return av.Load(
-        requests=figures["requests"],
-        seconds=figures["duration_us"] / 1e6,
-        ok=figures["ok"],
-        created=figures["created"],
-        conflict=figures["conflict"],
-        other=figures["other"],
-        socket_errors=figures["socket"],
-        p50_ms=figures["p50_us"] / 1000,
-        p99_ms=figures["p99_us"] / 1000,
-    )
+    threads, args = min(av.WRK_THREADS, clients), [spec.key, str(bodies), str(seed)]
+    wrk = mv.Wrk(base + spec.path, threads, clients, seconds, "30s", args)
+    return av.Load.from_wrk(wrk.run(WRK_SCRIPT))
 
 
 async def _httpx_load(
     url: str, key: str, bodies: list[str], clients: int, seconds: float, seed: int
 ) -> dict[str, Any]:
-    import httpx
+    headers = {"Content-Type": "application/json"}
 
-    rng = random.Random(seed)
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
-    failures = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
-        start = time.perf_counter()
-        deadline = start + seconds
+    async def send(client: Any, rng: random.Random) -> Any:
+        return await client.post(url, content=rng.choice(bodies), headers=headers)
 
-        async def one_client() -> None:
-            nonlocal failures
-            while (sent := time.perf_counter()) < deadline:
-                try:
-                    answer = await client.post(url, content=rng.choice(bodies))
-                except httpx.HTTPError:
-                    failures += 1
-                    continue
-                latencies.append(time.perf_counter() - sent)
-                code = answer.status_code
-                kind = {201: "created", 409: "conflict"}.get(code)
-                statuses[kind or ("ok" if 200 <= code < 300 else "other")] += 1
-
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        elapsed = time.perf_counter() - start
-    p50, p99 = mv.percentiles_ms(latencies)
-    return {
-        "requests": sum(statuses.values()),
-        "seconds": elapsed,
-        **{k: statuses[k] for k in ("ok", "created", "conflict", "other")},
-        "socket_errors": failures,
-        "p50_ms": p50,
-        "p99_ms": p99,
-    }
-
-
-def _httpx_process(queue: Any, *args: Any) -> None:
-    try:
-        queue.put(asyncio.run(_httpx_load(*args)))
-    except Exception as error:  # report it to the parent rather than hang it
-        queue.put({"error": f"{type(error).__name__}: {error}"})
+    seen = await mv.load_over_httpx(send, key, clients, seconds, seed, timeout=30)
+    return asdict(av.Load.from_httpx(seen))
 
 
 def load_with_httpx(
     base: str, spec: av.LoadSpec, *, clients: int, seconds: float, seed: int, bodies: Path
 ) -> av.Load:
     """The fallback client: httpx + asyncio in a process of its own (much slower than wrk)."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
     lines = bodies.read_text().splitlines()
-    process = context.Process(
-        target=_httpx_process,
-        args=(queue, base + spec.path, spec.key, lines, clients, seconds, seed),
-        daemon=True,
+    url = base + spec.path
+    figures = mv.in_own_process(
+        _httpx_load, url, spec.key, lines, clients, seconds, seed, seconds=seconds
     )
-    process.start()
-    try:
-        figures = queue.get(timeout=seconds + 120)
-    finally:
-        process.join(timeout=15)
-        if process.is_alive():
-            process.kill()
-    if "error" in figures:
-        raise RuntimeError(f"httpx client failed: {figures['error']}")
     return av.Load(**figures)
 
 
@@ -719,48 +577,31 @@ def throughput(
         ("raw SQL: ... + all the app writes", "raw+app", True),
     ]
     for label, kind, full in variants:
-        say(f"{label}, {CLIENTS} threads")
-        lock = threading.Lock() if sqlite else None
-        note = "writers queued on a process lock; WAL, FULL" if sqlite else "READ COMMITTED"
         if full:
-            note += "; lines, fulfilment, ledger, decision, history, 7 events, published ATS"
+            note = "; lines, fulfilment, ledger, decision, history, 7 events, published ATS"
         else:
-            note += "; the issue's transaction (its reserves enter the ledger after the run)"
+            note = "; the issue's transaction (its reserves enter the ledger after the run)"
+        worker = functools.partial(RawOrder, url, plans, full=full)
         results.append(
-            mv.measure_threads(
-                label,
-                kind,
-                functools.partial(RawOrder, url, plans, full=full, lock=lock),
-                threads=CLIENTS,
-                seconds=options.seconds,
-                note=note,
+            av.measure_raw(
+                label, kind, worker, url=url, seconds=options.seconds, say=say, note=note
             )
         )
         if not full:
             ledger_for_raw_reserves(url)
     say(f"service layer, {CLIENTS} threads")
-    database = Database(url)
     pool = [new_order(body) for body in bodies]
-    try:
-        results.append(
-            mv.measure_threads(
-                "service: db.run(orders.place)",
-                "service",
-                lambda: ServiceOrder(database, pool),
-                threads=CLIENTS,
-                seconds=options.seconds,
-                note="the app's Database and services",
-            )
-        )
-    finally:
-        database.dispose()
+    place = functools.partial(place_one, pool)
+    service = "service: db.run(orders.place)"
+    results.append(
+        mv.measure_service(service, url, place, InsufficientStock, CLIENTS, options.seconds)
+    )
     profile: dict[str, Any] | None = None
     service_profile = ""
     if options.profile:
         say(f"cProfile of the service layer, one thread, CPU clock ({options.seconds:g} s)")
         service_profile = profile_service(url, pool, options.seconds)
-    key = secrets.token_urlsafe(24)
-    env = {"OMNISTOCK_DATABASE_URL": url, "OMNISTOCK_ADMIN_KEY": key}
+    key, env = mv.server_env(url)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as file:
         file.write("".join(json.dumps(body) + "\n" for body in bodies))
     try:
@@ -771,9 +612,7 @@ def throughput(
         spec = av.LoadSpec("orders", ORDERS_PATH, key)
         for workers in (1, 2):
             say(f"HTTP POST {ORDERS_PATH}, {workers} worker(s), {CLIENTS} clients")
-            note = options.client_name
-            if sqlite and workers > 1:
-                note += "; 2 processes share SQLite's single writer"
+            note = mv.server_note(options.client_name, sqlite=sqlite, workers=workers)
             with mv.uvicorn_server(APP, workers=workers, env=env) as server:
                 results.append(
                     av.measure_load(
@@ -1184,60 +1023,28 @@ def sourcing_alone(url: str, say: Callable[[str], None]) -> list[SourcingFigures
 
 
 @dataclass
-class BackendReport:
-    backend: str
-    server: str
+class BackendReport(mv.BackendRun):
     results: list[mv.Result] = field(default_factory=list)
     sourcing: list[SourcingFigures] = field(default_factory=list)
     profile: dict[str, Any] | None = None
-    ledger_drifts: int | None = None
-    load: tuple[float, float] = (0.0, 0.0)
-    fsync_us: tuple[float, float] = (0.0, 0.0)
-    seconds: float = 0.0
 
 
 def bench_backend(backend: str, url: str, server: str, options: Options) -> BackendReport:
     say = mv._progress(backend)
-    started = time.perf_counter()
-    load_before, fsync_before = os.getloadavg()[0], mv.fsync_probe(tempfile.gettempdir())
     report = BackendReport(backend=backend, server=server)
-    if options.only != "sourcing":
-        say("catalogue, channel and rules (services), stock (bulk, through the ledger)")
-        set_up(url)
-        report.results, report.profile = throughput(url, options, say)
-        say("ledger check")
-        report.ledger_drifts = mv.ledger_drifts(url)
-    if options.only != "throughput":
-        report.sourcing = sourcing_alone(url, say)
-    report.load = (load_before, os.getloadavg()[0])
-    report.fsync_us = (fsync_before, mv.fsync_probe(tempfile.gettempdir()))
-    report.seconds = time.perf_counter() - started
+    with mv.watching(report):
+        if options.only != "sourcing":
+            say("catalogue, channel and rules (services), stock (bulk, through the ledger)")
+            set_up(url)
+            report.results, report.profile = throughput(url, options, say)
+            say("ledger check")
+            report.ledger_drifts = mv.ledger_drifts(url)
+        if options.only != "throughput":
+            report.sourcing = sourcing_alone(url, say)
     return report
 
 
-def run_backend(backend: str, options: Options) -> BackendReport | None:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="omnistock-bench-") as directory:
-            url = f"sqlite:///{directory}/omnistock.db"
-            server = f"SQLite {sqlite3.sqlite_version}, file in {directory}, WAL, FULL"
-            return bench_backend(backend, url, server, options)
-    bindir = mv._postgres_bindir()
-    if bindir is None:
-        print("PostgreSQL not found (initdb/pg_ctl): skipped", file=sys.stderr)
-        return None
-    with mv.postgres_cluster(bindir) as url:
-        server = (
-            f"PostgreSQL {bindir.parent.name}, throwaway cluster, fsync=on, "
-            "synchronous_commit=on, shared_buffers=256MB"
-        )
-        return bench_backend(backend, url, server, options)
-
-
 # --------------------------------------------------------------------------- output
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
 
 
 def ratios(report: BackendReport) -> list[dict[str, Any]]:
@@ -1252,56 +1059,50 @@ def ratios(report: BackendReport) -> list[dict[str, Any]]:
                             (service, "service")):  # fmt: skip
         if measured is None or raw is None:
             continue
-        rows.append({"ratio": f"orders: {label} ÷ raw", "value": measured.per_second,
-                     "reference": raw.per_second,
-                     "ratio_value": _ratio(measured.per_second, raw.per_second),
-                     "vs_full": _ratio(measured.per_second, full.per_second) if full else None,
-                     "target": HTTP_TARGET if measured.kind == "http" else None})  # fmt: skip
+        vs_full = av.ratio_of(measured.per_second, full.per_second) if full else None
+        target = HTTP_TARGET if measured.kind == "http" else None
+        name = f"orders: {label} ÷ raw"
+        rows.append(
+            av.ratio_row(name, measured.per_second, raw.per_second, target, vs_full=vs_full)
+        )
     for workers in (1, 2):
         http = one("http", workers)
         if http is not None and service is not None:
-            rows.append({"ratio": f"orders: HTTP ({workers}w) ÷ service", "value": http.per_second,
-                         "reference": service.per_second,
-                         "ratio_value": _ratio(http.per_second, service.per_second),
-                         "target": None})  # fmt: skip
+            name = f"orders: HTTP ({workers}w) ÷ service"
+            rows.append(av.ratio_row(name, http.per_second, service.per_second, None))
     return rows
 
 
 def sourcing_ratios(figures: Sequence[SourcingFigures]) -> list[dict[str, Any]]:
     rows = []
     for f in figures:
-        rows.append({"ratio": f"{f.shape} order, {f.locations:,} locations: source ÷ whole order",
-                     "value": f.source_ms, "reference": f.place_ms, "ratio_value": f.share,
-                     "with_explanation": f.share_with_explanation,
-                     "of_cpu": f.share_of_cpu,
-                     "target": SHARE_TARGET, "kind": "share"})  # fmt: skip
+        name = f"{f.shape} order, {f.locations:,} locations: source ÷ whole order"
+        rows.append(av.ratio_row(name, f.source_ms, f.place_ms, SHARE_TARGET,
+                                 with_explanation=f.share_with_explanation,
+                                 of_cpu=f.share_of_cpu, kind="share"))  # fmt: skip
     small, large = min(NETWORKS), max(NETWORKS)
     for shape in (WHOLE, SPLIT):
         a = next((f for f in figures if f.shape == shape and f.locations == small), None)
         b = next((f for f in figures if f.shape == shape and f.locations == large), None)
         if a is None or b is None:
             continue
-        rows.append({"ratio": f"{shape} order: source at {large:,} ÷ at {small:,} locations",
-                     "value": b.source_ms, "reference": a.source_ms,
-                     "ratio_value": _ratio(b.source_ms, a.source_ms),
-                     "with_explanation": _ratio(b.source_ms + b.explain_ms,
-                                                a.source_ms + a.explain_ms),
-                     "target": GROWTH_TARGET, "kind": "growth"})  # fmt: skip
-        rows.append({"ratio": f"{shape} order: whole order at {large:,} ÷ at {small:,}",
-                     "value": b.place_ms, "reference": a.place_ms,
-                     "ratio_value": _ratio(b.place_ms, a.place_ms), "target": None,
-                     "kind": "growth"})  # fmt: skip
+        explained = av.ratio_of(b.source_ms + b.explain_ms, a.source_ms + a.explain_ms)
+        name = f"{shape} order: source at {large:,} ÷ at {small:,} locations"
+        rows.append(av.ratio_row(name, b.source_ms, a.source_ms, GROWTH_TARGET,
+                                 with_explanation=explained, kind="growth"))  # fmt: skip
+        name = f"{shape} order: whole order at {large:,} ÷ at {small:,}"
+        rows.append(av.ratio_row(name, b.place_ms, a.place_ms, None, kind="growth"))
     return rows
 
 
-def _verdict(value: float | None, target: float | None, *, at_most: bool) -> str:
-    if target is None:
-        return "(context)"
-    sign = "<=" if at_most else ">="
-    if value is None or math.isnan(value):
-        return f"{sign} {target:g}"
-    met = value <= target if at_most else value >= target
-    return f"{sign} {target:g} " + ("met" if met else "missed")
+def sourcing_extra(row: dict[str, Any]) -> str:
+    """The sourcing ratio table's last column: with the explanation, and against CPU."""
+    extra = ""
+    if row.get("with_explanation") is not None:
+        extra = f"with the explanation: {row['with_explanation']:.3f}"
+    if row.get("of_cpu") is not None:
+        extra += f"; ÷ the order's CPU: {row['of_cpu']:.3f}"
+    return extra
 
 
 def print_report(report: BackendReport, options: Options) -> None:
@@ -1309,47 +1110,26 @@ def print_report(report: BackendReport, options: Options) -> None:
     from rich.table import Table
 
     console = Console(width=170)
-    ms = mv._ms
     if report.results:
-        table = Table(
-            title=f"{report.backend}: orders of {LINES} lines shipped to French customers "
+        table = mv.results_table(
+            f"{report.backend}: orders of {LINES} lines shipped to French customers "
             f"({options.seconds:g} s each)",
+            report.results,
+            unit="orders/s",
+            cpu="CPU ms/order",
+            refused="refused (409)",
             caption=f"{LOCATIONS} locations in channel {CHANNEL}'s pool, {ITEMS} items in deep "
             f"stock; the same {BODIES} orders for every measurement",
         )
-        for column in ("measurement", "clients", "workers"):
-            table.add_column(column)
-        for column in ("orders/s", "p50 ms", "p99 ms", "CPU ms/order", "refused (409)", "errors"):
-            table.add_column(column, justify="right")
-        table.add_column("note")
-        for r in report.results:
-            table.add_row(r.name, str(r.clients), "-" if r.workers is None else str(r.workers),
-                          f"{r.per_second:,.0f}", ms(r.p50_ms), ms(r.p99_ms), ms(r.cpu_ms),
-                          str(r.refused), str(r.errors), r.note)  # fmt: skip
         console.print(table)
         console.print(
             "CPU ms/order: the Python side's CPU per order: this process for raw and service "
             "(the PostgreSQL server's not included), the uvicorn processes for HTTP. Orders are "
             "counted in the database (HTTP) or by commits (raw, service)."
         )
-        drift_style = "bold green" if report.ledger_drifts == 0 else "bold red"
-        console.print(
-            f"[bold]LEDGER REPLAY ({report.backend}):[/] [{drift_style}]{report.ledger_drifts} "
-            "drift(s)[/] (every position equals the sum of its movements)"
-        )
-        ratio_table = Table(title=f"{report.backend}: orders per second, ratios")
-        for column in ("ratio", "measured", "reference", "÷", "target", ""):
-            ratio_table.add_column(column, justify="left" if column == "ratio" else "right")
-        for row in ratios(report):
-            value = row["ratio_value"]
-            extra = ""
-            if row.get("vs_full") is not None:
-                extra = f"÷ raw with all the app writes: {row['vs_full']:.2f}"
-            ratio_table.add_row(row["ratio"], f"{row['value']:,.0f}/s",
-                                f"{row['reference']:,.0f}/s",
-                                "-" if value is None else f"{value:.2f}",
-                                _verdict(value, row["target"], at_most=False), extra)  # fmt: skip
-        console.print(ratio_table)
+        console.print(mv.ledger_replay(report.backend, report.ledger_drifts))
+        title = f"{report.backend}: orders per second, ratios"
+        console.print(av.ratio_table(title, ratios(report), extra=av.vs_full("all the app")))
     if report.sourcing:
         table = Table(
             title=f"{report.backend}: sourcing a {SOURCING_LINES}-line order alone "
@@ -1376,32 +1156,21 @@ def print_report(report: BackendReport, options: Options) -> None:
                           f"{f.share_with_explanation:.3f}",
                           str(f.refused))  # fmt: skip
         console.print(table)
-        ratio_table = Table(title=f"{report.backend}: sourcing, ratios")
-        for column in ("ratio", "measured", "reference", "÷", "target", ""):
-            ratio_table.add_column(column, justify="left" if column == "ratio" else "right")
-        for row in sourcing_ratios(report.sourcing):
-            value = row["ratio_value"]
-            extra = ""
-            if row.get("with_explanation") is not None:
-                extra = f"with the explanation: {row['with_explanation']:.3f}"
-            if row.get("of_cpu") is not None:
-                extra += f"; ÷ the order's CPU: {row['of_cpu']:.3f}"
-            ratio_table.add_row(row["ratio"], f"{row['value']:.3f} ms",
-                                f"{row['reference']:.3f} ms",
-                                "-" if value is None else f"{value:.3f}",
-                                _verdict(value, row["target"], at_most=True), extra)  # fmt: skip
+        ratio_table = av.ratio_table(
+            f"{report.backend}: sourcing, ratios",
+            sourcing_ratios(report.sourcing),
+            amount=lambda ms: f"{ms:.3f} ms",
+            digits=3,
+            at_most=True,
+            extra=sourcing_extra,
+        )
         console.print(ratio_table)
     if report.profile and "layers" in report.profile:
         print_profile(console, report.backend, report.profile)
     if report.profile and report.profile.get("service_cprofile"):
         console.print(f"[bold]{report.backend}: where the service layer's CPU goes[/]")
         print(report.profile["service_cprofile"])
-    console.print(
-        f"{report.server}. Load average (1 min) before/after: {report.load[0]:.1f}/"
-        f"{report.load[1]:.1f} on {os.cpu_count()} CPUs; fsync of 8 kB before/after: "
-        f"{report.fsync_us[0]:,.0f}/{report.fsync_us[1]:,.0f} µs (other processes skew every "
-        f"figure). Backend wall time {report.seconds:.0f} s.\n"
-    )
+    console.print(av.footer(report))
 
 
 def print_profile(console: Any, backend: str, profile: dict[str, Any]) -> None:
@@ -1449,9 +1218,7 @@ def as_json(report: BackendReport) -> dict[str, Any]:
         ],
         "sourcing_ratios": sourcing_ratios(report.sourcing),
         "profile": report.profile,
-        "ledger_drifts": report.ledger_drifts,
-        "load_average": report.load,
-        "fsync_us": report.fsync_us,
+        **report.run_figures(),
         "seconds": report.seconds,
     }
 
@@ -1460,11 +1227,7 @@ def as_json(report: BackendReport) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--seconds", type=float, default=8.0, help="per timed measurement")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser = mv.bench_parser(__doc__, seconds=8.0, seconds_help="per timed measurement")
     parser.add_argument("--only", choices=["throughput", "sourcing"], help="one part only")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the 1-worker server taking orders"
@@ -1472,27 +1235,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0.5 <= args.seconds <= 600:
         parser.error("--seconds must be 0.5..600")
-    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-    if use_wrk and not shutil.which("wrk"):
-        parser.error("wrk not found (apt-get install wrk), or use --client httpx")
-    client_name = "wrk" if use_wrk else "httpx (asyncio, own process)"
-    print(f"HTTP client: {client_name}", file=sys.stderr)
-    options = Options(args.seconds, client_name, bool(use_wrk), args.profile, args.only)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    reports = []
-    for backend in backends:
-        report = run_backend(backend, options)
-        if report is not None:
-            print_report(report, options)
-            reports.append(report)
-    if args.json:
-        document = {
-            "environment": mv.environment(client_name),
-            "seconds": args.seconds,
-            "clients": CLIENTS,
-            "backends": {r.backend: as_json(r) for r in reports},
-        }
-        args.json.write_text(json.dumps(document, indent=2, default=str))
+    use_wrk, client_name = mv.http_client(parser, args.client)
+    options = Options(args.seconds, client_name, use_wrk, args.profile, args.only)
+    measure = functools.partial(bench_backend, options=options)
+    reports = mv.measure_backends(
+        args.backend, measure, functools.partial(print_report, options=options)
+    )
+    backends = {r.backend: as_json(r) for r in reports}
+    mv.write_json(args.json, client_name, args.seconds, backends, clients=CLIENTS)
     return 0
 
 
