@@ -180,15 +180,18 @@ def take_from_fulfilment(conn: Connection, fulfilment_id: int, sku: str, units: 
 
 def lock_order(conn: Connection, order_id: int) -> bool:
     """Lock an order until commit, so that changes to it (cancel, actions on its fulfilments,
-    re-sourcing) happen one at a time; False when there is no such order."""
-    found = conn.execute(select(o.id).where(o.id == order_id).with_for_update()).first()
+    re-sourcing) happen one at a time; False when there is no such order. (FOR NO KEY
+    UPDATE: rows referring to the order may still be written meanwhile.)"""
+    query = select(o.id).where(o.id == order_id).with_for_update(key_share=True)
+    found = conn.execute(query).first()
     return found is not None
 
 
 def lock_orders(conn: Connection, order_ids: Sequence[int]) -> None:
     """Lock these orders until commit, in id order."""
     if order_ids:
-        query = select(o.id).where(o.id.in_(order_ids)).order_by(o.id).with_for_update()
+        query = select(o.id).where(o.id.in_(order_ids)).order_by(o.id)
+        query = query.with_for_update(key_share=True)
         conn.execute(query).all()
 
 

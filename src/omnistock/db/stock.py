@@ -369,14 +369,21 @@ def reserve(
 
 def lock_positions(
     conn: Connection, *, skus: Sequence[str], locations: Sequence[str] | None = None
-) -> None:
+) -> set[tuple[str, str]] | None:
     """Lock every existing position of these skus (at these locations, or anywhere), in
-    (location, sku) order, until commit (SQLite: the transaction already holds the only
-    write lock, so nothing is done)."""
-    if conn.dialect.name == "sqlite" or not skus:
-        return
+    (location, sku) order, until commit; answers the (location, sku) locked. SQLite: the
+    transaction already holds the only write lock, so nothing is done (None: every one)."""
+    if conn.dialect.name == "sqlite":
+        return None
+    if not skus:
+        return set()
     p = positions.c
-    query = select(p.sku).where(p.sku.in_(skus)).order_by(p.location, p.sku).with_for_update()
+    query = (
+        select(p.location, p.sku)
+        .where(p.sku.in_(skus))
+        .order_by(p.location, p.sku)
+        .with_for_update()
+    )
     if locations is not None:
         query = query.where(p.location.in_(locations))
-    conn.execute(query).all()
+    return {(location, sku) for location, sku in conn.execute(query)}

@@ -32,8 +32,8 @@ from omnistock.domain.orders import (
     takes_units,
 )
 from omnistock.domain.stock import Deltas
-from omnistock.services import availability, healing
-from omnistock.services.views import fulfilment_view, position_view
+from omnistock.services import healing, ledger
+from omnistock.services.views import fulfilment_view
 
 
 def act(
@@ -56,8 +56,9 @@ def act(
     skus = [sku for sku, _ in fulfilment.lines]
     if action is Action.REJECT:
         _check_missing(fulfilment, missing)
+    within = None
     if takes_units(status) or releases_units(status):  # a rejection sources them again
-        healing.lock_for_order(uow, order, skus, anywhere=action is Action.REJECT)
+        within = healing.lock_for_order(uow, order, skus, anywhere=action is Action.REJECT)
     moved = sql.move_status(
         uow.conn,
         fulfilment_id,
@@ -77,7 +78,7 @@ def act(
         why = reason or f"fulfilment {fulfilment_id} {status}"
         healing.release(uow, order.id, units, reason=why)
     if action is Action.REJECT:
-        _rejected(uow, order, fulfilment, missing, reason or "rejected")
+        _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
     elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
         for _, sku, q in units:
             sql.change_line(uow.conn, order.id, sku, cancelled=q)
@@ -156,29 +157,26 @@ def _check_missing(fulfilment: Fulfilment, missing: Sequence[tuple[str, int]]) -
 def _fulfil(uow: UnitOfWork, order_id: int, fulfilment: Fulfilment, action: Action) -> None:
     """The units leave: off `on_hand` and `reserved` together."""
     location = fulfilment.location
-    for sku, quantity in sorted(fulfilment.lines):
-        deltas = Deltas(on_hand=-quantity, reserved=-quantity)
-        position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
-        if position is None:  # fewer on hand than the system believed: it cannot leave
-            current = stock_sql.read_position(uow.conn, sku=sku, location=location)
-            raise StockConflict(
-                location=location,
-                sku=sku,
-                movement_type=FULFIL,
-                quantity=quantity,
-                reason=f"only {current.on_hand - current.unsellable} sellable unit(s) on hand",
-                position=current,
-            )
-        uow.emit("stock.changed", position_view(sku, location, position))
-        availability.watch(uow, sku)
-    stock_sql.append_movements(
-        uow.conn,
-        at=uow.now,
-        type=FULFIL,
-        entries=[(location, sku, Deltas(on_hand=-q, reserved=-q)) for sku, q in fulfilment.lines],
-        reason=f"fulfilment {fulfilment.id} {action}",
-        reference=f"order:{order_id}",
-    )
+    try:
+        ledger.change_stock(
+            uow,
+            type=FULFIL,
+            entries=[
+                (location, sku, Deltas(on_hand=-q, reserved=-q)) for sku, q in fulfilment.lines
+            ],
+            reason=f"fulfilment {fulfilment.id} {action}",
+            reference=f"order:{order_id}",
+        )
+    except ledger.Refused as refused:  # fewer on hand than the system believed: it cannot leave
+        current = stock_sql.read_position(uow.conn, sku=refused.sku, location=location)
+        raise StockConflict(
+            location=location,
+            sku=refused.sku,
+            movement_type=FULFIL,
+            quantity=dict(fulfilment.lines)[refused.sku],
+            reason=f"only {current.on_hand - current.unsellable} sellable unit(s) on hand",
+            position=current,
+        ) from None
 
 
 def _rejected(
@@ -187,37 +185,41 @@ def _rejected(
     fulfilment: Fulfilment,
     missing: Sequence[tuple[str, int]],
     reason: str,
+    within: frozenset[tuple[str, str]] | None,
 ) -> None:
-    """Write off what the location could not find, source the lines again elsewhere, and
-    heal the location's other promises if the write-off left it short."""
+    """Write off what the location could not find, and source the lines again elsewhere
+    (only at the positions locked ahead, `within`).
+
+    No other promise there needs healing: the units written off are at most those this
+    fulfilment gave back, so `available` ends no lower than it was; and where it was below
+    zero, healing has already moved every untouched allocation, and the guard lets no new
+    one in.
+    """
     location = fulfilment.location
     written_off = []
     for sku, quantity in sorted(missing):
         current = stock_sql.read_position(uow.conn, sku=sku, location=location)
         units = min(quantity, current.on_hand - current.unsellable)  # only what it thought it had
-        if units <= 0:
-            continue
-        position = stock_sql.apply_deltas(
-            uow.conn, sku=sku, location=location, deltas=Deltas(on_hand=-units)
-        )
-        assert position is not None, "no more than the units on hand and sellable"
-        uow.emit("stock.changed", position_view(sku, location, position))
-        availability.watch(uow, sku)
-        written_off.append((location, sku, Deltas(on_hand=-units)))
-    stock_sql.append_movements(
-        uow.conn,
-        at=uow.now,
+        if units > 0:
+            written_off.append((location, sku, Deltas(on_hand=-units)))
+    # No more than the units on hand and sellable: the guard cannot refuse.
+    ledger.change_stock(
+        uow,
         type=WRITE_OFF,
         entries=written_off,
-        reason=f"not found: {reason}"[:200],
+        reason=f"not found: {reason}",
         reference=f"order:{order.id}",
     )
     because = f"{location} rejected fulfilment {fulfilment.id} ({reason})"
     healing.resource(
-        uow, order, fulfilment.lines, trigger="rejection", because=because, short_at=location
+        uow,
+        order,
+        fulfilment.lines,
+        trigger="rejection",
+        because=because,
+        short_at=location,
+        within=within,
     )
-    for _, sku, _ in written_off:
-        healing.heal(uow, location=location, sku=sku, cause=f"{location} could not find {sku}")
 
 
 def _said(fulfilment: Fulfilment, status: FulfilmentStatus, reason: str | None) -> str:

@@ -30,8 +30,8 @@ from omnistock.domain.orders import (
     OrderStatus,
 )
 from omnistock.domain.stock import Deltas
-from omnistock.services import availability, reservations, sourcing
-from omnistock.services.views import fulfilment_view, order_view, position_view
+from omnistock.services import ledger, reservations, sourcing
+from omnistock.services.views import fulfilment_view, order_view
 
 
 class _Short(Exception):
@@ -50,6 +50,7 @@ def physical_fact(
     savepoint), everything healing may touch is locked in order, and the fact applies again.
     SQLite has one writer at a time: there is no order to keep, and nothing to undo.
     """
+    within: frozenset[tuple[str, str]] | None = None
     if uow.conn.dialect.name != "sqlite":
         try:
             with uow.savepoint():
@@ -57,39 +58,77 @@ def physical_fact(
                     raise _Short
             return
         except _Short:
-            _lock_for_healing(uow, location=location, skus=skus)
+            pass
+        for _ in range(_LOCK_ATTEMPTS):
+            try:
+                with uow.savepoint():
+                    within = _lock_for_healing(uow, location=location, skus=skus)
+                break
+            except _Moved:
+                continue  # a promise was made there meanwhile: lock again, in order
     if apply():
         for sku in skus:
-            heal(uow, location=location, sku=sku, cause=cause)
+            heal(uow, location=location, sku=sku, cause=cause, within=within)
 
 
-def _lock_for_healing(uow: UnitOfWork, *, location: str, skus: Sequence[str]) -> None:
-    """Lock what healing `skus` at `location` may change, in the one lock order."""
+#: Tries at locking what healing needs before a promise made meanwhile is let in late.
+_LOCK_ATTEMPTS = 5
+
+
+class _Moved(Exception):
+    """A hold or an order promised units at the location while its rows were being locked."""
+
+
+def _lock_for_healing(
+    uow: UnitOfWork, *, location: str, skus: Sequence[str]
+) -> frozenset[tuple[str, str]] | None:
+    """Lock what healing `skus` at `location` may change, in the one lock order: the holds
+    and orders with promises there, then the skus' positions everywhere. Raises _Moved if,
+    once the positions are locked (no promise can be made there any more), promises turn
+    out to have been made by holds or orders not locked first. Answers the positions locked:
+    healing reserves at those only (one stocked since was not locked in order)."""
+    holds, orders = _promised_at(uow, location, skus)
+    reservations_sql.lock(uow.conn, sorted(holds))
+    sql.lock_orders(uow.conn, sorted(orders))
+    held = {a.sku for hold in holds for a in reservations.get(uow.conn, hold).allocations}
+    locked = stock_sql.lock_positions(uow.conn, skus=sorted(set(skus) | held))
+    holds_now, orders_now = _promised_at(uow, location, skus)
+    if not (holds_now <= holds and orders_now <= orders):
+        raise _Moved
+    return None if locked is None else frozenset(locked)
+
+
+def _promised_at(uow: UnitOfWork, location: str, skus: Sequence[str]) -> tuple[set[str], set[int]]:
+    """The holds and the orders with untouched allocations of `skus` at `location`."""
     conn = uow.conn
-    holds = sorted(
-        {
-            hold
-            for sku in skus
-            for hold in reservations_sql.holding_at(conn, location=location, sku=sku)
-        }
-    )
-    reservations_sql.lock(conn, holds)
-    promised = {
+    holds = {
+        h for sku in skus for h in reservations_sql.holding_at(conn, location=location, sku=sku)
+    }
+    orders = {
         o for sku in skus for _, o, _ in sql.open_allocations(conn, location=location, sku=sku)
     }
-    sql.lock_orders(conn, sorted(promised))
-    held = {a.sku for hold in holds for a in reservations.get(conn, hold).allocations}
-    stock_sql.lock_positions(conn, skus=sorted(set(skus) | held))
+    return holds, orders
 
 
-def lock_for_order(uow: UnitOfWork, order: Order, skus: Sequence[str], *, anywhere: bool) -> None:
+def lock_for_order(
+    uow: UnitOfWork, order: Order, skus: Sequence[str], *, anywhere: bool
+) -> frozenset[tuple[str, str]] | None:
     """Having locked `order`, lock the positions a change to it may touch: `skus` where the
-    order has open fulfilments, or everywhere (`anywhere`) when it may be sourced again."""
+    order has open fulfilments, or everywhere (`anywhere`) when it may be sourced again.
+    Answers the positions locked (None on SQLite: all of them)."""
     locations = None if anywhere else sorted({f.location for f in order.fulfilments})
-    stock_sql.lock_positions(uow.conn, skus=sorted(set(skus)), locations=locations)
+    locked = stock_sql.lock_positions(uow.conn, skus=sorted(set(skus)), locations=locations)
+    return None if locked is None else frozenset(locked)
 
 
-def heal(uow: UnitOfWork, *, location: str, sku: str, cause: str) -> None:
+def heal(
+    uow: UnitOfWork,
+    *,
+    location: str,
+    sku: str,
+    cause: str,
+    within: frozenset[tuple[str, str]] | None = None,
+) -> None:
     """After `cause` changed the stock of `sku` at `location`: if it promised more than it
     has, let go of the newest holds there, then move the newest untouched allocations of
     orders elsewhere, until it does not.
@@ -118,7 +157,15 @@ def heal(uow: UnitOfWork, *, location: str, sku: str, cause: str) -> None:
             f"{moved} x {sku} promised at {location} went short ({cause}): sourced again elsewhere"
         )
         take_units(uow, order.id, fulfilment, {sku: moved}, why=detail)
-        resource(uow, order, [(sku, moved)], trigger="healing", because=detail, short_at=location)
+        resource(
+            uow,
+            order,
+            [(sku, moved)],
+            trigger="healing",
+            because=detail,
+            short_at=location,
+            within=within,
+        )
         announce(uow, order)
         deficit -= moved
         if deficit <= 0:
@@ -163,19 +210,12 @@ def release(
     uow: UnitOfWork, order_id: int, units: Sequence[tuple[str, str, int]], *, reason: str
 ) -> None:
     """Give promised (location, sku, units) back, in (location, sku) order, with the ledger."""
-    for location, sku, quantity in sorted(units):
-        position = stock_sql.apply_deltas(
-            uow.conn, sku=sku, location=location, deltas=Deltas(reserved=-quantity)
-        )
-        assert position is not None, "an order's units are reserved until it lets them go"
-        uow.emit("stock.changed", position_view(sku, location, position))
-        availability.watch(uow, sku)
-    stock_sql.append_movements(
-        uow.conn,
-        at=uow.now,
+    # An order's units are reserved until it lets them go: the guard cannot refuse.
+    ledger.change_stock(
+        uow,
         type=DEALLOCATE,
         entries=[(loc, sku, Deltas(reserved=-q)) for loc, sku, q in units],
-        reason=reason[:200],
+        reason=reason,
         reference=f"order:{order_id}",
     )
 
@@ -188,9 +228,11 @@ def resource(
     trigger: str,
     because: str,
     short_at: str,
+    within: frozenset[tuple[str, str]] | None = None,
 ) -> None:
     """Source `lines` of `order` again, never at `short_at` nor where the order was
-    rejected; what no location can serve is backordered. Writes the history and events."""
+    rejected (and, given `within`, only at the positions locked ahead); what no location
+    can serve is backordered. Writes the history and events."""
     fell_short = {f.location for f in order.fulfilments if f.status is FulfilmentStatus.REJECTED}
     fell_short.add(short_at)
     need = sourcing.Need(
@@ -200,6 +242,7 @@ def resource(
         ship_to=ship_to_of(order),
         pickup_at=None if order.method is DeliveryMethod.SHIP else str(order.delivery["location"]),
         exclude=frozenset(fell_short) if order.method is DeliveryMethod.SHIP else frozenset(),
+        within=within,
     )
     if order.method is not DeliveryMethod.SHIP:
         # Only the chosen store serves a pickup: whatever it cannot keep waits for stock there.

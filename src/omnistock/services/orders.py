@@ -45,8 +45,8 @@ from omnistock.domain.orders import (
 )
 from omnistock.domain.reservations import ACTIVE, ORDERED, Reservation
 from omnistock.domain.stock import Deltas
-from omnistock.services import availability, healing, sourcing
-from omnistock.services.views import order_view, position_view
+from omnistock.services import healing, ledger, sourcing
+from omnistock.services.views import order_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,24 +297,15 @@ def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfil
     lines = tuple((sku, q) for sku, q, _ in new.lines)
 
     def sell() -> bool:
-        short = False
-        for sku, quantity in sorted(lines):
-            deltas = Deltas(on_hand=-quantity)
-            position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
-            if position is None:
-                sold = {done: q for done, q in lines if done < sku}  # applied so far
-                raise InsufficientStock(_not_on_hand(uow, location, lines, sold))
-            uow.emit("stock.changed", position_view(sku, location, position))
-            availability.watch(uow, sku)
-            short = short or position.available < 0
-        stock_sql.append_movements(
-            uow.conn,
-            at=uow.now,
-            type=SOLD_IN_STORE,
-            entries=[(location, sku, Deltas(on_hand=-q)) for sku, q in lines],
-            reference=f"order:{order_id}",
-        )
-        return short
+        entries = [(location, sku, Deltas(on_hand=-q)) for sku, q in lines]
+        try:
+            after = ledger.change_stock(
+                uow, type=SOLD_IN_STORE, entries=entries, reference=f"order:{order_id}"
+            )
+        except ledger.Refused as refused:
+            sold = {sku: q for sku, q in lines if sku < refused.sku}  # applied before it
+            raise InsufficientStock(_not_on_hand(uow, location, lines, sold)) from None
+        return any(position.available < 0 for position in after.values())
 
     skus = [sku for sku, _ in lines]
     cause = f"in-store order {order_id}"

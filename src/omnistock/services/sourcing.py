@@ -49,6 +49,9 @@ class Need:
     pickup_at: str | None = None
     #: Locations that may not serve this order (they rejected it, or fell short for it).
     exclude: frozenset[str] = frozenset()
+    #: The (location, sku) this transaction has locked, when it locked some ahead (healing,
+    #: rejection): only those may be reserved, so that no lock is taken out of order.
+    within: frozenset[tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,8 @@ def _candidates(
             location = places.get(code)
             if units <= 0 or location is None:
                 continue
+            if need.within is not None and (code, sku) not in need.within:
+                continue  # stocked since its rows were locked: not for this transaction
             rule = rule_at(location)
             left = max(0, units - (rule.units_kept(units) if rule else 0))
             if left:
