@@ -25,7 +25,6 @@ it is first read, from figures the search already has.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import operator
 from collections import Counter
@@ -53,10 +52,10 @@ class Costs:
 class Candidate:
     """A location that might serve the order, with what the channel may still sell there.
 
-    `sellable` maps skus to units (a missing sku has none). `capacity_left` counts the
-    fulfilments the location may still accept today (None: no limit); a plan asks at most
-    one of each location. `excluded` says why it may not serve this order at all, for
-    instance because it already rejected these lines.
+    `sellable` maps skus to units (a missing sku has none; a negative number counts as
+    none). `capacity_left` counts the fulfilments the location may still accept today
+    (None: no limit); a plan asks at most one of each location. `excluded` says why it may
+    not serve this order at all, for instance because it already rejected these lines.
     """
 
     location: Location
@@ -177,11 +176,11 @@ def source(
 class _Survey:
     """The candidates reduced to plain vectors, so the search allocates nothing per pair.
 
-    Candidate `i` sells `units[i][k]` of line `k`. `usable` lists those that may ship
-    something (`unusable` says why the others may not), `covering` those that cover alone
-    everything coverable (`target`, per line).
-    The distance to the customer, the slow part of a cost, is worked out only for the
-    candidates the search compares (`price`), and for the others when the decision is read.
+    Candidate `i` sells `units[i][k]` of line `k` (`columns[k][i]`). `usable` lists those
+    that may ship something (`blocked` those that may not, whatever their stock), `covering`
+    those that cover alone everything coverable (`target`, per line). The distance to the
+    customer, the slow part of a cost, is worked out only for the candidates the search
+    compares (`price`), and for the others when the decision is read.
     """
 
     def __init__(
@@ -211,20 +210,16 @@ class _Survey:
         self.units: list[tuple[int, ...]] = (
             list(zip(*columns, strict=True)) if columns else [()] * len(candidates)
         )
-        self.unusable = {
-            i: verdict
-            for i, verdict in enumerate(map(_unusable, candidates, self.units))
-            if verdict is not None
-        }
-        self.usable = [i for i in range(len(candidates)) if i not in self.unusable]
-        if not self.unusable:
-            totals = list(map(sum, columns))
-        else:
-            usable_units = [self.units[i] for i in self.usable]
-            totals = list(map(sum, zip(*usable_units, strict=True))) or [0] * len(lines)
+        self.blocked = _blocked(candidates)
+        may_ship = list(map(any, self.units))  # units are never negative: any stock at all
+        for i in self.blocked:
+            may_ship[i] = False
+        self.usable = list(itertools.compress(range(len(candidates)), may_ship))
+        totals = [sum(itertools.compress(column, may_ship)) for column in columns]
         self.target = list(map(min, self.wanted, totals))
-        ge, target = operator.ge, self.target
-        self.covering = [i for i in self.usable if all(map(ge, self.units[i], target))]
+        self.covering = self.usable
+        for column, target in zip(columns, self.target, strict=True):
+            self.covering = [i for i in self.covering if column[i] >= target]
 
     def price(self, indices: Iterable[int]) -> None:
         """Work out the distance and cost of shipping from these candidates, once each."""
@@ -242,6 +237,14 @@ class _Survey:
         """How single locations compare: cost, then priority, then code (priced first)."""
         return (self.cost[i], self.candidates[i].location.priority, self.codes[i])
 
+    def ranked(self, indices: Sequence[int]) -> list[int]:
+        """These candidates best first, as `rank` orders them (priced first). Costs rarely
+        tie when the customer's place is known, and then the cost alone orders them."""
+        by_cost = sorted(indices, key=self.cost.__getitem__)
+        if len(set(map(self.cost.__getitem__, by_cost))) == len(by_cost):
+            return by_cost
+        return sorted(by_cost, key=self.rank)
+
     def plan_rank(self, plan: Sequence[int]) -> tuple[float, list[int], list[str]]:
         """How plans of as many shipments compare: cost, then priorities, then codes."""
         return (
@@ -249,6 +252,14 @@ class _Survey:
             sorted(self.candidates[i].location.priority for i in plan),
             sorted(self.codes[i] for i in plan),
         )
+
+    def covers_alone(self) -> list[int]:
+        """Per candidate, the units of the order it could serve on its own."""
+        capped = [
+            [u if u < w else w for u in column]
+            for column, w in zip(self.columns, self.wanted, strict=True)
+        ]
+        return list(map(sum, zip(*capped, strict=True))) if capped else [0] * len(self.codes)
 
     def covers_target(self, plan: Sequence[int]) -> bool:
         given = [sum(line) for line in zip(*(self.units[i] for i in plan), strict=True)]
@@ -272,13 +283,17 @@ class _Survey:
         )
 
 
-def _unusable(candidate: Candidate, units: tuple[int, ...]) -> str | None:
-    """Why a candidate may ship nothing of this order, or None when it may."""
-    if candidate.excluded is not None:
-        return EXCLUDED
-    if candidate.capacity_left is not None and candidate.capacity_left <= 0:
-        return AT_CAPACITY
-    return None if units and max(units) > 0 else NO_STOCK
+def _blocked(candidates: Sequence[Candidate]) -> dict[int, str]:
+    """The candidates that may not ship this order whatever their stock, and why."""
+    blocked: dict[int, str] = {}
+    excluded = list(map(operator.attrgetter("excluded"), candidates))
+    if excluded.count(None) != len(candidates):
+        blocked.update((i, EXCLUDED) for i, why in enumerate(excluded) if why is not None)
+    capacity = list(map(operator.attrgetter("capacity_left"), candidates))
+    if capacity.count(None) != len(candidates):
+        full = (i for i, left in enumerate(capacity) if left is not None and left <= 0)
+        blocked.update((i, AT_CAPACITY) for i in full if i not in blocked)
+    return blocked
 
 
 def _search(survey: _Survey, max_pairs: int) -> tuple[list[int], str, int, bool]:
@@ -290,25 +305,25 @@ def _search(survey: _Survey, max_pairs: int) -> tuple[list[int], str, int, bool]
         survey.price(survey.covering)
         return [min(survey.covering, key=survey.rank)], SINGLE, len(survey.usable), False
     survey.price(survey.usable)
-    order = sorted(survey.usable, key=survey.rank)
+    order = survey.ranked(survey.usable)
     columns = _capped_columns(survey, order)
     gains = list(map(sum, zip(*columns, strict=True)))  # the units each could give
     pair, examined, bounded = _best_pair(survey, order, columns, gains, max_pairs)
     searched = len(order) + examined
     if pair is not None:
         return list(pair), PAIR, searched, bounded
-    return _greedy(survey, order, gains), GREEDY, searched, bounded
+    return _greedy(survey, order, columns, gains), GREEDY, searched, bounded
 
 
 def _capped_columns(survey: _Survey, order: Sequence[int]) -> list[list[int]]:
     """Per line, what each candidate of `order` could give of it: no more than coverable."""
     columns = []
+    pick = operator.itemgetter(*order) if len(order) > 1 else lambda c: (c[order[0]],)
     for column, target in zip(survey.columns, survey.target, strict=True):
-        ordered = [column[i] for i in order]
-        capped = (
-            ordered if max(ordered) <= target else [u if u < target else target for u in ordered]
-        )
-        columns.append(capped)
+        ordered = list(pick(column))
+        if max(ordered) > target:
+            ordered = [u if u < target else target for u in ordered]
+        columns.append(ordered)
     return columns
 
 
@@ -323,13 +338,13 @@ def _best_pair(
     stopped at `max_pairs`.
 
     `order` lists the usable candidates best first, `columns` what each could give of each
-    line and `gains` of all lines. Each
-    is taken in turn as the better half of a pair, unless no partner after it could give the
-    units it lacks. Its partners are narrowed with one bit mask per line before any pair is
-    examined: those with all the units of a line where it has none, and some units of a line
-    where it has too few. For a given half, pairs rank no better as its partner comes later
-    in `order`, so the first partner that covers is its best, and the search moves on as
-    soon as a pair cannot beat the best found; it stops when the next two in `order` cannot.
+    line and `gains` of all lines. Each is taken in turn as the better half of a pair, unless
+    no partner after it could give the units it lacks. Its partners are narrowed with one bit
+    mask per line before any pair is examined: those with all the units of a line where it
+    has none, and some units of a line where it has too few. For a given half, pairs rank no
+    better as its partner comes later in `order`, so the first partner that covers is its
+    best, and the search moves on as soon as a pair cannot beat the best found; it stops
+    when the next two in `order` cannot.
     """
     units, cost, target = survey.units, survey.cost, survey.target
     lines = [k for k, t in enumerate(target) if t > 0]
@@ -378,34 +393,50 @@ def _line_masks(
     columns: Sequence[Sequence[int]], target: Sequence[int], lines: Sequence[int]
 ) -> tuple[list[int], list[int]]:
     """Per line, bit masks over the candidates of `columns` (bit p for the p-th): those with
-    some units of the line, and those with all its coverable units."""
+    some units of the line, and those with all its coverable units.
+
+    The columns are capped at the target, so below 256 units a column is a byte string that
+    `bytes.translate` turns into the mask's binary digits without a Python loop.
+    """
     some, full = [0] * len(target), [0] * len(target)
     for k in lines:
-        column, wanted = columns[k][::-1], target[k]
-        some[k] = int("".join(["1" if u else "0" for u in column]), 2)
-        full[k] = int("".join(["1" if u >= wanted else "0" for u in column]), 2)
+        wanted, backwards = target[k], columns[k][::-1]  # bit 0, the best, comes last
+        if wanted < 256:
+            column = bytes(backwards)
+            some[k] = int(column.translate(_SOME_DIGITS), 2)
+            full[k] = int(column.translate(b"0" * wanted + b"1" * (256 - wanted)), 2)
+        else:
+            some[k] = int("".join(["1" if u else "0" for u in backwards]), 2)
+            full[k] = int("".join(["1" if u >= wanted else "0" for u in backwards]), 2)
     return some, full
 
 
-def _greedy(survey: _Survey, order: Sequence[int], gains: Sequence[int]) -> list[int]:
+#: `bytes.translate` table: "0" for 0 units, "1" for any other number.
+_SOME_DIGITS = b"0" + b"1" * 255
+
+
+def _greedy(
+    survey: _Survey, order: Sequence[int], columns: Sequence[Sequence[int]], gains: Sequence[int]
+) -> list[int]:
     """A cover by repeatedly taking the location covering the most remaining units (ties: the
     better ranked), less any location the others made redundant.
 
-    What a location covers only shrinks as others are taken, so each is counted again only
-    when it reaches the top of the heap (lazy greedy): a few rounds over a heap, not over all.
+    `columns` and `gains` say what each location of `order` could give of each line and of
+    all (capped at what is coverable). Taking a location lowers what remains of its lines, so
+    only those columns are capped again and the difference taken off every gain.
     """
-    units, remaining = survey.units, list(survey.target)
-    heap = [(-gain, p, i) for p, (gain, i) in enumerate(zip(gains, order, strict=True))]
-    heapq.heapify(heap)
+    remaining, columns, gains = list(survey.target), [list(c) for c in columns], list(gains)
     chosen: list[int] = []
     while any(remaining):
-        _, p, i = heapq.heappop(heap)
-        entry = (-sum(map(min, units[i], remaining)), p, i)
-        if heap and heap[0] < entry:
-            heapq.heappush(heap, entry)
-            continue
-        chosen.append(i)
-        remaining = [r - min(u, r) for u, r in zip(units[i], remaining, strict=True)]
+        p = gains.index(max(gains))  # the first of the best: the better ranked on a tie
+        chosen.append(order[p])
+        for k, column in enumerate(columns):
+            if column[p]:
+                left = remaining[k] = remaining[k] - column[p]
+                capped = [u if u < left else left for u in column] if left else [0] * len(column)
+                gains = list(map(operator.sub, gains, map(operator.sub, column, capped)))
+                columns[k] = capped
+        gains[p] = -1  # taken
     for i in sorted(chosen, key=survey.rank, reverse=True):
         others = [j for j in chosen if j != i]
         if survey.covers_target(others):
@@ -434,36 +465,38 @@ class _Explanation(Sequence[Considered]):
 
     def _rows(self) -> Iterator[tuple[Any, ...]]:
         """The fields of each candidate's record: the chosen first, then by cost, then code."""
-        survey, chosen = self._survey, set(self._chosen)
+        survey, chosen, usable = self._survey, set(self._chosen), set(self._survey.usable)
         survey.price(range(len(survey.codes)))
-        shipped = {s.location: s for s in survey.split(self._chosen)}
-        asked = sum(survey.wanted)
+        codes, costs, distances, units = survey.codes, survey.cost, survey.distance, survey.units
+        skus, wanted, blocked = survey.skus, survey.wanted, survey.blocked
+        shipped = {s.location: sum(q for _, q in s.lines) for s in survey.split(self._chosen)}
+        asked = sum(wanted)
         why_not = _why_not(survey, self._chosen, self._strategy)
-        for i in sorted(
-            range(len(survey.codes)),
-            key=lambda i: (i not in chosen, survey.cost[i], survey.codes[i]),
-        ):
-            code, distance, cost = survey.codes[i], survey.distance[i], survey.cost[i]
-            covers = sum(map(min, survey.units[i], survey.wanted))
-            verdict = survey.unusable.get(i) or (CHOSEN if i in chosen else NOT_CHOSEN)
+        keys = zip([i not in chosen for i in range(len(codes))], costs, codes, strict=True)
+        covers_alone = survey.covers_alone()
+        for *_, i in sorted((*key, i) for i, key in enumerate(keys)):
+            code, distance, cost, candidate = codes[i], distances[i], costs[i], survey.candidates[i]
+            covers = covers_alone[i]
+            verdict = blocked.get(i) or (
+                (CHOSEN if i in chosen else NOT_CHOSEN) if i in usable else NO_STOCK
+            )
             if verdict == CHOSEN:
-                why = f"ships {sum(q for _, q in shipped[code].lines)} of the order's {asked} units"
+                why = f"ships {shipped[code]} of the order's {asked} units"
             elif verdict == NOT_CHOSEN:
                 why = why_not(i, covers)
             else:
-                why = _why_unusable(verdict, survey.candidates[i])
-            where = (
-                f"cost {cost:.2f}" if distance is None else f"{distance:.1f} km, cost {cost:.2f}"
-            )
+                why = _why_unusable(verdict, candidate)
             yield (
                 code,
                 distance,
                 cost,
-                survey.candidates[i].location.priority,
-                dict(zip(survey.skus, survey.units[i], strict=True)),
+                candidate.location.priority,
+                dict(zip(skus, units[i], strict=True)),
                 covers,
                 verdict,
-                f"{where}: {why}",
+                f"cost {cost:.2f}: {why}"
+                if distance is None
+                else f"{distance:.1f} km, cost {cost:.2f}: {why}",
             )
 
     @overload
@@ -570,5 +603,6 @@ def _reason(
 def _unusable_counts(survey: _Survey) -> str:
     if not survey.codes:
         return "no candidate locations"
-    counts = Counter(survey.unusable.values())
+    counts = Counter(survey.blocked.values())
+    counts[NO_STOCK] = len(survey.codes) - len(survey.blocked) - len(survey.usable)
     return ", ".join(f"{counts[v]} {v}" for v in (EXCLUDED, AT_CAPACITY, NO_STOCK) if counts[v])
