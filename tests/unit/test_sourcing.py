@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omnistock.domain.catalog import Location, LocationType
-from omnistock.domain.reservations import distance_km
+from omnistock.domain.reservations import distance_km, distance_to
 from omnistock.domain.sourcing import Candidate, Considered, Costs, Decision, Shipment, source
 
 WAREHOUSE, STORE = LocationType.WAREHOUSE, LocationType.STORE
@@ -645,3 +645,14 @@ def test_no_plan_with_fewer_or_as_many_but_cheaper_shipments_was_missed(order) -
             )
         ]
         assert not better, [[c.location for c in plan] for plan in better]
+
+
+_LATITUDES = st.floats(min_value=-90, max_value=90)
+_LONGITUDES = st.floats(min_value=-180, max_value=180)
+
+
+@given(lat=_LATITUDES, lon=_LONGITUDES, to_lat=_LATITUDES, to_lon=_LONGITUDES)
+def test_distances_to_one_point_are_the_same_floats_as_distance_km(
+    lat: float, lon: float, to_lat: float, to_lon: float
+) -> None:
+    assert distance_to((to_lat, to_lon))(lat, lon) == distance_km((lat, lon), (to_lat, to_lon))

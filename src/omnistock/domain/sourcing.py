@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 from typing import Any, overload
 
 from omnistock.domain.catalog import Location
-from omnistock.domain.reservations import distance_km
+from omnistock.domain.reservations import distance_to
 
 CHOSEN, NOT_CHOSEN = "chosen", "not chosen"
 AT_CAPACITY, EXCLUDED, NO_STOCK = "at capacity", "excluded", "no stock"
@@ -201,6 +201,7 @@ class _Survey:
         self.distance: list[float | None] = [None] * len(candidates)
         self.cost = [costs.per_shipment] * len(candidates)
         self._priced = bytearray(len(candidates)) if ship_to is not None else None
+        self._km: Callable[[float, float], float] | None = None
         # Read line by line: one pass per sku over bound `get`s is the cheapest way Python
         # has to read a thousand mappings.
         getters = [c.sellable.get for c in candidates]
@@ -227,10 +228,13 @@ class _Survey:
         if priced is None or ship_to is None:
             return
         per_shipment, per_km = self.costs.per_shipment, self.costs.per_km
+        if self._km is None:
+            self._km = distance_to(ship_to)
+        km_from = self._km
         for i in indices:
             if not priced[i]:
                 location = self.candidates[i].location
-                km = distance_km((location.lat, location.lon), ship_to)
+                km = km_from(location.lat, location.lon)
                 self.distance[i], self.cost[i], priced[i] = km, per_shipment + per_km * km, 1
 
     def rank(self, i: int) -> tuple[float, int, str]:
