@@ -77,11 +77,6 @@ def act(
     elif releases_units(status):
         why = reason or f"fulfilment {fulfilment_id} {status}"
         healing.release(uow, order.id, units, reason=why)
-    if action is Action.REJECT:
-        _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
-    elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
-        for _, sku, q in units:
-            sql.change_line(uow.conn, order.id, sku, cancelled=q)
     sql.add_history(
         uow.conn,
         order.id,
@@ -91,7 +86,12 @@ def act(
     after = sql.get_fulfilment(uow.conn, fulfilment_id)
     assert after is not None
     view = fulfilment_view(after)
-    uow.emit("fulfillment.status_changed", view)
+    uow.emit("fulfillment.status_changed", view)  # before what it leads to
+    if action is Action.REJECT:
+        _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
+    elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
+        for _, sku, q in units:
+            sql.change_line(uow.conn, order.id, sku, cancelled=q)
     healing.announce(uow, order)
     return view
 

@@ -192,6 +192,9 @@ def take_units(
     if taken != dict(fulfilment.lines):
         for sku, units in taken.items():
             sql.take_from_fulfilment(uow.conn, fulfilment.id, sku, units)
+        smaller = sql.get_fulfilment(uow.conn, fulfilment.id)
+        assert smaller is not None
+        uow.emit("fulfillment.changed", fulfilment_view(smaller))  # its lines shrank
         return
     if sql.move_status(
         uow.conn,

@@ -82,6 +82,11 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     this `external_id`, (that order as it stands, False) with nothing changed."""
     book, _ = uow.rulebook([sku for sku, _, _ in new.lines])
     _validate(uow, book, new)
+    if new.reservation_id is not None and new.external_id is not None:
+        # Sent again? The hold it took over has ended since: answer the order as it stands.
+        existing = sql.order_of_external_id(uow.conn, new.channel, new.external_id)
+        if existing is not None:
+            return get(uow.conn, existing), False
     hold = None if new.reservation_id is None else _usable_hold(uow, new)
     order_id = sql.add_order(
         uow.conn,
@@ -217,7 +222,8 @@ def cancel(
             healing.take_units(uow, order_id, fulfilment, taken[fulfilment.id], why=why)
     entries = [("cancelled", f"{q} x {sku} cancelled") for sku, q in wanted]
     sql.add_history(uow.conn, order_id, entries, now=uow.now)
-    healing.announce(uow, order)
+    if wanted and healing.announce(uow, order) == order.status:
+        uow.emit("order.changed", get(uow.conn, order_id))  # some units cancelled
     return get(uow.conn, order_id)
 
 
@@ -235,9 +241,15 @@ def _to_cancel(order: Order, lines: Sequence[tuple[str, int]] | None) -> list[tu
                 field="lines", sku=shipped.lines[0][0], requested=shipped.lines[0][1], cancellable=0
             )
         return [(sku, q) for sku, q in cancellable.items() if q]
+    seen: dict[str, int] = {}
     for index, (sku, quantity) in enumerate(lines):
         if sku not in cancellable:
             raise InvalidInput(f"lines[{index}].sku", f"{sku!r} is not in order {order.id}")
+        if sku in seen:
+            raise InvalidInput(
+                f"lines[{index}].sku", f"{sku!r} is already on lines[{seen[sku]}]: one line a sku"
+            )
+        seen[sku] = index
         if quantity > cancellable[sku]:
             raise NotCancellable(
                 field=f"lines[{index}].quantity",
@@ -324,9 +336,15 @@ def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfil
 def _usable_hold(uow: UnitOfWork, new: NewOrder) -> Reservation:
     """The hold `new` names, if it can become this order's allocation."""
     assert new.reservation_id is not None
+    if new.method is DeliveryMethod.IN_STORE:
+        raise InvalidInput(
+            "reservation_id", "an in-store sale takes what is in the customer's hands: no hold"
+        )
     hold = reservations_sql.get(uow.conn, new.reservation_id)
     if hold is None:
         raise NotFound("reservation", new.reservation_id, field="reservation_id")
+    if hold.status != ACTIVE or hold.expires_at <= uow.now:
+        raise ReservationEnded(hold.id)
     if hold.channel != new.channel:
         raise InvalidInput("reservation_id", f"the hold is for channel {hold.channel!r}")
     asked = {sku: q for sku, q, _ in new.lines}
@@ -335,8 +353,6 @@ def _usable_hold(uow: UnitOfWork, new: NewOrder) -> Reservation:
     pickup_at = new.delivery.get("location")
     if pickup_at is not None and any(a.location != pickup_at for a in hold.allocations):
         raise InvalidInput("reservation_id", f"the hold has units outside {pickup_at!r}")
-    if hold.status != ACTIVE or hold.expires_at <= uow.now:
-        raise ReservationEnded(hold.id)
     return hold
 
 

@@ -85,7 +85,7 @@ def allocate(
     attempt = 0
     while True:
         attempt += 1
-        if attempt >= _ATTEMPTS:  # lost every race so far: lock the rows, then nobody can
+        if attempt >= _ATTEMPTS and need.within is None:  # lost every race: lock the rows
             codes = [loc.code for loc in _places(book, need)]
             stock_sql.lock_positions(uow.conn, skus=skus, locations=codes)
         candidates, buffers = _candidates(uow.conn, book, sku_rules, need, now=uow.now)
