@@ -899,7 +899,8 @@ class SourcingFigures:
     candidates: int  # median over the customers
     strategies: dict[str, int]
     searched: int  # median combinations examined
-    #: `source`, and `decision.as_dict()` after it (the record every order stores), in the
+    #: `source`, and `decision.as_dict()` after it (the record of every candidate, worked out
+    #: when GET /v1/orders/{id}/sourcing asks: orders store the figures only), in the
     #: thread's CPU time: each customer's fastest call, the median over the customers (a
     #: busy machine's preemptions and cache misses stay out); and the median of every call.
     source_ms: float
@@ -1135,7 +1136,8 @@ def print_report(report: BackendReport, options: Options) -> None:
             title=f"{report.backend}: sourcing a {SOURCING_LINES}-line order alone "
             f"(domain.sourcing.source), against placing it (db.run(orders.place), one thread)",
             caption=f"{CUSTOMERS} customers in random French cities. source and explanation "
-            "(decision.as_dict(), the record every order stores): the thread's CPU time, each "
+            "(decision.as_dict(), worked out when an order's sourcing is read): the thread's CPU "
+            "time, each "
             "customer's fastest call, median over the customers (and the median call); whole "
             f"order: median of {PLACES_PER_CUSTOMER} orders a customer, its time and the "
             "thread's CPU during it",
