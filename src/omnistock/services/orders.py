@@ -322,15 +322,20 @@ def _sell_in_store(uow: UnitOfWork, order_id: int, new: NewOrder) -> list[Fulfil
     skus = [sku for sku, _ in lines]
     cause = f"in-store order {order_id}"
     healing.physical_fact(uow, location=location, skus=skus, apply=sell, cause=cause)
+    return [_add_fulfilment(uow, order_id, location, FulfilmentStatus.COLLECTED, lines)]
+
+
+def _add_fulfilment(
+    uow: UnitOfWork,
+    order_id: int,
+    location: str,
+    status: FulfilmentStatus,
+    lines: Sequence[tuple[str, int]],
+) -> Fulfilment:
     fulfilment_id = sql.add_fulfilment(
-        uow.conn,
-        order_id=order_id,
-        location=location,
-        status=FulfilmentStatus.COLLECTED,
-        lines=lines,
-        now=uow.now,
+        uow.conn, order_id=order_id, location=location, status=status, lines=lines, now=uow.now
     )
-    return [Fulfilment(fulfilment_id, order_id, location, FulfilmentStatus.COLLECTED, lines)]
+    return Fulfilment(fulfilment_id, order_id, location, status, tuple(lines))
 
 
 def _usable_hold(uow: UnitOfWork, new: NewOrder) -> Reservation:
@@ -381,16 +386,8 @@ def _take_over_hold(
         by_location.setdefault(a.location, []).append((a.sku, a.quantity))
     fulfilments = []
     for location, lines in sorted(by_location.items()):
-        fid = sql.add_fulfilment(
-            uow.conn,
-            order_id=order_id,
-            location=location,
-            status=FulfilmentStatus.ALLOCATED,
-            lines=lines,
-            now=uow.now,
-        )
         fulfilments.append(
-            Fulfilment(fid, order_id, location, FulfilmentStatus.ALLOCATED, tuple(lines))
+            _add_fulfilment(uow, order_id, location, FulfilmentStatus.ALLOCATED, lines)
         )
         capacity = uow.rulebook()[0].locations[location].daily_capacity
         if capacity is not None and new.method is DeliveryMethod.SHIP:
