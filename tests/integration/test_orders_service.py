@@ -31,7 +31,7 @@ from omnistock.domain.availability import Channel
 from omnistock.domain.catalog import Item
 from omnistock.domain.orders import Action, OrderPolicy, OrderStatus
 from omnistock.domain.stock import MovementType
-from omnistock.services import catalog, channels, events, fulfilment, orders, stock
+from omnistock.services import catalog, channels, events, fulfilment, healing, orders, stock
 from samples import STORE, TEE, WAREHOUSE
 
 T = TypeVar("T")
@@ -438,3 +438,41 @@ def test_healing_does_not_send_a_promise_to_a_store_at_capacity(db: Database) ->
         [{"sku": TEE.sku, "quantity": 1}],
     )
     assert position(db, TEE.sku, WAREHOUSE.code)["available"] == 0
+
+
+def test_healing_still_heals_when_promises_keep_landing_while_it_locks(
+    paris: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On PostgreSQL, healing locks the holds and orders with promises at the short location
+    before the positions, and starts over when new ones landed meanwhile. If they never stop
+    landing, the last try locks as it is, says so in the log, and heals all the same. (SQLite
+    has one writer: it never needs to lock ahead.)"""
+    stock_up(paris, TEE.sku, {STORE.code: 1, WAREHOUSE.code: 3})
+    order = place(paris, (TEE.sku, 1))
+    assert [f["location"] for f in order["fulfillments"]] == [STORE.code]
+    promised_at = healing._promised_at
+    calls = iter(range(1_000))
+
+    def ever_more_promises(*args: Any) -> tuple[set[str], set[int]]:
+        holds, found = promised_at(*args)
+        return holds, found | {-next(calls)}  # one more order each time it looks
+
+    monkeypatch.setattr(healing, "_promised_at", ever_more_promises)
+
+    with caplog.at_level("WARNING", logger="omnistock.healing"):
+        paris.run(
+            lambda uow: stock.record_movement(
+                uow,
+                location=STORE.code,
+                sku=TEE.sku,
+                movement_type=MovementType.SALE,
+                quantity=1,
+            )
+        )
+
+    moved = get(paris, order["id"])
+    live = [f for f in moved["fulfillments"] if f["status"] == "allocated"]
+    assert [f["location"] for f in live] == [WAREHOUSE.code]
+    assert position(paris, TEE.sku, STORE.code)["available"] == 0
+    warned = [r for r in caplog.records if "promises keep landing" in r.getMessage()]
+    assert len(warned) == (0 if paris.is_sqlite else 1)

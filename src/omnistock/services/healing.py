@@ -14,6 +14,7 @@ try and locks them all in that order before trying again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from omnistock.db import UnitOfWork
@@ -32,6 +33,8 @@ from omnistock.domain.orders import (
 from omnistock.domain.stock import Deltas
 from omnistock.services import ledger, reservations, sourcing
 from omnistock.services.views import fulfilment_view, order_view
+
+log = logging.getLogger("omnistock.healing")
 
 
 class _Short(Exception):
@@ -59,10 +62,17 @@ def physical_fact(
             return
         except _Short:
             pass
-        for _ in range(_LOCK_ATTEMPTS):
+        for attempt in range(1, _LOCK_ATTEMPTS + 1):
+            last = attempt == _LOCK_ATTEMPTS
+            if last:
+                log.warning(
+                    "healing %s at %s: promises keep landing there; locking as is",
+                    ",".join(skus),
+                    location,
+                )
             try:
                 with uow.savepoint():
-                    within = _lock_for_healing(uow, location=location, skus=skus)
+                    within = _lock_for_healing(uow, location=location, skus=skus, last=last)
                 break
             except _Moved:
                 continue  # a promise was made there meanwhile: lock again, in order
@@ -80,20 +90,22 @@ class _Moved(Exception):
 
 
 def _lock_for_healing(
-    uow: UnitOfWork, *, location: str, skus: Sequence[str]
+    uow: UnitOfWork, *, location: str, skus: Sequence[str], last: bool
 ) -> frozenset[tuple[str, str]] | None:
     """Lock what healing `skus` at `location` may change, in the one lock order: the holds
     and orders with promises there, then the skus' positions everywhere. Raises _Moved if,
     once the positions are locked (no promise can be made there any more), promises turn
-    out to have been made by holds or orders not locked first. Answers the positions locked:
-    healing reserves at those only (one stocked since was not locked in order)."""
+    out to have been made by holds or orders not locked first (unless this is the `last`
+    try: then those are locked later, out of order, and a deadlock is possible but retried).
+    Answers the positions locked: healing reserves at those only (one stocked since was not
+    locked in order)."""
     holds, orders = _promised_at(uow, location, skus)
     reservations_sql.lock(uow.conn, sorted(holds))
     sql.lock_orders(uow.conn, sorted(orders))
     held = {a.sku for hold in holds for a in reservations.get(uow.conn, hold).allocations}
     locked = stock_sql.lock_positions(uow.conn, skus=sorted(set(skus) | held))
     holds_now, orders_now = _promised_at(uow, location, skus)
-    if not (holds_now <= holds and orders_now <= orders):
+    if not last and not (holds_now <= holds and orders_now <= orders):
         raise _Moved
     return None if locked is None else frozenset(locked)
 
