@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from omnistock.db.tables import items, locations
 from omnistock.domain.catalog import Item, Location, LocationType
-from omnistock.domain.errors import NotFound
+from omnistock.domain.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from omnistock.db.uow import UnitOfWork
@@ -111,6 +111,23 @@ def require_item(uow: UnitOfWork, sku: str, *, field: str = "sku") -> None:
     if uow.conn.execute(select(items.c.sku).where(items.c.sku == sku)).first() is None:
         raise NotFound("item", sku, field=field)
     uow.learned_skus.add(sku)
+
+
+def require_line_items(uow: UnitOfWork, skus: Sequence[str]) -> None:
+    """InvalidInput naming `lines[i].sku` for the first line whose sku is not an item (the
+    skus this process already knows cost no query)."""
+    unknown = [sku for sku in skus if not uow.knows_sku(sku)]
+    if unknown:
+        known = known_skus(uow.conn, unknown)
+        check_line_items(skus, known | (set(skus) - set(unknown)))
+        uow.learned_skus.update(known)
+
+
+def check_line_items(skus: Sequence[str], known: set[str]) -> None:
+    """InvalidInput naming `lines[i].sku` for the first of `skus` not in `known`."""
+    for index, sku in enumerate(skus):
+        if sku not in known:
+            raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
 
 
 def require_location(uow: UnitOfWork, code: str, *, field: str = "location") -> None:

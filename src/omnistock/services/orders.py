@@ -153,7 +153,7 @@ def preview(
     skus = [sku for sku, _, _ in new.lines]
     book, _ = configuration.current(conn, skus)
     _validate_shape(book, new)
-    _check_items(skus, catalog_sql.known_skus(conn, skus))
+    catalog_sql.check_line_items(skus, catalog_sql.known_skus(conn, skus))
     if new.method is DeliveryMethod.IN_STORE:
         raise InvalidInput(
             "delivery.method", "an in-store sale is not sourced: it is sold where it is"
@@ -222,9 +222,11 @@ def cancel(
             healing.take_units(uow, order_id, fulfilment, taken[fulfilment.id], why=why)
     entries = [("cancelled", f"{q} x {sku} cancelled") for sku, q in wanted]
     sql.add_history(uow.conn, order_id, entries, now=uow.now)
-    if wanted and healing.announce(uow, order) == order.status:
-        uow.emit("order.changed", get(uow.conn, order_id))  # some units cancelled
-    return get(uow.conn, order_id)
+    status = healing.announce(uow, order)
+    view = get(uow.conn, order_id)
+    if wanted and status == order.status:
+        uow.emit("order.changed", view)  # some units cancelled
+    return view
 
 
 def _to_cancel(order: Order, lines: Sequence[tuple[str, int]] | None) -> list[tuple[str, int]]:
@@ -262,19 +264,7 @@ def _to_cancel(order: Order, lines: Sequence[tuple[str, int]] | None) -> list[tu
 
 def _validate(uow: UnitOfWork, book: Rulebook, new: NewOrder) -> None:
     _validate_shape(book, new)
-    skus = [sku for sku, _, _ in new.lines]
-    unknown = [sku for sku in skus if not uow.knows_sku(sku)]
-    if unknown:
-        known = catalog_sql.known_skus(uow.conn, unknown)
-        _check_items(skus, known | (set(skus) - set(unknown)))
-        uow.learned_skus.update(known)
-
-
-def _check_items(skus: Sequence[str], known: set[str]) -> None:
-    """InvalidInput naming the first line whose sku is not an item."""
-    for index, sku in enumerate(skus):
-        if sku not in known:
-            raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
+    catalog_sql.require_line_items(uow, [sku for sku, _, _ in new.lines])
 
 
 def _validate_shape(book: Rulebook, new: NewOrder) -> None:

@@ -67,7 +67,7 @@ def hold(
     book, sku_rules = uow.rulebook(skus)
     availability.check_pool(book, channel, location)
     order = _hold_order(book, channel, location, ship_to)
-    _require_items(uow, skus)
+    catalog_sql.require_line_items(uow, skus)
     found = stock_sql.available_at(uow.conn, skus, now=uow.now)
     expired: list[Reservation] = []
     if found.expired_holds:
@@ -175,17 +175,6 @@ def _undoable(
     if uow.conn.dialect.name == "sqlite" and len(rows) <= 1:
         return contextlib.nullcontext()
     return uow.savepoint()
-
-
-def _require_items(uow: UnitOfWork, skus: Sequence[str]) -> None:
-    unknown = [sku for sku in skus if not uow.knows_sku(sku)]
-    if not unknown:
-        return
-    known = catalog_sql.known_skus(uow.conn, unknown)
-    for index, sku in enumerate(skus):
-        if sku in unknown and sku not in known:
-            raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
-    uow.learned_skus.update(known)
 
 
 def _sellable(
