@@ -186,8 +186,9 @@ def acted(
 
 def assert_books_balance(db: Database) -> None:
     """The ledger replays to the positions; each position's `reserved` is what open
-    fulfilments and active holds promise there; no position is promised more than it has;
-    every order line's units are either backordered, cancelled or in a live fulfilment."""
+    fulfilments, active holds and open transfers promise there; no position is promised
+    more than it has; every order line's units are either backordered, cancelled or in a
+    live fulfilment."""
     with db.read() as conn:
         assert list(stock.check(conn)) == []
         promised: defaultdict[tuple[str, str], int] = defaultdict(int)
@@ -206,6 +207,14 @@ def assert_books_balance(db: Database) -> None:
             .where(t.reservations.c.status == "active", t.reservation_lines.c.location.is_not(None))
         )
         for location, sku, quantity in holds:
+            promised[location, sku] += quantity
+        transfers = conn.execute(
+            select(t.transfers.c.origin, t.transfer_lines.c.sku)
+            .add_columns(t.transfer_lines.c.quantity)
+            .select_from(t.transfers.join(t.transfer_lines))
+            .where(t.transfers.c.status == "open")
+        )
+        for location, sku, quantity in transfers:
             promised[location, sku] += quantity
         positions = conn.execute(select(t.positions)).all()
         for p in positions:

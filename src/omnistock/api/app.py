@@ -21,7 +21,9 @@ from omnistock.api.routes import (
     events,
     orders,
     reservations,
+    returns,
     stock,
+    transfers,
 )
 from omnistock.api.schemas import Health
 from omnistock.config import Settings
@@ -78,6 +80,8 @@ def create_app(
         availability.router,
         reservations.router,
         orders.router,
+        returns.router,
+        transfers.router,
         events.router,
     ):
         app.include_router(router, prefix="/v1")

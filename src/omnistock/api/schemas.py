@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -16,6 +17,7 @@ from pydantic import (
 )
 
 from omnistock.domain.catalog import LocationType
+from omnistock.domain.returns import Condition
 from omnistock.domain.stock import MAX_QUANTITY, MovementType
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -101,8 +103,19 @@ class Quantities(Model):
     available: int = Field(description="on_hand - reserved - unsellable")
 
 
+class InboundTransferOut(Model):
+    transfer_id: int
+    from_: str | None = Field(alias="from", description="The origin; null: a supplier")
+    quantity: int
+    eta: dt.datetime | None
+    shipped_at: dt.datetime
+
+
 class PositionOut(Quantities):
     location: str
+    inbound_transfers: list[InboundTransferOut] | None = Field(
+        None, description="With `?include=inbound`: the transfers on their way here, soonest first"
+    )
 
 
 class StockPositionOut(PositionOut):
@@ -448,3 +461,105 @@ class SourcingOut(Model):
     order_id: int
     decision: RecordedDecisionOut | None = Field(description="The decision in force")
     earlier: list[RecordedDecisionOut]
+
+
+Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+
+
+class ReturnLineIn(Model):
+    sku: Key
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
+    condition: Condition = Field(
+        description="sellable: back on hand at once; damaged: on hand, unsellable"
+    )
+    reason: Note | None = None
+
+
+class ReturnIn(Model):
+    order_id: Id = Field(description="A delivered or collected order, from any channel")
+    location: Key = Field(description="Any active location: where the units come back")
+    lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=100)]
+
+
+class ReturnLineOut(Model):
+    sku: str
+    quantity: int
+    condition: str
+    reason: str | None
+    unit_price: str = Field(description="What the order paid a unit")
+    refund: str = Field(description="quantity x unit_price")
+
+
+class ReturnOut(Model):
+    id: int
+    order_id: int
+    location: str
+    currency: str = Field(description="The order's")
+    refund_amount: str = Field(description='Decimal string, e.g. "39.80": the lines\' refunds')
+    created_at: dt.datetime
+    lines: list[ReturnLineOut]
+
+
+class ReturnPage(Model):
+    returns: list[ReturnOut]
+    next: int | None = Field(description="Pass as `after` for the next page; null at the end")
+
+
+class TransferIn(Model):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: Key | None = Field(
+        None, alias="from", description="The origin; absent: a supplier's announced delivery"
+    )
+    to: Key
+    lines: Annotated[list[HoldLineIn], Field(min_length=1, max_length=100)]
+    eta: AwareDatetime | None = Field(None, description="When it is expected (with a zone)")
+    reference: Note | None = Field(None, description="E.g. the supplier's delivery note")
+
+
+class ReceivedLineIn(Model):
+    sku: Key
+    quantity: Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]
+
+
+class ReceiveIn(Model):
+    lines: Annotated[list[ReceivedLineIn], Field(max_length=100)] = Field(
+        description="The units counted, by sku; a sku not listed did not arrive"
+    )
+
+
+class TransferLineOut(Model):
+    sku: str
+    requested: int = Field(description="As asked")
+    quantity: int = Field(description="Carried (fewer than asked if the origin lost units)")
+    received: int | None = Field(description="Counted at the destination, once received")
+
+
+class DiscrepancyOut(Model):
+    sku: str
+    shipped: int
+    received: int
+    difference: int = Field(description="received - shipped: negative when units are missing")
+
+
+class TransferOut(Model):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: int
+    status: str = Field(description="open, shipped, received or cancelled")
+    from_: str | None = Field(alias="from", description="null: a supplier's delivery")
+    to: str
+    eta: dt.datetime | None
+    reference: str | None
+    reason: str | None = Field(description="Why it carries fewer units, or was cancelled")
+    created_at: dt.datetime
+    shipped_at: dt.datetime | None
+    received_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    lines: list[TransferLineOut]
+    discrepancies: list[DiscrepancyOut]
+
+
+class TransferPage(Model):
+    transfers: list[TransferOut]
+    next: int | None = Field(description="Pass as `after` for the next page; null at the end")

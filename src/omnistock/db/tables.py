@@ -353,3 +353,69 @@ fulfillment_capacity = Table(
     Column("day", String(10), primary_key=True),
     Column("accepted", Integer, nullable=False),
 )
+
+#: Units of delivered or collected orders brought back to a location, and what they refund.
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
+    Column("location", Key, ForeignKey("locations.code"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("refund_amount", Money, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_returns_order_id", "order_id", "id"),
+    Index("ix_returns_location", "location", "id"),
+)
+
+return_lines = Table(
+    "return_lines",
+    metadata,
+    Column("return_id", BigId, ForeignKey("returns.id"), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("sku", Key, ForeignKey("items.sku"), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("condition", String(16), nullable=False),
+    Column("reason", String(200)),
+    Column("unit_price", Money, nullable=False),  # the order line's, refunded per unit
+    CheckConstraint("quantity > 0", name="positive"),
+    CheckConstraint("condition IN ('sellable', 'damaged')", name="condition"),
+)
+
+#: Stock moving from a location (or announced by a supplier: no origin) to another.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("origin", Key, ForeignKey("locations.code")),  # NULL: a supplier's delivery
+    Column("destination", Key, ForeignKey("locations.code"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("eta", UTCDateTime),
+    Column("reference", String(200)),
+    Column("reason", String(200)),  # why it carries fewer units than asked, or was cancelled
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("shipped_at", UTCDateTime),
+    Column("received_at", UTCDateTime),
+    Column("cancelled_at", UTCDateTime),
+    CheckConstraint("status IN ('open', 'shipped', 'received', 'cancelled')", name="status"),
+    Index("ix_transfers_status", "status", "id"),
+    Index("ix_transfers_origin", "origin", "status"),
+    Index("ix_transfers_destination", "destination", "status"),
+)
+
+#: What a transfer carries (`quantity`: units it still carries; `requested`: as asked) and,
+#: once received, what arrived.
+transfer_lines = Table(
+    "transfer_lines",
+    metadata,
+    Column("transfer_id", BigId, ForeignKey("transfers.id"), primary_key=True),
+    Column("sku", Key, ForeignKey("items.sku"), primary_key=True),
+    Column("requested", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("received", BigInteger),
+    CheckConstraint(
+        "quantity >= 0 AND quantity <= requested AND (received IS NULL OR received >= 0)",
+        name="units",
+    ),
+    Index("ix_transfer_lines_sku", "sku", "transfer_id"),
+)

@@ -9,8 +9,9 @@
      └── Conflict              the request is valid but the state forbids it (HTTP 409)
           ├── StockConflict    a movement would leave a position impossible
           ├── InsufficientStock  a hold or an order asks for more than the channel may sell
-          ├── InvalidTransition  a fulfilment action not allowed from its status
+          ├── InvalidTransition  an action its status does not allow (fulfilment, transfer)
           ├── NotCancellable   more units to cancel than are still unshipped
+          ├── NotReturnable    more units to return than were delivered and not returned
           └── ReservationEnded an order names a hold that is no longer active
 
 The API maps them to RFC 9457 problem details in one place (`omnistock.api.problems`).
@@ -146,12 +147,12 @@ class InsufficientStock(Conflict):
 
 
 class InvalidTransition(Conflict):
-    """A fulfilment action that its current status does not allow."""
+    """An action that the current status of a fulfilment (or a transfer) does not allow."""
 
     code = "invalid-transition"
 
-    def __init__(self, *, status: str, action: str) -> None:
-        super().__init__(f"cannot {action} a fulfilment that is {status}")
+    def __init__(self, *, status: str, action: str, resource: str = "fulfilment") -> None:
+        super().__init__(f"cannot {action} a {resource} that is {status}")
         self.status = status
         self.action = action
 
@@ -178,6 +179,28 @@ class NotCancellable(Conflict):
             "sku": self.sku,
             "requested": self.requested,
             "cancellable": self.cancellable,
+        }
+
+
+class NotReturnable(Conflict):
+    """More units of a sku returned than the order delivered and has not had back yet."""
+
+    code = "not-returnable"
+
+    def __init__(self, *, field: str, sku: str, requested: int, returnable: int) -> None:
+        super().__init__(
+            f"{field}: {requested} x {sku} returned, only {returnable} delivered or collected "
+            "and not returned yet"
+        )
+        self.field, self.sku = field, sku
+        self.requested, self.returnable = requested, returnable
+
+    def extensions(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "sku": self.sku,
+            "requested": self.requested,
+            "returnable": self.returnable,
         }
 
 

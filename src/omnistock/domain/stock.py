@@ -29,6 +29,14 @@ class Deltas:
     unsellable: int = 0
     inbound: int = 0
 
+    def __add__(self, other: Deltas) -> Deltas:
+        return Deltas(
+            self.on_hand + other.on_hand,
+            self.reserved + other.reserved,
+            self.unsellable + other.unsellable,
+            self.inbound + other.inbound,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -104,6 +112,7 @@ class MovementType(enum.StrEnum):
     COUNT = "count"  # a stock count: on_hand := quantity
     DAMAGE = "damage"  # units found damaged: +unsellable
     DISPOSE = "dispose"  # unsellable units thrown away: -on_hand, -unsellable
+    RESTORE = "restore"  # unsellable units made sellable again (repaired, checked): -unsellable
 
 
 def validate_quantity(movement_type: MovementType, quantity: int) -> None:
@@ -143,6 +152,8 @@ def movement_deltas(movement_type: MovementType, quantity: int, current: Positio
             return Deltas(unsellable=quantity)
         case MovementType.DISPOSE:
             return Deltas(on_hand=-quantity, unsellable=-quantity)
+        case MovementType.RESTORE:
+            return Deltas(unsellable=-quantity)
     raise AssertionError(f"unhandled movement type {movement_type!r}")  # pragma: no cover
 
 
@@ -170,6 +181,8 @@ def refusal(
             reason = f"only {sellable_units} unit(s) on hand are not already unsellable"
         case MovementType.DISPOSE:
             reason = f"only {current.unsellable} unsellable unit(s) to dispose of"
+        case MovementType.RESTORE:
+            reason = f"only {current.unsellable} unsellable unit(s) to make sellable again"
         case _:
             reason = "the position would become impossible"
     return StockConflict(

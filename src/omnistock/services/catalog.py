@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 from omnistock.db import UnitOfWork
 from omnistock.db import catalog as sql
 from omnistock.domain.catalog import Item, Location
-from omnistock.domain.errors import NotFound
+from omnistock.domain.errors import InvalidInput, NotFound
 
 
 def put_item(uow: UnitOfWork, item: Item) -> bool:
@@ -22,6 +22,22 @@ def get_item(conn: Connection, sku: str) -> Item:
     if item is None:
         raise NotFound("item", sku, field="sku")
     return item
+
+
+def existing_location(uow: UnitOfWork, code: str, *, field: str) -> Location:
+    """The location (NotFound naming `field` if there is none)."""
+    location = uow.rulebook()[0].locations.get(code)
+    if location is None:
+        raise NotFound("location", code, field=field)
+    return location
+
+
+def active_location(uow: UnitOfWork, code: str, *, field: str) -> Location:
+    """The location, if it exists (else NotFound) and is active (else InvalidInput)."""
+    location = existing_location(uow, code, field=field)
+    if not location.active:
+        raise InvalidInput(field, f"{code!r} is not active")
+    return location
 
 
 def put_location(uow: UnitOfWork, location: Location) -> bool:

@@ -6,8 +6,9 @@ location with fewer units than it promised. Then the newest allocations there th
 has started on give their units back, and those units are sourced again elsewhere for their
 order, or backordered, in the same transaction, until `available >= 0` there again.
 
-Lock order, on every path that changes orders: holds, then orders (each by id), then
-positions by (location, sku), then the daily capacity counters. A path that cannot know
+Lock order, on every path that changes orders or transfers: holds, then orders (each by
+id), then transfers (by id), then positions by (location, sku), then the daily capacity
+counters. A path that cannot know
 its rows before it starts (a fact that turns out to leave promises short) undoes its first
 try and locks them all in that order before trying again.
 """
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from omnistock.db import UnitOfWork
 from omnistock.db import orders as sql
 from omnistock.db import reservations as reservations_sql
 from omnistock.db import stock as stock_sql
+from omnistock.db import transfers as transfers_sql
 from omnistock.domain.errors import NotFound
 from omnistock.domain.orders import (
     DEALLOCATE,
@@ -31,7 +34,7 @@ from omnistock.domain.orders import (
     OrderStatus,
 )
 from omnistock.domain.stock import Deltas
-from omnistock.services import ledger, reservations, sourcing
+from omnistock.services import ledger, reservations, sourcing, transfers
 from omnistock.services.views import fulfilment_view, order_view
 
 log = logging.getLogger("omnistock.healing")
@@ -99,27 +102,48 @@ def _lock_for_healing(
     try: then those are locked later, out of order, and a deadlock is possible but retried).
     Answers the positions locked: healing reserves at those only (one stocked since was not
     locked in order)."""
-    holds, orders = _promised_at(uow, location, skus)
-    reservations_sql.lock(uow.conn, sorted(holds))
-    sql.lock_orders(uow.conn, sorted(orders))
-    held = {a.sku for hold in holds for a in reservations.get(uow.conn, hold).allocations}
+    promised = _promised_at(uow, location, skus)
+    reservations_sql.lock(uow.conn, sorted(promised.holds))
+    sql.lock_orders(uow.conn, sorted(promised.orders))
+    transfers_sql.lock(uow.conn, sorted(promised.transfers))
+    held = {a.sku for h in promised.holds for a in reservations.get(uow.conn, h).allocations}
     locked = stock_sql.lock_positions(uow.conn, skus=sorted(set(skus) | held))
-    holds_now, orders_now = _promised_at(uow, location, skus)
-    if not last and not (holds_now <= holds and orders_now <= orders):
+    if not last and not _promised_at(uow, location, skus) <= promised:
         raise _Moved
     return None if locked is None else frozenset(locked)
 
 
-def _promised_at(uow: UnitOfWork, location: str, skus: Sequence[str]) -> tuple[set[str], set[int]]:
-    """The holds and the orders with untouched allocations of `skus` at `location`."""
+@dataclass(frozen=True, slots=True)
+class _Promised:
+    """Who has promises of some skus at a location: holds, orders and open transfers."""
+
+    holds: frozenset[str]
+    orders: frozenset[int]
+    transfers: frozenset[int]
+
+    def __le__(self, other: _Promised) -> bool:
+        return (
+            self.holds <= other.holds
+            and self.orders <= other.orders
+            and self.transfers <= other.transfers
+        )
+
+
+def _promised_at(uow: UnitOfWork, location: str, skus: Sequence[str]) -> _Promised:
+    """The holds, the orders with untouched allocations, and the open transfers, with units
+    of `skus` promised at `location`."""
     conn = uow.conn
-    holds = {
-        h for sku in skus for h in reservations_sql.holding_at(conn, location=location, sku=sku)
-    }
-    orders = {
-        o for sku in skus for _, o, _ in sql.open_allocations(conn, location=location, sku=sku)
-    }
-    return holds, orders
+    return _Promised(
+        holds=frozenset(
+            h for sku in skus for h in reservations_sql.holding_at(conn, location=location, sku=sku)
+        ),
+        orders=frozenset(
+            o for sku in skus for _, o, _ in sql.open_allocations(conn, location=location, sku=sku)
+        ),
+        transfers=frozenset(
+            t for sku in skus for t, _ in transfers_sql.open_from(conn, location=location, sku=sku)
+        ),
+    )
 
 
 def lock_for_order(
@@ -142,11 +166,13 @@ def heal(
     within: frozenset[tuple[str, str]] | None = None,
 ) -> None:
     """After `cause` changed the stock of `sku` at `location`: if it promised more than it
-    has, let go of the newest holds there, then move the newest untouched allocations of
-    orders elsewhere, until it does not.
+    has, let go of the newest holds there, then carry fewer units on the newest open
+    transfers from there, then move the newest untouched allocations of orders elsewhere,
+    until it does not.
 
     Holds go first: a cart has promised nothing to anyone yet, and its checkout finds the
-    hold ended (409 reservation-ended) and orders afresh.
+    hold ended (409 reservation-ended) and orders afresh. Transfers next: moving stock
+    between locations can wait; a customer's order is moved only when nothing else will do.
     """
     deficit = -stock_sql.read_position(uow.conn, sku=sku, location=location).available
     if deficit <= 0:
@@ -154,6 +180,13 @@ def heal(
     for reservation_id in reservations_sql.holding_at(uow.conn, location=location, sku=sku):
         reservations.release(uow, reservation_id)
         deficit = -stock_sql.read_position(uow.conn, sku=sku, location=location).available
+        if deficit <= 0:
+            return
+    for transfer_id, units in transfers_sql.open_from(uow.conn, location=location, sku=sku):
+        given = min(units, deficit)
+        why = f"{given} x {sku} at {location} went short ({cause}): not carried"
+        transfers.give_back(uow, transfer_id, sku, given, why=why)
+        deficit -= given
         if deficit <= 0:
             return
     for fulfilment_id, order_id, units in sql.open_allocations(

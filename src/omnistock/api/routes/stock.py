@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
@@ -14,7 +15,7 @@ from omnistock.api.routes.catalog import SkuPath
 from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
 from omnistock.db import UnitOfWork
 from omnistock.domain.stock import Movement
-from omnistock.services import stock
+from omnistock.services import stock, transfers
 
 router = APIRouter(tags=["stock"], responses=documented(401, 403, 404, 422, 503))
 
@@ -51,9 +52,10 @@ async def record_movement(
 
     `receipt` adds units on hand, `sale` takes them away (a POS sale), `adjustment` adds a
     signed correction, `count` sets on hand to what was counted, `damage` marks units
-    unsellable, `dispose` removes unsellable units. A sale or a count is a physical fact:
-    it is accepted even when it takes `available` below zero; what cannot physically be
-    (selling units not on hand, disposing of more than is unsellable) is refused with 409.
+    unsellable, `dispose` removes unsellable units, `restore` makes unsellable units sellable
+    again. A sale or a count is a physical fact: it is accepted even when it takes
+    `available` below zero; what cannot physically be (selling units not on hand, disposing
+    of more than is unsellable) is refused with 409.
     """
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
@@ -80,15 +82,28 @@ async def record_movement(
     )
 
 
-@router.get("/stock/{sku}", response_model=StockOut)
-async def get_stock(sku: SkuPath, caller: Caller = scope("stock:read")) -> object:
-    """The stock of an item at every location, and its total."""
-    found = await caller.read(lambda conn: stock.stock_of(conn, sku))
-    return {
-        "sku": sku,
-        "positions": [{"location": loc, **p.as_dict()} for loc, p in found],
-        "total": stock.total(found).as_dict(),
-    }
+@router.get("/stock/{sku}", response_model=StockOut, response_model_exclude_unset=True)
+async def get_stock(
+    sku: SkuPath,
+    include: Annotated[
+        Literal["inbound"] | None,
+        Query(description="`inbound`: list each position's transfers on their way there"),
+    ] = None,
+    caller: Caller = scope("stock:read"),
+) -> object:
+    """The stock of an item at every location (in transit towards it: `inbound`), and its
+    total."""
+
+    def read(conn: Connection) -> dict[str, Any]:
+        found = stock.stock_of(conn, sku)
+        positions: list[dict[str, Any]] = [{"location": loc, **p.as_dict()} for loc, p in found]
+        if include == "inbound":
+            coming = transfers.inbound(conn, sku)
+            for position in positions:
+                position["inbound_transfers"] = coming.get(position["location"], [])
+        return {"sku": sku, "positions": positions, "total": stock.total(found).as_dict()}
+
+    return await caller.read(read)
 
 
 @router.get("/stock/{sku}/movements", response_model=list[MovementOut])

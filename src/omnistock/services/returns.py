@@ -1,0 +1,104 @@
+"""Returns from any channel into any location: take them back, read them.
+
+A return locks its order (the lock order of every path that changes orders: orders, then
+positions), so two returns of the same order at once cannot both take back its last unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import orders as orders_sql
+from omnistock.db import returns as sql
+from omnistock.domain.errors import NotFound
+from omnistock.domain.returns import RETURN, Return, ReturnLine, deltas, priced, refund
+from omnistock.domain.stock import Deltas
+from omnistock.services import catalog, healing, ledger
+from omnistock.services.views import iso
+
+
+def take_back(
+    uow: UnitOfWork, *, order_id: int, location: str, lines: Sequence[ReturnLine]
+) -> dict[str, Any]:
+    """Take back `lines` of a delivered or collected order at `location`: on hand there at
+    once (unsellable if damaged); answers the return with its refund."""
+    catalog.active_location(uow, location, field="location")
+    order = healing.locked_order(uow, order_id)
+    lines = priced(order, lines, sql.returned(uow.conn, order_id))
+    amount = refund(lines)
+    return_id = sql.add(
+        uow.conn,
+        order_id=order_id,
+        location=location,
+        currency=order.currency,
+        lines=lines,
+        refund_amount=amount,
+        now=uow.now,
+    )
+    by_sku: dict[str, Deltas] = {}  # a sku may come back on several lines
+    for line in lines:
+        by_sku[line.sku] = by_sku.get(line.sku, Deltas()) + deltas(line)
+    reasons = "; ".join(line.reason for line in lines if line.reason)
+    ledger.change_stock(
+        uow,
+        type=RETURN,
+        entries=[(location, sku, d) for sku, d in by_sku.items()],
+        reason=f"order {order_id}" + (f": {reasons}" if reasons else ""),
+        reference=f"return:{return_id}",
+    )
+    detail = ", ".join(f"{line.quantity} x {line.sku} ({line.condition})" for line in lines)
+    orders_sql.add_history(
+        uow.conn, order_id, [("returned", f"{detail} at {location}")], now=uow.now
+    )
+    view = return_view(
+        Return(return_id, order_id, location, order.currency, lines, amount, uow.now)
+    )
+    uow.emit("return.created", view)
+    return view
+
+
+def get(conn: Connection, return_id: int) -> dict[str, Any]:
+    found = sql.get(conn, return_id)
+    if found is None:
+        raise NotFound("return", str(return_id), field="id")
+    return return_view(found)
+
+
+def list_returns(
+    conn: Connection,
+    *,
+    order_id: int | None = None,
+    location: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of returns, oldest first, and the id to pass as `after` for the next."""
+    found = sql.list_returns(conn, order_id=order_id, location=location, after=after, limit=limit)
+    return [return_view(x) for x in found], (found[-1].id if len(found) == limit else None)
+
+
+def return_view(x: Return) -> dict[str, Any]:
+    """A return as the API and the event feed show it."""
+    return {
+        "id": x.id,
+        "order_id": x.order_id,
+        "location": x.location,
+        "currency": x.currency,
+        "refund_amount": f"{x.refund_amount:.2f}",
+        "created_at": iso(x.created_at),
+        "lines": [
+            {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "condition": str(line.condition),
+                "reason": line.reason,
+                "unit_price": f"{line.unit_price:.2f}",
+                "refund": f"{line.unit_price * line.quantity:.2f}",
+            }
+            for line in x.lines
+        ],
+    }

@@ -1,0 +1,308 @@
+"""Transfers between locations, and deliveries announced by suppliers: create, ship,
+receive, cancel, read.
+
+Lock order (that of every path, see `omnistock.services.healing`): the transfer, then the
+positions it touches in (location, sku) order, locked before any is changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from omnistock.db import UnitOfWork
+from omnistock.db import catalog as catalog_sql
+from omnistock.db import stock as stock_sql
+from omnistock.db import transfers as sql
+from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound, ShortLine
+from omnistock.domain.reservations import RELEASE, RESERVE
+from omnistock.domain.stock import Deltas
+from omnistock.domain.transfers import (
+    DISCREPANCY,
+    INBOUND,
+    TRANSFER_IN,
+    TRANSFER_OUT,
+    Transfer,
+    TransferAction,
+    TransferStatus,
+    check_lines,
+    counted,
+    next_status,
+    reception,
+)
+from omnistock.services import availability, catalog, ledger
+from omnistock.services.views import iso, position_view
+
+
+def create(
+    uow: UnitOfWork,
+    *,
+    origin: str | None,
+    destination: str,
+    lines: Sequence[tuple[str, int]],
+    eta: dt.datetime | None = None,
+    reference: str | None = None,
+) -> dict[str, Any]:
+    """A transfer from `origin`, its units reserved there at once (every line or nothing:
+    InsufficientStock), or with no origin a supplier's delivery, inbound at `destination`
+    from now on."""
+    check_lines(lines)
+    catalog.existing_location(uow, destination, field="to")
+    if origin is not None:
+        catalog.existing_location(uow, origin, field="from")
+        if origin == destination:
+            raise InvalidInput("to", "a transfer goes to another location than it comes from")
+    catalog_sql.require_line_items(uow, [sku for sku, _ in lines])
+    status = TransferStatus.OPEN if origin is not None else TransferStatus.SHIPPED
+    transfer_id = sql.add(
+        uow.conn,
+        origin=origin,
+        destination=destination,
+        status=status,
+        lines=lines,
+        eta=eta,
+        reference=reference,
+        now=uow.now,
+    )
+    if origin is not None:
+        _reserve(uow, transfer_id, origin, lines)
+    else:
+        ledger.change_stock(
+            uow,
+            type=INBOUND,
+            entries=[(destination, sku, Deltas(inbound=q)) for sku, q in lines],
+            reason=f"announced by a supplier{f' ({reference})' if reference else ''}",
+            reference=f"transfer:{transfer_id}",
+        )
+    view = transfer_view(_get(uow.conn, transfer_id))
+    uow.emit("transfer.created", view)
+    return view
+
+
+def _reserve(
+    uow: UnitOfWork, transfer_id: int, origin: str, lines: Sequence[tuple[str, int]]
+) -> None:
+    """Reserve every line at the origin with the guard of any reservation (what is
+    available must cover it), in sku order; InsufficientStock names every line short."""
+    short = []
+    for sku, quantity in sorted(lines):
+        position = stock_sql.reserve(uow.conn, sku=sku, location=origin, quantity=quantity)
+        if position is None:
+            here = stock_sql.read_position(uow.conn, sku=sku, location=origin)
+            short.append(ShortLine(sku, quantity, max(0, here.available)))
+            continue
+        uow.emit("stock.changed", position_view(sku, origin, position))
+        availability.watch(uow, sku)
+    if short:
+        raise InsufficientStock(short)  # the transaction ends: nothing stays reserved
+    stock_sql.append_movements(
+        uow.conn,
+        at=uow.now,
+        type=RESERVE,
+        entries=[(origin, sku, Deltas(reserved=q)) for sku, q in lines],
+        reason=f"promised to transfer {transfer_id}",
+        reference=f"transfer:{transfer_id}",
+    )
+
+
+def ship(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
+    """The units leave the origin (`on_hand` and `reserved` down) and are inbound at the
+    destination."""
+    transfer = _move(uow, transfer_id, TransferAction.SHIP)
+    assert transfer.origin is not None  # a supplier's delivery is created shipped
+    carried = [(line.sku, line.quantity) for line in transfer.lines if line.quantity]
+    _lock(uow, [transfer.origin, transfer.destination], carried)
+    reference = f"transfer:{transfer_id}"
+    ledger.change_stock(
+        uow,
+        type=TRANSFER_OUT,
+        entries=[(transfer.origin, sku, Deltas(on_hand=-q, reserved=-q)) for sku, q in carried],
+        reason=f"shipped to {transfer.destination}",
+        reference=reference,
+    )
+    ledger.change_stock(
+        uow,
+        type=INBOUND,
+        entries=[(transfer.destination, sku, Deltas(inbound=q)) for sku, q in carried],
+        reason=f"shipped from {transfer.origin}",
+        reference=reference,
+    )
+    return _announce(uow, "transfer.shipped", transfer_id)
+
+
+def receive(uow: UnitOfWork, transfer_id: int, lines: Sequence[tuple[str, int]]) -> dict[str, Any]:
+    """What arrived, counted: inbound goes down by what was shipped, on hand up by what
+    arrived. A sku not listed did not arrive at all; any difference is a discrepancy."""
+    arrived = counted(_get(uow.conn, transfer_id), lines)
+    transfer = _move(uow, transfer_id, TransferAction.RECEIVE)
+    _lock(uow, [transfer.destination], list(arrived.items()))
+    sql.set_received(uow.conn, transfer_id, arrived)
+    reference = f"transfer:{transfer_id}"
+    moved, discrepancies = [], []
+    for line in transfer.lines:
+        into_stock, discrepancy = reception(line, arrived[line.sku])
+        if into_stock != Deltas():
+            moved.append((transfer.destination, line.sku, into_stock))
+        if discrepancy is not None:
+            discrepancies.append((line, discrepancy))
+    source = f"from {transfer.origin}" if transfer.origin else "from a supplier"
+    ledger.change_stock(uow, type=TRANSFER_IN, entries=moved, reason=source, reference=reference)
+    for line, discrepancy in discrepancies:
+        difference = arrived[line.sku] - line.quantity
+        ledger.change_stock(
+            uow,
+            type=DISCREPANCY,
+            entries=[(transfer.destination, line.sku, discrepancy)],
+            reason=f"{arrived[line.sku]} received of {line.quantity} shipped ({difference:+d})",
+            reference=reference,
+        )
+    return _announce(uow, "transfer.received", transfer_id)
+
+
+def cancel(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
+    """Before it ships: the units reserved at the origin are free again."""
+    transfer = _move(uow, transfer_id, TransferAction.CANCEL)
+    assert transfer.origin is not None
+    ledger.change_stock(
+        uow,
+        type=RELEASE,
+        entries=[
+            (transfer.origin, line.sku, Deltas(reserved=-line.quantity))
+            for line in transfer.lines
+            if line.quantity
+        ],
+        reason="transfer cancelled",
+        reference=f"transfer:{transfer_id}",
+    )
+    return _announce(uow, "transfer.cancelled", transfer_id)
+
+
+def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: str) -> None:
+    """An open transfer carries `units` fewer of `sku` (its origin lost them: a count, a
+    sale, damage), which it gives back there; with nothing left to carry, it is cancelled.
+    The caller (healing) has locked the transfer."""
+    transfer = _get(uow.conn, transfer_id)
+    assert transfer.origin is not None and transfer.status is TransferStatus.OPEN
+    sql.shrink(uow.conn, transfer_id, sku, units, reason=why)
+    ledger.change_stock(
+        uow,
+        type=RELEASE,
+        entries=[(transfer.origin, sku, Deltas(reserved=-units))],
+        reason=why,
+        reference=f"transfer:{transfer_id}",
+    )
+    if all(line.quantity == (units if line.sku == sku else 0) for line in transfer.lines):
+        sql.move_status(
+            uow.conn,
+            transfer_id,
+            from_=TransferStatus.OPEN,
+            to=TransferStatus.CANCELLED,
+            now=uow.now,
+            reason=why,
+        )
+        _announce(uow, "transfer.cancelled", transfer_id)
+    else:
+        _announce(uow, "transfer.changed", transfer_id)
+
+
+def get(conn: Connection, transfer_id: int) -> dict[str, Any]:
+    return transfer_view(_get(conn, transfer_id))
+
+
+def list_transfers(
+    conn: Connection,
+    *,
+    status: TransferStatus | None = None,
+    location: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of transfers, oldest first, and the id to pass as `after` for the next."""
+    found = sql.list_transfers(conn, status=status, location=location, after=after, limit=limit)
+    return [transfer_view(x) for x in found], (found[-1].id if len(found) == limit else None)
+
+
+def inbound(conn: Connection, sku: str) -> dict[str, list[dict[str, Any]]]:
+    """The transfers on their way with `sku`, by destination, soonest first."""
+    return {
+        location: [
+            {**x, "eta": iso(x["eta"]) if x["eta"] else None, "shipped_at": iso(x["shipped_at"])}
+            for x in found
+        ]
+        for location, found in sql.inbound(conn, sku).items()
+    }
+
+
+def transfer_view(x: Transfer) -> dict[str, Any]:
+    """A transfer as the API and the event feed show it."""
+
+    def at(value: dt.datetime | None) -> str | None:
+        return iso(value) if value else None
+
+    return {
+        "id": x.id,
+        "status": str(x.status),
+        "from": x.origin,
+        "to": x.destination,
+        "eta": at(x.eta),
+        "reference": x.reference,
+        "reason": x.reason,
+        "created_at": iso(x.created_at),
+        "shipped_at": at(x.shipped_at),
+        "received_at": at(x.received_at),
+        "cancelled_at": at(x.cancelled_at),
+        "lines": [
+            {
+                "sku": line.sku,
+                "requested": line.requested,
+                "quantity": line.quantity,
+                "received": line.received,
+            }
+            for line in x.lines
+        ],
+        "discrepancies": [
+            {
+                "sku": line.sku,
+                "shipped": line.quantity,
+                "received": line.received,
+                "difference": line.discrepancy,
+            }
+            for line in x.lines
+            if line.discrepancy
+        ],
+    }
+
+
+def _get(conn: Connection, transfer_id: int) -> Transfer:
+    found = sql.get(conn, transfer_id)
+    if found is None:
+        raise NotFound("transfer", str(transfer_id), field="id")
+    return found
+
+
+def _move(uow: UnitOfWork, transfer_id: int, action: TransferAction) -> Transfer:
+    """Take the transfer to the status `action` leads to (InvalidTransition if its status
+    does not allow it); answers it as it is then, locked until commit."""
+    before = _get(uow.conn, transfer_id)
+    to = next_status(before.status, action)
+    if not sql.move_status(uow.conn, transfer_id, from_=before.status, to=to, now=uow.now):
+        # Moved meanwhile: statuses only move forward, so this one says why not.
+        next_status(_get(uow.conn, transfer_id).status, action)
+        raise AssertionError("a transfer's status moved back")  # pragma: no cover
+    return _get(uow.conn, transfer_id)
+
+
+def _lock(uow: UnitOfWork, locations: Sequence[str], lines: Sequence[tuple[str, int]]) -> None:
+    """Lock the positions of `lines` at `locations` in (location, sku) order, before any
+    change (each change then finds its row locked, whatever order it comes in)."""
+    skus = sorted({sku for sku, _ in lines})
+    stock_sql.lock_positions(uow.conn, skus=skus, locations=sorted(locations))
+
+
+def _announce(uow: UnitOfWork, event: str, transfer_id: int) -> dict[str, Any]:
+    view = transfer_view(_get(uow.conn, transfer_id))
+    uow.emit(event, view)
+    return view
