@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, insert, select
@@ -23,16 +22,9 @@ def add(
     location: str,
     currency: str,
     lines: Sequence[ReturnLine],
-    refund_amount: Decimal,
     now: dt.datetime,
 ) -> int:
-    values = {
-        "order_id": order_id,
-        "location": location,
-        "currency": currency,
-        "refund_amount": refund_amount,
-        "created_at": now,
-    }
+    values = {"order_id": order_id, "location": location, "currency": currency, "created_at": now}
     return_id: int = conn.execute(_ADD, values).scalar_one()
     rows = [
         {
@@ -98,7 +90,6 @@ def _returns(conn: Connection, where: ColumnElement[bool]) -> list[Return]:
             location=row.location,
             currency=row.currency,
             lines=tuple(lines),
-            refund_amount=Decimal(row.refund_amount),
             created_at=row.created_at,
         )
         for row, lines in found.values()

@@ -354,7 +354,8 @@ fulfillment_capacity = Table(
     Column("accepted", Integer, nullable=False),
 )
 
-#: Units of delivered or collected orders brought back to a location, and what they refund.
+#: Units of delivered or collected orders brought back to a location. The refund is not
+#: stored: it follows from the lines (and may exceed what one money column holds).
 returns = Table(
     "returns",
     metadata,
@@ -362,7 +363,6 @@ returns = Table(
     Column("order_id", BigId, ForeignKey("orders.id"), nullable=False),
     Column("location", Key, ForeignKey("locations.code"), nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("refund_amount", Money, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_returns_order_id", "order_id", "id"),
     Index("ix_returns_location", "location", "id"),

@@ -43,8 +43,11 @@ class Return:
     location: str
     currency: str
     lines: tuple[ReturnLine, ...]
-    refund_amount: Decimal
     created_at: dt.datetime
+
+    @property
+    def refund_amount(self) -> Decimal:
+        return refund(self.lines)
 
 
 def returnable(order: Order, returned: Mapping[str, int]) -> dict[str, int]:

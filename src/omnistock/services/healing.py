@@ -217,10 +217,11 @@ def heal(
             return
 
 
-def locked_order(uow: UnitOfWork, order_id: int) -> Order:
-    """The order, locked until commit so that changes to it happen one at a time."""
+def locked_order(uow: UnitOfWork, order_id: int, *, field: str = "id") -> Order:
+    """The order, locked until commit so that changes to it happen one at a time (NotFound
+    naming `field` if there is none)."""
     if not sql.lock_order(uow.conn, order_id):
-        raise NotFound("order", str(order_id), field="id")
+        raise NotFound("order", str(order_id), field=field)
     found = sql.get_order(uow.conn, order_id)
     assert found is not None
     return found

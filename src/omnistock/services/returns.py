@@ -15,7 +15,7 @@ from omnistock.db import UnitOfWork
 from omnistock.db import orders as orders_sql
 from omnistock.db import returns as sql
 from omnistock.domain.errors import NotFound
-from omnistock.domain.returns import RETURN, Return, ReturnLine, deltas, priced, refund
+from omnistock.domain.returns import RETURN, Return, ReturnLine, deltas, priced
 from omnistock.domain.stock import Deltas
 from omnistock.services import catalog, healing, ledger
 from omnistock.services.views import iso
@@ -27,16 +27,14 @@ def take_back(
     """Take back `lines` of a delivered or collected order at `location`: on hand there at
     once (unsellable if damaged); answers the return with its refund."""
     catalog.active_location(uow, location, field="location")
-    order = healing.locked_order(uow, order_id)
+    order = healing.locked_order(uow, order_id, field="order_id")
     lines = priced(order, lines, sql.returned(uow.conn, order_id))
-    amount = refund(lines)
     return_id = sql.add(
         uow.conn,
         order_id=order_id,
         location=location,
         currency=order.currency,
         lines=lines,
-        refund_amount=amount,
         now=uow.now,
     )
     by_sku: dict[str, Deltas] = {}  # a sku may come back on several lines
@@ -54,9 +52,7 @@ def take_back(
     orders_sql.add_history(
         uow.conn, order_id, [("returned", f"{detail} at {location}")], now=uow.now
     )
-    view = return_view(
-        Return(return_id, order_id, location, order.currency, lines, amount, uow.now)
-    )
+    view = return_view(Return(return_id, order_id, location, order.currency, lines, uow.now))
     uow.emit("return.created", view)
     return view
 

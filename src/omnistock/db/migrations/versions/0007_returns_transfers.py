@@ -23,7 +23,6 @@ def upgrade() -> None:
         sa.Column("order_id", BigId, nullable=False),
         sa.Column("location", Key, nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("refund_amount", Money, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_returns_order_id_orders")
