@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -466,6 +467,23 @@ class SourcingOut(Model):
 Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
 
 
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str) or not re.match(r"\d{4}-\d\d-\d\d[Tt ]", value):
+        raise ValueError("an ISO 8601 time with its zone, e.g. 2026-12-01T08:00:00Z")
+    return value
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("once in UTC, this time is outside the calendar") from None
+
+
+#: An ISO 8601 time with its zone (a number of seconds is not a time anyone means here).
+When = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
+
+
 class ReturnLineIn(Model):
     sku: Key
     quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
@@ -513,7 +531,7 @@ class TransferIn(Model):
     )
     to: Key
     lines: Annotated[list[HoldLineIn], Field(min_length=1, max_length=100)]
-    eta: AwareDatetime | None = Field(None, description="When it is expected (with a zone)")
+    eta: When | None = Field(None, description="When it is expected (ISO 8601, with a zone)")
     reference: Note | None = Field(None, description="E.g. the supplier's delivery note")
 
 
