@@ -1,6 +1,7 @@
 """The demo retailer: stores in real French cities, a catalogue that reads like one, stock held as
 a chain holds it, all of it through the ledger, a few hundred orders in every state of their
-workflow, and loaded once however often it is asked for.
+workflow, some of them returned, transfers in every status, and loaded once however often it
+is asked for.
 
 Tests that only read a loaded demo share one load per backend (`demo`); those that load it
 themselves, or change it, take a fresh database each (`db`).
@@ -36,6 +37,8 @@ from omnistock.db.tables import (
     order_history,
     orders,
     positions,
+    returns,
+    transfers,
 )
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
@@ -43,6 +46,8 @@ from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, Orde
 from omnistock.domain.stock import MovementType
 from omnistock.services import availability, catalog, channels, stock
 from omnistock.services import orders as order_service
+from omnistock.services import returns as return_service
+from omnistock.services import transfers as transfer_service
 from omnistock.services.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 
 ITEMS = 200  # keeps each load short; the default size is measured by the CLI
@@ -176,6 +181,38 @@ def fulfilment_rows(db: Database) -> list[Any]:
         return list(conn.execute(select(fulfillments)))
 
 
+def all_returns(db: Database) -> list[dict[str, Any]]:
+    """Every return as the API shows it, page by page."""
+    found: list[dict[str, Any]] = []
+    after: int | None = 0
+    with db.read() as conn:
+        while after is not None:
+            page, after = return_service.list_returns(conn, after=after, limit=100)
+            found += page
+    return found
+
+
+def all_transfers(db: Database) -> list[dict[str, Any]]:
+    """Every transfer as the API shows it, page by page."""
+    found: list[dict[str, Any]] = []
+    after: int | None = 0
+    with db.read() as conn:
+        while after is not None:
+            page, after = transfer_service.list_transfers(conn, after=after, limit=100)
+            found += page
+    return found
+
+
+def orders_by_id(db: Database) -> dict[int, dict[str, Any]]:
+    return {o["id"]: o for o in all_orders(db)}
+
+
+def kinds_of(db: Database) -> dict[str, str]:
+    """Each location's type, by code."""
+    with db.read() as conn:
+        return {code: row.type for code, row in location_rows(conn).items()}
+
+
 def test_the_validator_used_here_accepts_a_real_ean13_and_rejects_a_wrong_check_digit() -> None:
     assert is_valid_ean13("4006381333931")
     assert not is_valid_ean13("4006381333932")
@@ -279,13 +316,20 @@ def test_the_opening_stock_goes_through_the_ledger_and_replays_clean(demo: Loade
         query = select(m.type, func.count()).where(opening).group_by(m.type)
         by_type = {kind: n for kind, n in conn.execute(query)}
         references = set(conn.execute(select(m.reference).where(opening).distinct()).scalars())
-        position_count = count(conn, positions)
+        received = set(conn.execute(select(m.location, m.sku).where(opening, m.type == "receipt")))
+        held = set(conn.execute(select(positions.c.location, positions.c.sku)))
+        opened_later: dict[tuple[str, str], str] = {}  # by the trading, where not held before
+        for row in conn.execute(select(m.location, m.sku, m.type).order_by(m.id)):
+            if (row.location, row.sku) not in received:
+                opened_later.setdefault((row.location, row.sku), row.type)
         sold_out = conn.execute(
             select(m.sku).where(opening, m.type == "sale").limit(1)
         ).scalar_one()
         sold_out_ledger = stock.ledger(conn, sku=sold_out)
     assert set(by_type) == {"receipt", "damage", "sale"}
-    assert by_type["receipt"] == position_count  # every position was received once
+    assert by_type["receipt"] == len(received) == len(plan_demo(items=ITEMS).holdings)
+    assert held == received | set(opened_later)  # every position received once, or...
+    assert set(opened_later.values()) == {"return", "inbound"}  # ...a return or a transfer
     assert len(references) == 1  # one reference, unique to this load
     zero = [m for m in sold_out_ledger if m.type == "sale"]
     assert zero and all(m.deltas.on_hand < 0 for m in zero)
@@ -316,9 +360,13 @@ def test_a_load_cut_short_is_completed_by_the_next_one_without_placing_any_order
 
     placed = {o["external_id"]: o["id"] for o in demo_orders(db)}
     assert not summary.startswith("already loaded")
-    assert summary.endswith(", 120 orders")
+    assert ", 120 orders, " in summary
     assert len(early) == 40 and len(placed) == 120
     assert {external: placed[external] for external in early} == early  # the same orders
+    returned = [r["order_id"] for r in all_returns(db)]
+    references = [t["reference"] for t in all_transfers(db)]
+    assert returned and len(returned) == len(set(returned))  # no order taken back twice
+    assert references and len(references) == len(set(references))  # no transfer made twice
     with db.read() as conn:
         assert list(stock.check(conn)) == []
 
@@ -335,9 +383,8 @@ def test_two_loads_at_once_load_the_demo_and_each_of_its_orders_once(db: Databas
         receipts = conn.execute(
             select(func.count()).select_from(movements).where(movements.c.type == "receipt")
         ).scalar_one()
-        position_count = count(conn, positions)
         assert list(stock.check(conn)) == []
-    assert receipts == position_count
+    assert receipts == len(plan_demo(items=ITEMS).holdings)  # the opening stock, once
     placed = demo_orders(db)
     assert len(placed) == len({o["external_id"] for o in placed}) == 120
 
@@ -348,17 +395,22 @@ def test_the_summary_counts_what_was_loaded(demo: Loaded) -> None:
             select(func.count(), func.sum(positions.c.on_hand))
         ).one()
         orders_now = count(conn, orders)
+        returns_now = count(conn, returns)
+        transfers_now = count(conn, transfers)
     assert demo.summary == (
         f"2 warehouses, 32 stores, 200 items, {positions_now:,} positions, {units:,} units, "
-        f"{orders_now} orders"
+        f"{orders_now} orders, {returns_now} returns, {transfers_now} transfers"
     )
     assert orders_now == ORDERS
+    assert returns_now == len(plan_demo(items=ITEMS).returns)  # every one planned was taken
+    assert transfers_now == len(plan_demo(items=ITEMS).transfers)
 
 
 def test_the_feed_gets_the_catalogue_and_one_demo_loaded_event_not_one_per_position(
     demo: Loaded,
 ) -> None:
-    """The opening stock is announced once; the rest of the feed is what the orders did."""
+    """The opening stock is announced once; the rest of the feed is what the orders, returns
+    and transfers did."""
     m = movements.c
     opening = m.reference.startswith(f"{DEMO_REFERENCE}/")
     with demo.db.read() as conn:
@@ -370,11 +422,15 @@ def test_the_feed_gets_the_catalogue_and_one_demo_loaded_event_not_one_per_posit
         opening_positions = conn.execute(
             select(func.count()).where(opening, m.type == "receipt")
         ).scalar_one()
-        order_movements = conn.execute(
-            select(func.count()).where(m.reference.startswith("order:"))
+        trading_movements = conn.execute(
+            select(func.count()).where(
+                m.reference.startswith("order:")
+                | m.reference.startswith("return:")
+                | m.reference.startswith("transfer:")
+            )
         ).scalar_one()
-    orders_did = ("order.", "fulfillment.", "stock.", "availability.")
-    assert {kind: n for kind, n in by_type.items() if not kind.startswith(orders_did)} == {
+    trading_did = ("order.", "fulfillment.", "stock.", "availability.", "return.", "transfer.")
+    assert {kind: n for kind, n in by_type.items() if not kind.startswith(trading_did)} == {
         "location.created": 34,
         "item.created": ITEMS,
         "channel.created": 4,
@@ -382,7 +438,10 @@ def test_the_feed_gets_the_catalogue_and_one_demo_loaded_event_not_one_per_posit
         "demo.loaded": 1,
     }
     assert by_type["order.created"] == ORDERS
-    assert 0 < by_type["stock.changed"] <= order_movements  # none for the opening stock
+    assert by_type["return.created"] == len(all_returns(demo.db))
+    assert by_type["transfer.created"] == len(all_transfers(demo.db))
+    assert {"transfer.shipped", "transfer.received", "transfer.cancelled"} <= set(by_type)
+    assert 0 < by_type["stock.changed"] <= trading_movements  # none for the opening stock
     assert loaded["positions"] == opening_positions
     assert loaded["units"] == opening_units
     assert loaded["items"] == ITEMS
@@ -439,16 +498,43 @@ def test_the_load_shows_its_progress_on_the_console_it_is_given(db: Database) ->
     assert "Opening stock movements" in shown
     assert "Locations and items" in shown
     assert "Orders" in shown
+    assert "Returns" in shown
+    assert "Transfers" in shown
 
 
 def test_the_same_seed_plans_the_same_retailer_and_another_seed_another() -> None:
     assert plan_demo(items=ITEMS, seed=7) == plan_demo(items=ITEMS, seed=7)
     assert plan_demo(items=ITEMS, seed=8).holdings != plan_demo(items=ITEMS, seed=7).holdings
     assert plan_demo(items=ITEMS, seed=8).orders != plan_demo(items=ITEMS, seed=7).orders
+    assert plan_demo(items=ITEMS, seed=8).returns != plan_demo(items=ITEMS, seed=7).returns
+    assert plan_demo(items=ITEMS, seed=8).transfers != plan_demo(items=ITEMS, seed=7).transfers
 
 
 def test_fewer_orders_plan_the_first_of_more_so_a_longer_run_extends_a_shorter_one() -> None:
-    assert plan_demo(items=ITEMS, orders=120).orders == plan_demo(items=ITEMS).orders[:120]
+    shorter, longer = plan_demo(items=ITEMS, orders=120), plan_demo(items=ITEMS)
+
+    assert shorter.orders == longer.orders[:120]
+    first = {o.order.external_id for o in shorter.orders}
+    assert shorter.returns == [r for r in longer.returns if r.external_id in first]
+    forwarded = {f"{external_id}/return" for external_id in first}  # returns sent on
+    assert shorter.transfers == [
+        t
+        for t in longer.transfers
+        if not t.reference.endswith("/return") or t.reference in forwarded
+    ]
+
+
+def test_a_demo_without_orders_plans_no_returns_and_no_transfers() -> None:
+    plan = plan_demo(items=ITEMS, orders=0)
+
+    assert (plan.orders, plan.returns, plan.transfers) == ([], [], [])
+
+
+def test_every_demo_item_is_named_after_a_whole_style_not_a_fragment_of_one() -> None:
+    names = {p.item.sku: p.item.name for p in plan_demo(items=2000, orders=0).items}
+
+    assert [sku for sku in names if sku != sku.upper()] == []
+    assert [name for name in names.values() if name[0].islower()] == []
 
 
 def test_store_codes_are_ascii_even_for_accented_cities() -> None:
@@ -540,7 +626,7 @@ def test_after_the_orders_the_ledger_replays_clean_and_every_reserved_unit_is_an
     demo: Loaded,
 ) -> None:
     """No holds in the demo: what is reserved anywhere is exactly what open fulfilments
-    promise there, and no location promises more than it has."""
+    and open transfers promise there, and no location promises more than it has."""
     f, fl = fulfillments.c, fulfillment_lines.c
     with demo.db.read() as conn:
         assert list(stock.check(conn)) == []
@@ -562,7 +648,12 @@ def test_after_the_orders_the_ledger_replays_clean_and_every_reserved_unit_is_an
                 positions.c.on_hand - positions.c.reserved - positions.c.unsellable < 0
             )
         ).scalar_one()
-    assert reserved == promised
+    sent = Counter[tuple[str, str]]()
+    for transfer in all_transfers(demo.db):
+        if transfer["status"] == "open":
+            sent.update({(transfer["from"], x["sku"]): x["quantity"] for x in transfer["lines"]})
+    assert sent  # some transfers wait to leave
+    assert reserved == dict(Counter(promised) + sent)
     assert promised  # some promises are still open
     assert short == 0
 
@@ -640,3 +731,173 @@ def test_an_order_for_more_than_the_warehouses_hold_is_partly_allocated_the_rest
     for order in partial:
         assert order["backorders"]
         assert any(f["status"] == "allocated" for f in order["fulfillments"])
+
+
+# --------------------------------------------------------------------------- the returns
+
+
+def test_web_orders_come_back_in_stores_of_other_cities_and_a_till_sale_in_a_store(
+    demo: Loaded,
+) -> None:
+    """The omnichannel return: a parcel shipped from elsewhere, brought to a store."""
+    found = all_returns(demo.db)
+    placed = orders_by_id(demo.db)
+    kinds = kinds_of(demo.db)
+
+    def fulfilled_at(order: dict[str, Any]) -> set[str]:
+        return {f["location"] for f in order["fulfillments"]}
+
+    web_in_stores = [
+        r
+        for r in found
+        if placed[r["order_id"]]["channel"] == "web" and kinds[r["location"]] == "store"
+    ]
+    shipped_then_brought = [
+        r
+        for r in web_in_stores
+        if placed[r["order_id"]]["delivery"]["method"] == "ship"
+        and r["location"] not in fulfilled_at(placed[r["order_id"]])
+    ]
+    till_sales = [r for r in found if placed[r["order_id"]]["delivery"]["method"] == "in_store"]
+    assert 20 <= len(found) <= 60  # a few dozen
+    assert len(shipped_then_brought) >= 2  # some
+    assert len({r["location"] for r in web_in_stores}) >= 5  # in stores across France
+    assert till_sales
+    assert any(kinds[r["location"]] == "warehouse" for r in found)  # some posted back
+
+
+def test_a_return_takes_back_no_more_than_its_order_delivered_or_collected_at_its_price(
+    demo: Loaded,
+) -> None:
+    placed = orders_by_id(demo.db)
+
+    for taken in all_returns(demo.db):
+        order = placed[taken["order_id"]]
+        served = Counter[str]()
+        for work in order["fulfillments"]:
+            if work["status"] in ("delivered", "collected"):
+                served.update({x["sku"]: x["quantity"] for x in work["lines"]})
+        back = Counter[str]()
+        for line in taken["lines"]:
+            back[line["sku"]] += line["quantity"]
+        prices = {x["sku"]: Decimal(x["unit_price"]) for x in order["lines"]}
+        assert order["external_id"].startswith("demo-")
+        assert not back - served, (taken, order)  # nothing beyond what the customer got
+        assert Decimal(taken["refund_amount"]) == sum(
+            prices[x["sku"]] * x["quantity"] for x in taken["lines"]
+        )
+
+
+def test_some_returned_units_are_damaged_and_held_unsellable_where_they_came_back(
+    demo: Loaded,
+) -> None:
+    damaged = [
+        (r["location"], x["sku"])
+        for r in all_returns(demo.db)
+        for x in r["lines"]
+        if x["condition"] == "damaged"
+    ]
+    with demo.db.read() as conn:
+        unsellable = {
+            (row.location, row.sku)
+            for row in conn.execute(
+                select(movements).where(movements.c.type == "return", movements.c.unsellable > 0)
+            )
+        }
+        held = {
+            (row.location, row.sku): row.unsellable
+            for row in conn.execute(select(positions).where(positions.c.unsellable > 0))
+        }
+    assert damaged
+    assert set(damaged) == unsellable
+    assert all(held.get(place, 0) > 0 for place in damaged)
+
+
+# --------------------------------------------------------------------------- the transfers
+
+
+def test_transfers_show_every_status_from_warehouses_stores_and_suppliers(demo: Loaded) -> None:
+    found = all_transfers(demo.db)
+    kinds = kinds_of(demo.db)
+
+    def route(t: dict[str, Any]) -> str:
+        return f"{kinds[t['from']] if t['from'] else 'supplier'} -> {kinds[t['to']]}"
+
+    statuses = Counter(t["status"] for t in found)
+    routes = {(route(t), t["status"]) for t in found}
+    assert 20 <= len(found) <= 40
+    assert set(statuses) == {"open", "shipped", "received", "cancelled"}
+    assert {
+        ("warehouse -> store", "open"),
+        ("warehouse -> store", "shipped"),
+        ("warehouse -> store", "received"),
+        ("warehouse -> store", "cancelled"),
+        ("warehouse -> warehouse", "received"),
+        ("supplier -> warehouse", "shipped"),
+        ("supplier -> warehouse", "received"),
+        ("store -> warehouse", "shipped"),
+    } <= routes
+    assert all(t["reference"] for t in found)
+    assert all(t["cancelled_at"] for t in found if t["status"] == "cancelled")
+
+
+def test_a_received_transfer_records_a_shortfall_and_another_arrived_exactly(
+    demo: Loaded,
+) -> None:
+    received = [t for t in all_transfers(demo.db) if t["status"] == "received"]
+    with demo.db.read() as conn:
+        recorded = {
+            (row.reference, row.sku): row.inbound + row.on_hand
+            for row in conn.execute(select(movements).where(movements.c.type == "discrepancy"))
+        }
+
+    short = [t for t in received if any(d["difference"] < 0 for d in t["discrepancies"])]
+    exact = [t for t in received if not t["discrepancies"]]
+    assert short and exact
+    assert any(t["from"] is None for t in short)  # a supplier's carton went missing
+    for t in received:
+        for d in t["discrepancies"]:
+            assert d["received"] - d["shipped"] == d["difference"]
+            assert recorded[f"transfer:{t['id']}", d["sku"]] == d["difference"]
+    for t in exact:
+        assert all(x["received"] == x["quantity"] for x in t["lines"])
+
+
+def test_stock_in_transit_is_inbound_at_its_destination_until_received(demo: Loaded) -> None:
+    """Every unit of a shipped transfer is inbound where it goes, and nothing else is."""
+    on_the_way = Counter[tuple[str, str]]()
+    shipped = [t for t in all_transfers(demo.db) if t["status"] == "shipped"]
+    for t in shipped:
+        on_the_way.update({(t["to"], x["sku"]): x["quantity"] for x in t["lines"]})
+    with demo.db.read() as conn:
+        inbound = {
+            (row.location, row.sku): row.inbound
+            for row in conn.execute(select(positions).where(positions.c.inbound != 0))
+        }
+
+    assert inbound  # some position has stock on its way
+    assert inbound == dict(on_the_way)
+    kinds = kinds_of(demo.db)
+    assert any(t["from"] is None and t["eta"] for t in shipped)  # a supplier's, announced
+    assert all(t["eta"] for t in shipped if t["from"] and kinds[t["from"]] == "warehouse")
+
+
+def test_returned_units_a_store_does_not_sell_are_sent_on_to_a_warehouse(demo: Loaded) -> None:
+    m = movements.c
+    by_reference = {t["reference"]: t for t in all_transfers(demo.db)}
+    placed = {o["external_id"]: o for o in demo_orders(demo.db)}
+    kinds = kinds_of(demo.db)
+
+    with demo.db.read() as conn:
+        ranged = set(conn.execute(select(m.location, m.sku).where(m.type == "receipt")))
+    forwarded = [t for ref, t in by_reference.items() if ref.endswith("/return")]
+    assert forwarded
+    for t in forwarded:
+        order = placed[t["reference"].removesuffix("/return")]
+        with demo.db.read() as conn:
+            (back,), _ = return_service.list_returns(conn, order_id=order["id"])
+        sellable = {x["sku"] for x in back["lines"] if x["condition"] == "sellable"}
+        assert (kinds[t["from"]], kinds[t["to"]]) == ("store", "warehouse")
+        assert t["from"] == back["location"]
+        assert {x["sku"] for x in t["lines"]} <= sellable
+        assert not {(t["from"], x["sku"]) for x in t["lines"]} & ranged  # not sold there

