@@ -114,8 +114,13 @@ class InboundTransferOut(Model):
 
 class PositionOut(Quantities):
     location: str
-    inbound_transfers: list[InboundTransferOut] | None = Field(
-        None, description="With `?include=inbound`: the transfers on their way here, soonest first"
+
+
+class StockedPositionOut(PositionOut):
+    inbound_transfers: list[InboundTransferOut] = Field(
+        default_factory=list,
+        description="Only with `?include=inbound`: the transfers on their way here, soonest "
+        "first (unknown ETA last)",
     )
 
 
@@ -130,7 +135,7 @@ class MovementResult(Model):
 
 class StockOut(Model):
     sku: str
-    positions: list[PositionOut]
+    positions: list[StockedPositionOut]
     total: Quantities
 
 
@@ -524,8 +529,6 @@ class ReturnPage(Model):
 
 
 class TransferIn(Model):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
     from_: Key | None = Field(
         None, alias="from", description="The origin; absent: a supplier's announced delivery"
     )
@@ -561,8 +564,6 @@ class DiscrepancyOut(Model):
 
 
 class TransferOut(Model):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
     id: int
     status: str = Field(description="open, shipped, received or cancelled")
     from_: str | None = Field(alias="from", description="null: a supplier's delivery")

@@ -185,8 +185,7 @@ def heal(
     for transfer_id, units in transfers_sql.open_from(uow.conn, location=location, sku=sku):
         given = min(units, deficit)
         why = f"{given} x {sku} at {location} went short ({cause}): not carried"
-        transfers.give_back(uow, transfer_id, sku, given, why=why)
-        deficit -= given
+        deficit -= transfers.give_back(uow, transfer_id, sku, given, why=why)
         if deficit <= 0:
             return
     for fulfilment_id, order_id, units in sql.open_allocations(

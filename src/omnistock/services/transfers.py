@@ -180,12 +180,17 @@ def cancel(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
     return _announce(uow, "transfer.cancelled", transfer_id)
 
 
-def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: str) -> None:
-    """An open transfer carries `units` fewer of `sku` (its origin lost them: a count, a
-    sale, damage), which it gives back there; with nothing left to carry, it is cancelled.
-    The caller (healing) has locked the transfer."""
+def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: str) -> int:
+    """An open transfer carries up to `units` fewer of `sku` (its origin lost them: a count,
+    a sale, damage), which it gives back there; with nothing left to carry, it is cancelled.
+    Answers the units given back, as the transfer stands once locked (healing has locked it
+    already, unless on its last try)."""
+    sql.lock(uow.conn, [transfer_id])
     transfer = _get(uow.conn, transfer_id)
-    assert transfer.origin is not None and transfer.status is TransferStatus.OPEN
+    carried = {line.sku: line.quantity for line in transfer.lines}
+    units = min(units, carried.get(sku, 0)) if transfer.status is TransferStatus.OPEN else 0
+    if not units or transfer.origin is None:
+        return 0
     sql.shrink(uow.conn, transfer_id, sku, units, reason=why)
     ledger.change_stock(
         uow,
@@ -194,18 +199,20 @@ def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: s
         reason=why,
         reference=f"transfer:{transfer_id}",
     )
-    if all(line.quantity == (units if line.sku == sku else 0) for line in transfer.lines):
-        sql.move_status(
-            uow.conn,
-            transfer_id,
-            from_=TransferStatus.OPEN,
-            to=TransferStatus.CANCELLED,
-            now=uow.now,
-            reason=why,
-        )
-        _announce(uow, "transfer.cancelled", transfer_id)
-    else:
+    carried[sku] -= units
+    if any(carried.values()):
         _announce(uow, "transfer.changed", transfer_id)
+        return units
+    sql.move_status(
+        uow.conn,
+        transfer_id,
+        from_=TransferStatus.OPEN,
+        to=TransferStatus.CANCELLED,
+        now=uow.now,
+        reason=why,
+    )
+    _announce(uow, "transfer.cancelled", transfer_id)
+    return units
 
 
 def get(conn: Connection, transfer_id: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from omnistock.api.problems import documented
 from omnistock.api.routes.catalog import SkuPath
 from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
 from omnistock.db import UnitOfWork
+from omnistock.domain.errors import Forbidden
 from omnistock.domain.stock import Movement
 from omnistock.services import stock, transfers
 
@@ -87,12 +88,18 @@ async def get_stock(
     sku: SkuPath,
     include: Annotated[
         Literal["inbound"] | None,
-        Query(description="`inbound`: list each position's transfers on their way there"),
+        Query(
+            description="`inbound`: list each position's transfers on their way there (the "
+            "key needs `transfers:read` too)"
+        ),
     ] = None,
     caller: Caller = scope("stock:read"),
 ) -> object:
     """The stock of an item at every location (in transit towards it: `inbound`), and its
     total."""
+
+    if include == "inbound" and not caller.principal.allows("transfers:read"):
+        raise Forbidden("this API key lacks the scope 'transfers:read' (include=inbound)")
 
     def read(conn: Connection) -> dict[str, Any]:
         found = stock.stock_of(conn, sku)
