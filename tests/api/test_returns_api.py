@@ -34,8 +34,8 @@ from test_orders_api import (
     where,
 )
 
-from omnistock.db import Database, keys
-from omnistock.services import access
+from omnistock.db import Database
+from scoped_keys import key_with
 
 MAX_ID = 2**63 - 1
 
@@ -129,22 +129,6 @@ def list_returns(client: TestClient, **params: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def key_with(db: Database, *scopes: str) -> dict[str, str]:
-    """The Authorization header of a new stored key granting exactly `scopes`."""
-    key = "osk_test_" + "_".join(scope.replace(":", "-") for scope in scopes)
-    db.run(
-        lambda uow: keys.replace(
-            uow.conn,
-            key_id=f"test {' '.join(scopes)}",
-            name="a scoped key for tests",
-            key_hash=access.hash_key(key),
-            scopes=list(scopes),
-            now=uow.now,
-        )
-    )
-    return {"Authorization": f"Bearer {key}"}
 
 
 def not_returnable(body: dict[str, Any], *, sku: str, requested: int, returnable: int) -> None:

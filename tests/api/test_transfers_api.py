@@ -31,8 +31,8 @@ from test_orders_api import (
     where,
 )
 
-from omnistock.db import Database, keys
-from omnistock.services import access
+from omnistock.db import Database
+from scoped_keys import key_with
 
 TRANSFERS = "/v1/transfers"
 ZERO = {"on_hand": 0, "reserved": 0, "unsellable": 0, "inbound": 0, "available": 0}
@@ -183,22 +183,6 @@ def in_status(client: TestClient, shop: Any, status: str) -> dict[str, Any]:
         found = acted(client, found["id"], "cancel")
     assert found["status"] == status
     return found
-
-
-def key_with(db: Database, *scopes: str) -> dict[str, str]:
-    """The Authorization header of a new API key granting only `scopes`."""
-    key = "osk_test_" + "_".join(s.replace(":", "-") for s in scopes)
-    db.run(
-        lambda uow: keys.replace(
-            uow.conn,
-            key_id=key,
-            name=f"a key for {', '.join(scopes)}",
-            key_hash=access.hash_key(key),
-            scopes=list(scopes),
-            now=uow.now,
-        )
-    )
-    return {"Authorization": f"Bearer {key}"}
 
 
 def recently(stamp: str) -> bool:
@@ -1018,6 +1002,21 @@ def test_a_read_only_key_sees_transfers_but_cannot_make_or_move_them(
         problem(create(client, transfer(("TEE-M", 1)), headers=reader), 403)
         problem(act(client, found["id"], "ship", headers=reader), 403)
         problem(act(client, found["id"], "cancel", headers=reader), 403)
+
+
+def test_a_key_that_may_not_read_transfers_does_not_see_them_in_the_stock_view(
+    client, shop, france, db, problem
+) -> None:
+    found = in_status(client, shop, "shipped")
+    stock_reader = key_with(db, "stock:read")
+    everything = client.get("/v1/stock/TEE-M", params={"include": "inbound"})
+    [at_lyon] = [p for p in everything.json()["positions"] if p["location"] == "ST-LYON"]
+    assert [x["transfer_id"] for x in at_lyon["inbound_transfers"]] == [found["id"]]
+    assert client.get("/v1/stock/TEE-M", headers=stock_reader).status_code == 200
+
+    refused = client.get("/v1/stock/TEE-M", params={"include": "inbound"}, headers=stock_reader)
+
+    assert "transfers:read" in problem(refused, 403)["detail"]
 
 
 def test_a_write_key_moves_transfers_and_other_keys_see_none(
