@@ -60,7 +60,7 @@ def limits(movement_type: MovementType, p: Position) -> tuple[int, int]:
             return -sellable_units, 3
         case MovementType.COUNT:
             return 0, p.on_hand
-        case MovementType.DISPOSE:
+        case MovementType.DISPOSE | MovementType.RESTORE:
             return 1, p.unsellable
     return 1, 8  # a receipt: any positive quantity
 
@@ -96,6 +96,10 @@ def expected_after(movement_type: MovementType, quantity: int, p: Position) -> P
                 return None
         case MovementType.DISPOSE:
             on_hand, unsellable = on_hand - quantity, unsellable - quantity
+            if unsellable < 0:
+                return None
+        case MovementType.RESTORE:
+            unsellable -= quantity
             if unsellable < 0:
                 return None
     return Position(on_hand, reserved, unsellable, inbound)

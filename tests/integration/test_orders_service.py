@@ -453,9 +453,9 @@ def test_healing_still_heals_when_promises_keep_landing_while_it_locks(
     promised_at = healing._promised_at
     calls = iter(range(1_000))
 
-    def ever_more_promises(*args: Any) -> tuple[set[str], set[int]]:
-        holds, found = promised_at(*args)
-        return holds, found | {-next(calls)}  # one more order each time it looks
+    def ever_more_promises(*args: Any) -> Any:
+        found = promised_at(*args)  # one more order each time it looks
+        return dataclasses.replace(found, orders=found.orders | {-next(calls)})
 
     monkeypatch.setattr(healing, "_promised_at", ever_more_promises)
 

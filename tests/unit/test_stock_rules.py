@@ -20,13 +20,14 @@ from omnistock.domain.stock import (
     validate_quantity,
 )
 
-RECEIPT, SALE, ADJUSTMENT, COUNT, DAMAGE, DISPOSE = (
+RECEIPT, SALE, ADJUSTMENT, COUNT, DAMAGE, DISPOSE, RESTORE = (
     MovementType.RECEIPT,
     MovementType.SALE,
     MovementType.ADJUSTMENT,
     MovementType.COUNT,
     MovementType.DAMAGE,
     MovementType.DISPOSE,
+    MovementType.RESTORE,
 )
 
 #: 10 on hand, 3 of them promised, 2 of them damaged, 4 on their way.
@@ -48,6 +49,7 @@ SHELF = Position(on_hand=10, reserved=3, unsellable=2, inbound=4)
         (COUNT, 10, Deltas()),
         (DAMAGE, 2, Deltas(unsellable=2)),
         (DISPOSE, 2, Deltas(on_hand=-2, unsellable=-2)),
+        (RESTORE, 2, Deltas(unsellable=-2)),
     ],
     ids=[
         "receipt adds on hand",
@@ -59,6 +61,7 @@ SHELF = Position(on_hand=10, reserved=3, unsellable=2, inbound=4)
         "count equal to on hand changes nothing",
         "damage marks units unsellable",
         "dispose removes unsellable units from on hand",
+        "restore makes unsellable units sellable again",
     ],
 )
 def test_each_movement_type_applies_its_own_deltas(
@@ -109,6 +112,8 @@ def test_the_deltas_of_a_movement_other_than_a_count_ignore_the_current_position
         (DAMAGE, -1),
         (DISPOSE, 0),
         (DISPOSE, -1),
+        (RESTORE, 0),
+        (RESTORE, -1),
         (ADJUSTMENT, 0),
         (COUNT, -1),
         *((t, MAX_QUANTITY + 1) for t in MovementType),
@@ -226,6 +231,7 @@ def test_a_position_shows_as_its_four_quantities_and_what_is_available() -> None
         (ADJUSTMENT, -4, Position(on_hand=3), "only 3 unit(s) on hand"),
         (DAMAGE, 9, SHELF, "only 8 unit(s) on hand are not already unsellable"),
         (DISPOSE, 3, SHELF, "only 2 unsellable unit(s) to dispose of"),
+        (RESTORE, 3, SHELF, "only 2 unsellable unit(s) to make sellable again"),
     ],
 )
 def test_a_refusal_explains_why_the_movement_cannot_apply(
@@ -290,7 +296,7 @@ def allowed(movement_type: MovementType, quantity: int, current: Position) -> bo
             return quantity <= sellable_units
         case MovementType.ADJUSTMENT:
             return current.on_hand + quantity >= current.unsellable
-        case MovementType.DISPOSE:
+        case MovementType.DISPOSE | MovementType.RESTORE:
             return quantity <= current.unsellable
         case _:
             return True  # a receipt or a count is always possible
