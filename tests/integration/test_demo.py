@@ -49,6 +49,7 @@ from omnistock.services import orders as order_service
 from omnistock.services import returns as return_service
 from omnistock.services import transfers as transfer_service
 from omnistock.services.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
+from paging import every
 
 ITEMS = 200  # keeps each load short; the default size is measured by the CLI
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -162,14 +163,8 @@ def every_row(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def all_orders(db: Database) -> list[dict[str, Any]]:
-    """Every order as the API shows it, page by page."""
-    found: list[dict[str, Any]] = []
-    after: int | None = 0
-    with db.read() as conn:
-        while after is not None:
-            page, after = order_service.list_orders(conn, after=after, limit=100)
-            found += page
-    return found
+    """Every order as the API shows it."""
+    return every(db, order_service.list_orders)
 
 
 def demo_orders(db: Database) -> list[dict[str, Any]]:
@@ -182,25 +177,13 @@ def fulfilment_rows(db: Database) -> list[Any]:
 
 
 def all_returns(db: Database) -> list[dict[str, Any]]:
-    """Every return as the API shows it, page by page."""
-    found: list[dict[str, Any]] = []
-    after: int | None = 0
-    with db.read() as conn:
-        while after is not None:
-            page, after = return_service.list_returns(conn, after=after, limit=100)
-            found += page
-    return found
+    """Every return as the API shows it."""
+    return every(db, return_service.list_returns)
 
 
 def all_transfers(db: Database) -> list[dict[str, Any]]:
-    """Every transfer as the API shows it, page by page."""
-    found: list[dict[str, Any]] = []
-    after: int | None = 0
-    with db.read() as conn:
-        while after is not None:
-            page, after = transfer_service.list_transfers(conn, after=after, limit=100)
-            found += page
-    return found
+    """Every transfer as the API shows it."""
+    return every(db, transfer_service.list_transfers)
 
 
 def orders_by_id(db: Database) -> dict[int, dict[str, Any]]:

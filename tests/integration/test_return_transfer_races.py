@@ -68,6 +68,7 @@ from omnistock.domain.orders import DONE, OPEN, Action, FulfilmentStatus
 from omnistock.domain.reservations import ACTIVE
 from omnistock.domain.stock import Deltas, Position
 from omnistock.services import channels, fulfilment, returns, stock, transfers
+from paging import every
 from processes import SPAWN, run_together
 from samples import CAP, STORE, TEE, WAREHOUSE
 
@@ -182,23 +183,11 @@ def all_positions(db: Database) -> dict[tuple[str, str], Position]:
 
 
 def all_transfers(db: Database) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    after: int | None = 0
-    with db.read() as conn:
-        while after is not None:
-            page, after = transfers.list_transfers(conn, after=after, limit=500)
-            found += page
-    return found
+    return every(db, transfers.list_transfers)
 
 
 def all_returns(db: Database) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    after: int | None = 0
-    with db.read() as conn:
-        while after is not None:
-            page, after = returns.list_returns(conn, after=after, limit=500)
-            found += page
-    return found
+    return every(db, returns.list_returns)
 
 
 def held_units(db: Database) -> Counter[tuple[str, str]]:
