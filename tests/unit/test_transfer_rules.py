@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from omnistock.domain.catalog import one_line_a_sku
 from omnistock.domain.errors import Conflict, InvalidInput, InvalidTransition
 from omnistock.domain.stock import MAX_QUANTITY, Deltas, Position
 from omnistock.domain.transfers import (
@@ -24,7 +25,6 @@ from omnistock.domain.transfers import (
     TransferAction,
     TransferLine,
     TransferStatus,
-    check_lines,
     counted,
     next_status,
     reception,
@@ -102,9 +102,9 @@ def test_a_received_or_cancelled_transfer_is_closed_to_every_action(status: str)
 
 
 def test_one_line_a_sku_the_repeated_line_is_named() -> None:
-    check_lines([("TEE-M", 1), ("MUG", 2)])
+    one_line_a_sku(["TEE-M", "MUG"])
     with pytest.raises(InvalidInput) as refused:
-        check_lines([("TEE-M", 1), ("MUG", 2), ("TEE-M", 3)])
+        one_line_a_sku(["TEE-M", "MUG", "TEE-M"])
     assert refused.value.field == "lines[2].sku"
     assert "lines[0]" in refused.value.detail
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+
+from omnistock.domain.errors import InvalidInput
 
 
 class LocationType(enum.StrEnum):
@@ -36,3 +39,15 @@ class Location:
     daily_capacity: int | None = None
     priority: int = 100
     active: bool = True
+
+
+def one_line_a_sku(skus: Iterable[str]) -> None:
+    """The skus of a request's lines, each on one line only (else InvalidInput naming the
+    line that repeats one)."""
+    seen: dict[str, int] = {}
+    for index, sku in enumerate(skus):
+        if sku in seen:
+            raise InvalidInput(
+                f"lines[{index}].sku", f"{sku!r} is already on lines[{seen[sku]}]: one line a sku"
+            )
+        seen[sku] = index

@@ -16,6 +16,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from omnistock.domain.catalog import one_line_a_sku
 from omnistock.domain.errors import InvalidInput, InvalidTransition
 from omnistock.domain.stock import Deltas
 
@@ -85,22 +86,11 @@ class Transfer:
     cancelled_at: dt.datetime | None = None
 
 
-def check_lines(lines: Sequence[tuple[str, int]]) -> None:
-    """One line a sku (InvalidInput naming the repeated line)."""
-    seen: dict[str, int] = {}
-    for index, (sku, _) in enumerate(lines):
-        if sku in seen:
-            raise InvalidInput(
-                f"lines[{index}].sku", f"{sku!r} is already on lines[{seen[sku]}]: one line a sku"
-            )
-        seen[sku] = index
-
-
 def counted(transfer: Transfer, lines: Sequence[tuple[str, int]]) -> dict[str, int]:
     """The units counted at reception, by sku: every sku the transfer carries, zero when it
     is not listed (nothing of it arrived). A sku it does not carry is refused: a stray
     unit is recorded as a receipt at the location, not on someone else's transfer."""
-    check_lines(lines)
+    one_line_a_sku(sku for sku, _ in lines)
     carried = {line.sku for line in transfer.lines}
     for index, (sku, _) in enumerate(lines):
         if sku not in carried:

@@ -22,7 +22,7 @@ from omnistock.db import reservations as reservations_sql
 from omnistock.db import stock as stock_sql
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.domain.availability import Rulebook
-from omnistock.domain.catalog import LocationType
+from omnistock.domain.catalog import LocationType, one_line_a_sku
 from omnistock.domain.errors import (
     InsufficientStock,
     InvalidInput,
@@ -271,13 +271,7 @@ def _validate_shape(book: Rulebook, new: NewOrder) -> None:
     """What can be told without reading the stock: channel, delivery location, lines."""
     if new.channel not in book.channels:
         raise NotFound("channel", new.channel, field="channel")
-    seen: dict[str, int] = {}
-    for index, (sku, _, _) in enumerate(new.lines):
-        if sku in seen:
-            raise InvalidInput(
-                f"lines[{index}].sku", f"{sku!r} is already on lines[{seen[sku]}]: one line a sku"
-            )
-        seen[sku] = index
+    one_line_a_sku(sku for sku, _, _ in new.lines)
     if new.method is DeliveryMethod.SHIP:
         return
     code = new.delivery["location"]

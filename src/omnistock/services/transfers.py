@@ -17,6 +17,7 @@ from omnistock.db import UnitOfWork
 from omnistock.db import catalog as catalog_sql
 from omnistock.db import stock as stock_sql
 from omnistock.db import transfers as sql
+from omnistock.domain.catalog import one_line_a_sku
 from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound, ShortLine
 from omnistock.domain.reservations import RELEASE, RESERVE
 from omnistock.domain.stock import Deltas
@@ -28,7 +29,6 @@ from omnistock.domain.transfers import (
     Transfer,
     TransferAction,
     TransferStatus,
-    check_lines,
     counted,
     next_status,
     reception,
@@ -49,7 +49,7 @@ def create(
     """A transfer from `origin`, its units reserved there at once (every line or nothing:
     InsufficientStock), or with no origin a supplier's delivery, inbound at `destination`
     from now on."""
-    check_lines(lines)
+    one_line_a_sku(sku for sku, _ in lines)
     catalog.existing_location(uow, destination, field="to")
     if origin is not None:
         catalog.existing_location(uow, origin, field="from")
