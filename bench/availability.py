@@ -205,8 +205,8 @@ def targets(url: str, skus: list[tuple[str, str]]) -> dict[str, Target]:
     """The winning buffer rule of channel `web` for each (sku, location), as the app picks it."""
     database = Database(url)
     try:
-        with database.read() as conn:
-            rules = channels.list_rules(conn)
+        with database.reading() as reads:
+            rules = channels.list_rules(reads)
     finally:
         database.dispose()
     found = {}

@@ -212,8 +212,8 @@ def ledger_drifts(url: str) -> int:
     """How many positions differ from the sum of their movements (must be 0)."""
     database = Database(url)
     try:
-        with database.read() as conn:
-            return sum(1 for _ in stock.check(conn))
+        with database.reading() as reads:
+            return sum(1 for _ in stock.check(reads))
     finally:
         database.dispose()
 

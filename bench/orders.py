@@ -260,14 +260,12 @@ def plans_for(url: str, bodies: Sequence[dict[str, Any]]) -> list[Plan]:
     database = Database(url)
     plans = []
     try:
-        with database.read() as conn:
-            every_rule = channels.list_rules(conn)
-            book, _ = database.configuration.current(conn)
+        with database.reading() as reads:
+            every_rule = channels.list_rules(reads)
+            book, _ = database.configuration.current(reads.conn)
             for body in bodies:
                 need = new_order(body).need()
-                decision = sourcing_service.preview(
-                    conn, database.configuration, database.policy, need
-                )
+                decision = sourcing_service.preview(reads, need)
                 if decision.backorders:
                     raise RuntimeError(f"the bench's stock should be deep: {decision.reason}")
                 reserves = []
@@ -472,7 +470,7 @@ def ledger_for_raw_reserves(url: str) -> int:
                 Deltas(reserved=d.stored.reserved - d.replayed.reserved),
                 "reserved by the bench's raw orders",
             )
-            for d in list(stock.check(uow.conn))
+            for d in list(stock.check(uow))
             if d.stored.reserved != d.replayed.reserved
         ]
         bulk.append_movements(uow.conn, missing, at=uow.now, reference="bench:raw-orders")

@@ -11,11 +11,11 @@ Lister = Callable[..., tuple[list[dict[str, Any]], int | None]]
 
 
 def every(db: Database, lister: Lister, **filters: Any) -> list[dict[str, Any]]:
-    """All that `lister(conn, after=, limit=, **filters)` answers, following its `next`."""
+    """All that `lister(reads, after=, limit=, **filters)` answers, following its `next`."""
     found: list[dict[str, Any]] = []
     after: int | None = 0
-    with db.read() as conn:
+    with db.reading() as reads:
         while after is not None:
-            page, after = lister(conn, after=after, limit=500, **filters)
+            page, after = lister(reads, after=after, limit=500, **filters)
             found += page
     return found

@@ -137,8 +137,8 @@ def check(database: DatabaseOption = None) -> None:
     """Replay the ledger and compare every position; exit 1 on any difference."""
     db = _open(_settings(database))
     try:
-        with db.read() as conn:
-            found = list(stock_service.check(conn))
+        with db.reading() as reads:
+            found = list(stock_service.check(reads))
     finally:
         db.dispose()
     if not found:

@@ -118,8 +118,8 @@ def assert_safe_answer(response, before, after, db) -> None:
         assert problem["status"] == response.status_code
         assert problem["type"] and problem["title"] and problem["detail"]
         assert after == before, response.text
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 def test_no_movement_body_gets_a_5xx_and_a_refused_one_changes_nothing(

@@ -45,8 +45,8 @@ def france(shop: Shop) -> None:
 def ledger_replays_clean(db: Database) -> Any:
     """After every scenario, each position equals the sum of its movements."""
     yield
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 # --------------------------------------------------------------------------- helpers

@@ -189,10 +189,10 @@ def assert_books_balance(db: Database) -> None:
     fulfilments, active holds and open transfers promise there; no position is promised
     more than it has; every order line's units are either backordered, cancelled or in a
     live fulfilment."""
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
         promised: defaultdict[tuple[str, str], int] = defaultdict(int)
-        fulfilments = conn.execute(
+        fulfilments = reads.conn.execute(
             select(t.fulfillments.c.location, t.fulfillment_lines.c.sku)
             .add_columns(t.fulfillment_lines.c.quantity)
             .select_from(t.fulfillments.join(t.fulfillment_lines))
@@ -200,7 +200,7 @@ def assert_books_balance(db: Database) -> None:
         )
         for location, sku, quantity in fulfilments:
             promised[location, sku] += quantity
-        holds = conn.execute(
+        holds = reads.conn.execute(
             select(t.reservation_lines.c.location, t.reservation_lines.c.sku)
             .add_columns(t.reservation_lines.c.quantity)
             .select_from(t.reservation_lines.join(t.reservations))
@@ -208,7 +208,7 @@ def assert_books_balance(db: Database) -> None:
         )
         for location, sku, quantity in holds:
             promised[location, sku] += quantity
-        transfers = conn.execute(
+        transfers = reads.conn.execute(
             select(t.transfers.c.origin, t.transfer_lines.c.sku)
             .add_columns(t.transfer_lines.c.quantity)
             .select_from(t.transfers.join(t.transfer_lines))
@@ -216,14 +216,14 @@ def assert_books_balance(db: Database) -> None:
         )
         for location, sku, quantity in transfers:
             promised[location, sku] += quantity
-        positions = conn.execute(select(t.positions)).all()
+        positions = reads.conn.execute(select(t.positions)).all()
         for p in positions:
             assert p.reserved == promised.pop((p.location, p.sku), 0), p
             assert p.reserved <= p.on_hand - p.unsellable, p
         assert not any(promised.values()), promised
-        lines = conn.execute(select(t.order_lines)).all()
+        lines = reads.conn.execute(select(t.order_lines)).all()
         live_units: Counter[tuple[int, str]] = Counter()
-        rows = conn.execute(
+        rows = reads.conn.execute(
             select(t.fulfillments.c.order_id, t.fulfillment_lines.c.sku)
             .add_columns(t.fulfillment_lines.c.quantity)
             .select_from(t.fulfillments.join(t.fulfillment_lines))

@@ -62,8 +62,8 @@ def placed(client: TestClient, quantity: int, **fields: Any) -> dict[str, Any]:
 
 
 def assert_ledger_replays(db: Database) -> None:
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 def line_units(order: dict[str, Any]) -> dict[str, int]:

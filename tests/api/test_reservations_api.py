@@ -69,8 +69,8 @@ def short(*lines: tuple[str, int, int]) -> list[dict]:
 
 
 def assert_ledger_is_exact(db) -> None:
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 def wait_until_expired(reservation: dict) -> None:

@@ -224,8 +224,8 @@ def test_positions_equal_the_sum_of_their_movements_after_every_type(
         k: sum(m[k] for m in ledger) for k in ("on_hand", "reserved", "unsellable", "inbound")
     }
     assert shop.position() == quantities(**summed)
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 def test_every_stock_change_is_in_the_event_feed_with_the_new_position(shop) -> None:

@@ -339,8 +339,8 @@ def work_the_floor(
 
 def take_action(db: Database, rng: random.Random, action: str) -> str | None:
     """Do `action` to a fulfilment in the status it is taken from (None: there was none)."""
-    with db.read() as conn:
-        queue, _ = fulfilment.queue(conn, status=_FROM[action], limit=10_000)
+    with db.reading() as reads:
+        queue, _ = fulfilment.queue(reads, status=_FROM[action], limit=10_000)
     if not queue:
         return None
     chosen: dict[str, Any] = rng.choice(queue)

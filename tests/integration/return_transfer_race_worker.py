@@ -46,7 +46,7 @@ from typing import Any
 from oversell_worker import START_TIMEOUT_SECONDS, warm_up
 from sqlalchemy import select
 
-from omnistock.db import Database, UnitOfWork
+from omnistock.db import Database, ReadUnit, UnitOfWork
 from omnistock.db.tables import positions
 from omnistock.domain.errors import (
     InsufficientStock,
@@ -351,18 +351,18 @@ def work_the_floor(
     reject a fulfilment that cannot leave because a fact took its units (it is sourced
     again elsewhere)."""
     while not done.is_set():
-        with db.read() as conn:
+        with db.reading() as reads:
             # Work in progress first, one time in two; else any work waiting.
             statuses = _FLOOR if rng.random() < 0.5 else rng.sample(_FLOOR, len(_FLOOR))
             for status in statuses:
-                queue, _ = fulfilment.queue(conn, status=status, limit=10_000)
+                queue, _ = fulfilment.queue(reads, status=status, limit=10_000)
                 if queue:
                     break
             else:
                 time.sleep(race.pause_seconds)
                 continue
             chosen = rng.choice(queue)
-            method = DeliveryMethod(orders.get(conn, chosen["order_id"])["delivery"]["method"])
+            method = DeliveryMethod(orders.get(reads, chosen["order_id"])["delivery"]["method"])
         action = _NEXT[method, status]
         if status is S.ALLOCATED and rng.random() < 0.1:
             action = Action.CANCEL
@@ -398,13 +398,13 @@ def take_returns(
     while not done.is_set():
         time.sleep(race.pause_seconds)
         over = condition == "too many"
-        with db.read() as conn:
-            left = _returnable(conn)
+        with db.reading() as reads:
+            left = _returnable(reads)
             found = sorted(key for key, units in left.items() if units > 0 or over)
             if not found:
                 continue
             order_id, sku = rng.choice(found)
-            order = orders.get(conn, order_id)
+            order = orders.get(reads, order_id)
         if order["external_id"].startswith(DUEL):
             continue
         if over:
@@ -422,16 +422,16 @@ def take_returns(
         condition = next(turns)
 
 
-def _returnable(conn: Any) -> dict[tuple[int, str], int]:
+def _returnable(reads: ReadUnit) -> dict[tuple[int, str], int]:
     """Units of each (order, sku) delivered or collected and not returned yet."""
     left: dict[tuple[int, str], int] = {}
     for status in (S.DELIVERED, S.COLLECTED):
-        queue, _ = fulfilment.queue(conn, status=status, limit=100_000)
+        queue, _ = fulfilment.queue(reads, status=status, limit=100_000)
         for f in queue:
             for line in f["lines"]:
                 key = f["order_id"], line["sku"]
                 left[key] = left.get(key, 0) + line["quantity"]
-    page, _ = returns.list_returns(conn, limit=100_000)
+    page, _ = returns.list_returns(reads, limit=100_000)
     for taken in page:
         for line in taken["lines"]:
             left[taken["order_id"], line["sku"]] -= line["quantity"]
@@ -499,12 +499,12 @@ def duel(
 
 def _last_unit(db: Database) -> tuple[int, str] | None:
     """The oldest completed duel order whose one unit has not come back yet."""
-    with db.read() as conn:
-        left = _returnable(conn)
+    with db.reading() as reads:
+        left = _returnable(reads)
         after: int | None = 0
         while after is not None:
             page, after = orders.list_orders(
-                conn, status=OrderStatus.COMPLETED, after=after, limit=500
+                reads.conn, status=OrderStatus.COMPLETED, after=after, limit=500
             )
             for order in page:
                 if order["external_id"].startswith(DUEL):
@@ -588,8 +588,8 @@ def _act_on_transfer(
     db: Database, rng: random.Random, report: Report, kind: str, counts: Iterator[str]
 ) -> None:
     status = TransferStatus.SHIPPED if kind == "transfer receive" else TransferStatus.OPEN
-    with db.read() as conn:
-        found, _ = transfers.list_transfers(conn, status=status, limit=10_000)
+    with db.reading() as reads:
+        found, _ = transfers.list_transfers(reads, status=status, limit=10_000)
     if not found:
         return
     chosen = rng.choice(found)
@@ -644,9 +644,9 @@ def _take_off_shelves(
     p = positions.c
     while not done.is_set():
         time.sleep(3 * race.pause_seconds)
-        with db.read() as conn:
-            open_, _ = transfers.list_transfers(conn, status=TransferStatus.OPEN, limit=10_000)
-            promised = conn.execute(
+        with db.reading() as reads:
+            open_, _ = transfers.list_transfers(reads, status=TransferStatus.OPEN, limit=10_000)
+            promised = reads.conn.execute(
                 select(p.location, p.sku, p.on_hand, p.reserved, p.unsellable).where(p.reserved > 0)
             ).all()
         shelf = {(row.location, row.sku): row for row in promised}

@@ -83,15 +83,15 @@ def stock_up(db: Database) -> list[Accepted]:
 
 def ledger_rows(db: Database) -> list[Accepted]:
     """Every movement in the ledger, by id."""
-    with db.read() as conn:
-        rows = [m for sku in SKUS for m in stock.ledger(conn, sku=sku, limit=1_000_000)]
+    with db.reading() as reads:
+        rows = [m for sku in SKUS for m in stock.ledger(reads, sku=sku, limit=1_000_000)]
     found = [Accepted(m.id, m.sku, m.location, dataclasses.astuple(m.deltas)) for m in rows]
     return sorted(found, key=lambda a: a.movement_id)
 
 
 def positions(db: Database) -> dict[Key, Position]:
-    with db.read() as conn:
-        return {(sku, loc): p for sku in SKUS for loc, p in stock.stock_of(conn, sku)}
+    with db.reading() as reads:
+        return {(sku, loc): p for sku in SKUS for loc, p in stock.stock_of(reads, sku)}
 
 
 def stock_changed_events(db: Database) -> list[dict[str, Any]]:
@@ -115,8 +115,8 @@ def assert_ledger_is_exactly(db: Database, acknowledged: list[Accepted]) -> None
     ledger = ledger_rows(db)
     assert len(ledger) == len(acknowledged)
     assert set(ledger) == set(acknowledged)
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
     expected = {key: steps[-1][1] for key, steps in replay(acknowledged).items()}
     assert positions(db) == expected
     assert all(p.is_physically_possible for p in expected.values()), expected
@@ -241,8 +241,8 @@ def test_a_writer_killed_mid_run_loses_no_acknowledged_movement_and_leaves_none_
     assert set(start + acknowledged) <= set(ledger)
     # at most one movement per kill committed without its acknowledgement being written
     assert len(ledger) - len(start) - len(acknowledged) in range(4)
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
     assert all(p.is_physically_possible for p in positions(db).values())
     assert_outbox_mirrors_ledger(db)
 

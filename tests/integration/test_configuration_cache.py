@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, text
 
-from omnistock.db import Database, UnitOfWork
+from omnistock.db import Database, ReadUnit, UnitOfWork
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Location, LocationType
 from omnistock.domain.errors import InsufficientStock, ShortLine
@@ -105,8 +105,8 @@ def another_process(database_url: str) -> Iterator[Database]:
 
 def tees_on_the_web(db: Database) -> tuple[int, Breakdown]:
     """ATS of T-shirts on the web and the breakdown, read in a snapshot."""
-    with db.read() as conn:
-        found = availability.of_item(conn, db.configuration, channel=WEB, sku=TEE.sku)
+    with db.reading() as reads:
+        found = availability.of_item(reads, channel=WEB, sku=TEE.sku)
     return found.available_to_sell, entries(found)
 
 
@@ -159,8 +159,8 @@ def add_a_rule_without_sku(db: Database) -> None:
 
 
 def delete_the_store_rule(db: Database) -> None:
-    with db.read() as conn:
-        (rule,) = channels.list_rules(conn)
+    with db.reading() as reads:
+        (rule,) = channels.list_rules(reads)
     db.run(lambda uow: channels.delete_rule(uow, rule.id))
 
 
@@ -284,7 +284,7 @@ def add_a_warehouse_rule_read_it_and_roll_back(db: Database) -> None:
         add_rule = BufferRule(id=0, location=WAREHOUSE.code, units=3)
         channels.add_rule(uow, add_rule)
         book, _ = uow.rulebook([TEE.sku])
-        seen = availability.of_item(uow.conn, uow.configuration, channel=WEB, sku=TEE.sku)
+        seen = availability.of_item(uow, channel=WEB, sku=TEE.sku)
         assert seen.available_to_sell == 12, "the transaction sees its own change"
         assert book.resolver(WEB, TEE.sku, [])(WAREHOUSE) is not None
         raise Abandoned
@@ -303,8 +303,8 @@ def test_a_change_rolled_back_is_seen_by_no_process_not_even_the_one_that_read_i
 
         add_a_warehouse_rule_read_it_and_roll_back(db)
 
-        with db.read() as conn:
-            assert [r.location_type for r in channels.list_rules(conn)] == [LocationType.STORE]
+        with db.reading() as reads:
+            assert [r.location_type for r in channels.list_rules(reads)] == [LocationType.STORE]
         assert tees_on_the_web(db) == answer(BEFORE)
         assert tees_on_the_web(other) == answer(BEFORE)
         with another_process(database_url) as fresh:
@@ -471,19 +471,19 @@ def seen_in(state: tuple[Breakdown, int]) -> Seen:
 
 def read_in_a_snapshot(db: Database) -> Seen:
     """T-shirts (ATS and breakdown) and caps (ATS) on the web, in one read transaction."""
-    with db.read() as conn:
-        return read_with(db, conn)
+    with db.reading() as reads:
+        return read_with(db, reads)
 
 
 def read_in_a_write_transaction(db: Database) -> Seen:
     """The same, through the unit of work (READ COMMITTED on PostgreSQL)."""
-    return db.run(lambda uow: read_with(db, uow.conn))
+    return db.run(lambda uow: read_with(db, uow))
 
 
-def read_with(db: Database, conn: Any) -> Seen:
-    tees = availability.of_item(conn, db.configuration, channel=WEB, sku=TEE.sku)
-    both = availability.of_items(conn, db.configuration, channel=WEB, skus=[TEE.sku, CAP.sku])
-    if conn.get_isolation_level() != "READ COMMITTED":  # one snapshot: the two answers agree
+def read_with(db: Database, reads: ReadUnit) -> Seen:
+    tees = availability.of_item(reads, channel=WEB, sku=TEE.sku)
+    both = availability.of_items(reads, channel=WEB, skus=[TEE.sku, CAP.sku])
+    if reads.conn.get_isolation_level() != "READ COMMITTED":  # one snapshot: the two answers agree
         assert both[0].available_to_sell == tees.available_to_sell, (both, tees)
     return tees.available_to_sell, tuple(entries(tees)), both[1].available_to_sell
 

@@ -294,21 +294,25 @@ def test_warehouses_hold_deep_stock_and_stores_a_few_units_of_part_of_the_range(
 def test_the_opening_stock_goes_through_the_ledger_and_replays_clean(demo: Loaded) -> None:
     m = movements.c
     opening = m.reference.startswith(f"{DEMO_REFERENCE}/")
-    with demo.db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with demo.db.reading() as reads:
+        assert list(stock.check(reads)) == []
         query = select(m.type, func.count()).where(opening).group_by(m.type)
-        by_type = {kind: n for kind, n in conn.execute(query)}
-        references = set(conn.execute(select(m.reference).where(opening).distinct()).scalars())
-        received = set(conn.execute(select(m.location, m.sku).where(opening, m.type == "receipt")))
-        held = set(conn.execute(select(positions.c.location, positions.c.sku)))
+        by_type = {kind: n for kind, n in reads.conn.execute(query)}
+        references = set(
+            reads.conn.execute(select(m.reference).where(opening).distinct()).scalars()
+        )
+        received = set(
+            reads.conn.execute(select(m.location, m.sku).where(opening, m.type == "receipt"))
+        )
+        held = set(reads.conn.execute(select(positions.c.location, positions.c.sku)))
         opened_later: dict[tuple[str, str], str] = {}  # by the trading, where not held before
-        for row in conn.execute(select(m.location, m.sku, m.type).order_by(m.id)):
+        for row in reads.conn.execute(select(m.location, m.sku, m.type).order_by(m.id)):
             if (row.location, row.sku) not in received:
                 opened_later.setdefault((row.location, row.sku), row.type)
-        sold_out = conn.execute(
+        sold_out = reads.conn.execute(
             select(m.sku).where(opening, m.type == "sale").limit(1)
         ).scalar_one()
-        sold_out_ledger = stock.ledger(conn, sku=sold_out)
+        sold_out_ledger = stock.ledger(reads, sku=sold_out)
     assert set(by_type) == {"receipt", "damage", "sale"}
     assert by_type["receipt"] == len(received) == len(plan_demo(items=ITEMS).holdings)
     assert held == received | set(opened_later)  # every position received once, or...
@@ -350,8 +354,8 @@ def test_a_load_cut_short_is_completed_by_the_next_one_without_placing_any_order
     references = [t["reference"] for t in all_transfers(db)]
     assert returned and len(returned) == len(set(returned))  # no order taken back twice
     assert references and len(references) == len(set(references))  # no transfer made twice
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 def test_two_loads_at_once_load_the_demo_and_each_of_its_orders_once(db: Database) -> None:
@@ -362,11 +366,11 @@ def test_two_loads_at_once_load_the_demo_and_each_of_its_orders_once(db: Databas
     prefix = "already loaded, nothing changed: "
     assert sum(s.startswith(prefix) for s in summaries) <= 1
     assert len({s.removeprefix(prefix) for s in summaries}) == 1  # the same demo for both
-    with db.read() as conn:
-        receipts = conn.execute(
+    with db.reading() as reads:
+        receipts = reads.conn.execute(
             select(func.count()).select_from(movements).where(movements.c.type == "receipt")
         ).scalar_one()
-        assert list(stock.check(conn)) == []
+        assert list(stock.check(reads)) == []
     assert receipts == len(plan_demo(items=ITEMS).holdings)  # the opening stock, once
     placed = demo_orders(db)
     assert len(placed) == len({o["external_id"] for o in placed}) == 120
@@ -452,9 +456,9 @@ def test_the_demo_adds_to_stock_already_recorded_at_its_locations(db: Database) 
     db.run(receive_five)
     load_demo(db, items=ITEMS, orders=0)
 
-    with db.read() as conn:
-        found = dict(stock.stock_of(conn, item.sku))
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        found = dict(stock.stock_of(reads, item.sku))
+        assert list(stock.check(reads)) == []
     assert found[warehouse.code].on_hand == 5 + held.received
     assert found[warehouse.code].unsellable == held.damaged
 
@@ -552,20 +556,20 @@ def test_a_client_movement_with_the_demo_reference_does_not_skew_the_demo_stock(
     summary = load_demo(db, items=ITEMS, orders=0)
 
     assert not summary.startswith("already loaded"), summary
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
-        assert dict(stock.stock_of(conn, "LOOKALIKE"))[first.code].on_hand == 7
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
+        assert dict(stock.stock_of(reads, "LOOKALIKE"))[first.code].on_hand == 7
 
 
 def test_the_demo_sets_up_the_web_shop_the_stores_and_two_marketplaces_with_buffers(
     demo: Loaded,
 ) -> None:
-    with demo.db.read() as conn:
-        codes = [c.code for c in channels.list_channels(conn)]
-        rules = channels.list_rules(conn)
-        store = channels.get_channel(conn, "store")
+    with demo.db.reading() as reads:
+        codes = [c.code for c in channels.list_channels(reads)]
+        rules = channels.list_rules(reads)
+        store = channels.get_channel(reads, "store")
         sku = next(r.sku for r in rules if r.sku is not None)
-        web = availability.of_item(conn, demo.db.configuration, channel="web", sku=sku)
+        web = availability.of_item(reads, channel="web", sku=sku)
     assert codes == ["marketplace-fashion", "marketplace-general", "store", "web"]
     assert store.location_types == (LocationType.STORE,)
     assert {(r.channel, r.units, r.basis_points) for r in rules if r.sku is None} == {
@@ -611,22 +615,22 @@ def test_after_the_orders_the_ledger_replays_clean_and_every_reserved_unit_is_an
     """No holds in the demo: what is reserved anywhere is exactly what open fulfilments
     and open transfers promise there, and no location promises more than it has."""
     f, fl = fulfillments.c, fulfillment_lines.c
-    with demo.db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with demo.db.reading() as reads:
+        assert list(stock.check(reads)) == []
         reserved = {
             (r.location, r.sku): r.reserved
-            for r in conn.execute(select(positions).where(positions.c.reserved != 0))
+            for r in reads.conn.execute(select(positions).where(positions.c.reserved != 0))
         }
         promised = {
             (location, sku): int(units)
-            for location, sku, units in conn.execute(
+            for location, sku, units in reads.conn.execute(
                 select(f.location, fl.sku, func.sum(fl.quantity))
                 .join(fulfillment_lines, fl.fulfillment_id == f.id)
                 .where(f.status.in_([str(s) for s in OPEN]))
                 .group_by(f.location, fl.sku)
             )
         }
-        short = conn.execute(
+        short = reads.conn.execute(
             select(func.count()).where(
                 positions.c.on_hand - positions.c.reserved - positions.c.unsellable < 0
             )
@@ -681,13 +685,13 @@ def test_a_rejected_fulfilment_is_written_off_and_its_lines_sourced_again_elsewh
     demo: Loaded,
 ) -> None:
     rejected = [r for r in fulfilment_rows(demo.db) if r.status == "rejected"]
-    with demo.db.read() as conn:
+    with demo.db.reading() as reads:
         written_off = {
             (r.reference, r.location)
-            for r in conn.execute(select(movements).where(movements.c.type == "write_off"))
+            for r in reads.conn.execute(select(movements).where(movements.c.type == "write_off"))
         }
         views = {
-            r.order_id: order_service.get(conn, r.order_id, with_history=True) for r in rejected
+            r.order_id: order_service.get(reads, r.order_id, with_history=True) for r in rejected
         }
 
     ships = [r for r in rejected if views[r.order_id]["delivery"]["method"] == "ship"]
@@ -877,8 +881,8 @@ def test_returned_units_a_store_does_not_sell_are_sent_on_to_a_warehouse(demo: L
     assert forwarded
     for t in forwarded:
         order = placed[t["reference"].removesuffix("/return")]
-        with demo.db.read() as conn:
-            (back,), _ = return_service.list_returns(conn, order_id=order["id"])
+        with demo.db.reading() as reads:
+            (back,), _ = return_service.list_returns(reads, order_id=order["id"])
         sellable = {x["sku"] for x in back["lines"] if x["condition"] == "sellable"}
         assert (kinds[t["from"]], kinds[t["to"]]) == ("store", "warehouse")
         assert t["from"] == back["location"]

@@ -51,8 +51,8 @@ def newest_published(db: Database) -> dict[tuple[str, str], int]:
 
 
 def ats_now(db: Database, channel: str, skus: Sequence[str]) -> dict[tuple[str, str], int]:
-    with db.read() as conn:
-        found = availability.of_items(conn, db.configuration, channel=channel, skus=skus)
+    with db.reading() as reads:
+        found = availability.of_items(reads, channel=channel, skus=skus)
     return {(channel, a.sku): a.available_to_sell for a in found}
 
 
@@ -67,8 +67,8 @@ def wait_until_expired(holds: Sequence[Reservation]) -> None:
 
 
 def statuses(db: Database, holds: Sequence[Reservation]) -> Counter[str]:
-    with db.read() as conn:
-        return Counter(reservations.get(conn, h.id).status for h in holds)
+    with db.reading() as reads:
+        return Counter(reservations.get(reads, h.id).status for h in holds)
 
 
 def assert_the_stock_matches_the_active_holds(db: Database, sku: str) -> None:
@@ -81,10 +81,12 @@ def assert_the_stock_matches_the_active_holds(db: Database, sku: str) -> None:
         .where(holds.status == ACTIVE, lines.sku == sku, lines.location.is_not(None))
         .group_by(lines.location)
     )
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
-        held = {location: int(units) for location, units in conn.execute(held_by_active_holds)}
-        reserved = {loc: p.reserved for loc, p in stock.stock_of(conn, sku) if p.reserved}
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
+        held = {
+            location: int(units) for location, units in reads.conn.execute(held_by_active_holds)
+        }
+        reserved = {loc: p.reserved for loc, p in stock.stock_of(reads, sku) if p.reserved}
     assert reserved == held
 
 

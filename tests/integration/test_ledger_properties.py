@@ -231,8 +231,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def check_finds_no_drift(self) -> None:
-        with self.db.read() as conn:
-            assert list(stock.check(conn)) == []
+        with self.db.reading() as reads:
+            assert list(stock.check(reads)) == []
 
 
 def test_positions_always_follow_the_ledger_and_stay_physically_possible(db: Database) -> None:

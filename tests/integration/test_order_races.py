@@ -156,8 +156,8 @@ def test_processes_racing_multi_line_orders_over_scarce_stock_keep_every_promise
     assert_every_promise_kept_the_buffer_and_only_facts_went_below_zero(db)
     assert_no_location_took_more_than_its_capacity(db, final)
     assert_the_last_published_ats_is_the_ats_now(db, SKUS)
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
     # Database.run retries a deadlock unseen: only PostgreSQL's own counter tells.
     assert deadlocks_detected(db) == 0, "every path must lock rows in one order"
 
@@ -177,11 +177,11 @@ def orders_now(db: Database) -> dict[int, dict[str, Any]]:
     """Every order as it stands, with its history, by id (one snapshot)."""
     found: dict[int, dict[str, Any]] = {}
     after: int | None = 0
-    with db.read() as conn:
+    with db.reading() as reads:
         while after is not None:
-            page, after = orders.list_orders(conn, after=after, limit=500)
+            page, after = orders.list_orders(reads, after=after, limit=500)
             for listed in page:
-                found[listed["id"]] = orders.get(conn, listed["id"], with_history=True)
+                found[listed["id"]] = orders.get(reads, listed["id"], with_history=True)
     return found
 
 
@@ -201,8 +201,8 @@ def open_units(final: dict[int, dict[str, Any]], *statuses: str) -> Counter[tupl
 
 
 def all_positions(db: Database) -> dict[tuple[str, str], Position]:
-    with db.read() as conn:
-        return {(loc, sku): p for sku in SKUS for loc, p in stock.stock_of(conn, sku)}
+    with db.reading() as reads:
+        return {(loc, sku): p for sku in SKUS for loc, p in stock.stock_of(reads, sku)}
 
 
 def stock_changes(db: Database) -> Iterator[tuple[str, str, Position]]:
@@ -310,9 +310,9 @@ def assert_each_position_reserves_its_open_fulfilments(
                 for line in f["lines"]:
                     by_order[order["id"], f["location"], line["sku"]] += line["quantity"]
     ledger: Counter[tuple[int, str, str]] = Counter()
-    with db.read() as conn:
+    with db.reading() as reads:
         for sku in SKUS:
-            for m in stock.ledger(conn, sku=sku, limit=1_000_000):
+            for m in stock.ledger(reads, sku=sku, limit=1_000_000):
                 if m.reference and m.reference.startswith("order:"):
                     ledger[int(m.reference.removeprefix("order:")), m.location, sku] += (
                         m.deltas.reserved
@@ -333,9 +333,9 @@ def assert_every_promise_kept_the_buffer_and_only_facts_went_below_zero(db: Data
     at least the channel's buffer available, worked out on the row as it stood; any other
     change that lowered `available` was a physical fact (units gone from the shelf, or found
     damaged). So only physical facts ever took a position below zero."""
-    with db.read() as conn:
-        rules = channels.list_rules(conn)
-        network = {loc.code: loc for loc in catalog.list_locations(conn)}
+    with db.reading() as reads:
+        rules = channels.list_rules(reads)
+        network = {loc.code: loc for loc in catalog.list_locations(reads)}
     rule_at = {
         (code, sku): winning_rule(rules, channel=WEB, location=network[code], sku=sku)
         for code in network

@@ -56,8 +56,8 @@ def put_locations(db: Database) -> None:
 
 
 def listed_codes(db: Database) -> list[str]:
-    with db.read() as conn:
-        return [loc.code for loc in catalog.list_locations(conn)]
+    with db.reading() as reads:
+        return [loc.code for loc in catalog.list_locations(reads)]
 
 
 def test_locations_are_listed_by_code_point_order(db: Database) -> None:

@@ -65,8 +65,8 @@ def paris(db: Database) -> Database:
 def ledger_replays_clean(db: Database) -> Iterator[None]:
     """After every scenario, each position equals the sum of its movements."""
     yield
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 def setup(db: Database, *, store: Any) -> None:
@@ -141,13 +141,13 @@ def open_fulfilment(db: Database, order_id: int) -> int:
 
 
 def get(db: Database, order_id: int) -> dict[str, Any]:
-    with db.read() as conn:
-        return orders.get(conn, order_id, with_history=True)
+    with db.reading() as reads:
+        return orders.get(reads, order_id, with_history=True)
 
 
 def position(db: Database, sku: str, location: str) -> dict[str, int]:
-    with db.read() as conn:
-        for code, found in stock.stock_of(conn, sku):
+    with db.reading() as reads:
+        for code, found in stock.stock_of(reads, sku):
             if code == location:
                 return found.as_dict()
     raise AssertionError(f"no position of {sku} at {location}")
@@ -223,11 +223,11 @@ def test_the_sql_status_filter_agrees_with_the_derived_status_in_every_status(
 ) -> None:
     built = an_order_in_every_status(paris)
 
-    with paris.read() as conn:
-        every, _ = orders.list_orders(conn, limit=500)
+    with paris.reading() as reads:
+        every, _ = orders.list_orders(reads, limit=500)
         derived = {o["id"]: OrderStatus(o["status"]) for o in every}
         listed = {
-            status: [o["id"] for o in orders.list_orders(conn, status=status, limit=500)[0]]
+            status: [o["id"] for o in orders.list_orders(reads, status=status, limit=500)[0]]
             for status in OrderStatus
         }
 
@@ -247,10 +247,10 @@ def test_the_status_filter_pages_like_the_whole_list(paris: Database) -> None:
     act(paris, open_fulfilment(paris, ids[2]), "pick")
 
     pages, after = [], 0
-    with paris.read() as conn:
+    with paris.reading() as reads:
         while True:
             page, following = orders.list_orders(
-                conn, status=OrderStatus.ALLOCATED, after=after, limit=2
+                reads.conn, status=OrderStatus.ALLOCATED, after=after, limit=2
             )
             pages.append([o["id"] for o in page])
             if following is None:
@@ -377,9 +377,9 @@ def test_a_store_at_its_daily_capacity_is_skipped_and_the_decision_says_so(
         [STORE.code],
         [WAREHOUSE.code],
     ]
-    with capped.read() as conn:
-        decision = orders.sourcing_of(conn, third["id"])["decision"]
-        accepted = orders_sql.accepted_today(conn, [STORE.code], NOON.date().isoformat())
+    with capped.reading() as reads:
+        decision = orders.sourcing_of(reads, third["id"])["decision"]
+        accepted = orders_sql.accepted_today(reads.conn, [STORE.code], NOON.date().isoformat())
     (store,) = [c for c in decision["considered"] if c["location"] == STORE.code]
     assert store["verdict"] == "at capacity"
     assert "capacity" in store["why"]

@@ -59,8 +59,8 @@ def all_events(db: Database, type: str | None = None) -> list[dict[str, Any]]:
 
 def api_position(db: Database, location: str) -> dict[str, object]:
     """The position as GET /v1/stock/{sku} shows it, with its sku."""
-    with db.read() as conn:
-        found = dict(stock.stock_of(conn, TEE.sku))
+    with db.reading() as reads:
+        found = dict(stock.stock_of(reads, TEE.sku))
     return {"sku": TEE.sku, "location": location, **found[location].as_dict()}
 
 
@@ -155,9 +155,9 @@ def test_a_unit_of_work_that_fails_after_a_movement_leaves_neither_movement_nor_
         shop.run(sell_then_oversell)
 
     assert all_events(shop) == before
-    with shop.read() as conn:
-        assert len(stock.ledger(conn, sku=TEE.sku)) == 1
-        assert stock.stock_of(conn, TEE.sku)[0][1].on_hand == 5
+    with shop.reading() as reads:
+        assert len(stock.ledger(reads, sku=TEE.sku)) == 1
+        assert stock.stock_of(reads, TEE.sku)[0][1].on_hand == 5
 
 
 def test_the_feed_pages_in_strictly_increasing_seq_and_next_resumes_where_it_stopped(
@@ -259,8 +259,8 @@ def test_a_failed_savepoint_takes_its_changes_and_events_with_it_and_the_rest_co
     assert [(e["type"], e["data"]["location"], e["data"]["on_hand"]) for e in added] == [
         ("stock.changed", STORE.code, 2)
     ]
-    with shop.read() as conn:
-        assert [loc for loc, _ in stock.stock_of(conn, TEE.sku)] == [STORE.code]
+    with shop.reading() as reads:
+        assert [loc for loc, _ in stock.stock_of(reads, TEE.sku)] == [STORE.code]
     with pytest.raises(NotFound):
         shop.run(lambda uow: movement_of(uow, "GHOST"))
 

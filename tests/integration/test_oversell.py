@@ -210,10 +210,10 @@ def hold_what_is_left(db: Database, sku: str) -> list[Granted]:
 
 def ledger_of(db: Database, sku: str) -> list[tuple[str, str, str, int]]:
     """(type, location, sku, reserved delta) of each movement of the item, oldest first."""
-    with db.read() as conn:
+    with db.reading() as reads:
         return [
             (m.type, m.location, m.sku, m.deltas.reserved)
-            for m in stock.ledger(conn, sku=sku, limit=1_000_000)
+            for m in stock.ledger(reads, sku=sku, limit=1_000_000)
         ]
 
 
@@ -251,9 +251,9 @@ def assert_stock_matches_the_holds(
     """Positions, ledger and outbox agree with the granted holds, and kept every buffer."""
     allocations: Counter[Placed] = Counter(a for g in granted for a in g.allocations)
     skus = {sku for _, sku, _ in allocations}
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
-        positions = {(loc, sku): p for sku in skus for loc, p in stock.stock_of(conn, sku)}
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
+        positions = {(loc, sku): p for sku in skus for loc, p in stock.stock_of(reads, sku)}
     held_at: Counter[tuple[str, str]] = Counter()
     for location, sku, quantity in allocations.elements():
         held_at[location, sku] += quantity
@@ -287,10 +287,10 @@ def assert_the_last_published_ats_is_the_ats_now(db: Database, skus: Iterable[st
         for e in shown
         if e["type"] == "availability.changed"
     }
-    with db.read() as conn:
+    with db.reading() as reads:
         now = {
             (WEB, a.sku): a.available_to_sell
-            for a in availability.of_items(conn, db.configuration, channel=WEB, skus=list(skus))
+            for a in availability.of_items(reads, channel=WEB, skus=list(skus))
         }
     assert {key: last.get(key) for key in now} == now
 
@@ -402,8 +402,8 @@ def place_hold(
 
 
 def available_to_sell(db: Database, sku: str) -> int:
-    with db.read() as conn:
-        return availability.of_item(conn, db.configuration, channel=WEB, sku=sku).available_to_sell
+    with db.reading() as reads:
+        return availability.of_item(reads, channel=WEB, sku=sku).available_to_sell
 
 
 def wait_until_expired(*holds: reservations.Reservation | Granted) -> None:
@@ -422,18 +422,18 @@ def test_an_expired_hold_stops_counting_at_once_and_another_hold_can_take_its_un
     wait_until_expired(first)
 
     # No sweep has run: the units are still reserved in the row, yet they count again.
-    with db.read() as conn:
-        assert dict(stock.stock_of(conn, TEE.sku))[WAREHOUSE.code].reserved == 3
+    with db.reading() as reads:
+        assert dict(stock.stock_of(reads, TEE.sku))[WAREHOUSE.code].reserved == 3
     assert available_to_sell(db, TEE.sku) == HOT_SELLABLE
     second = place_hold(db, [(TEE.sku, HOT_SELLABLE)])
     assert [(a.location, a.sku, a.quantity) for a in second.allocations] == [
         (WAREHOUSE.code, TEE.sku, HOT_SELLABLE)
     ]
     assert available_to_sell(db, TEE.sku) == 0
-    with db.read() as conn:
-        assert reservations.get(conn, first.id).status == "expired"
-        assert reservations.get(conn, second.id).status == "active"
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert reservations.get(reads, first.id).status == "expired"
+        assert reservations.get(reads, second.id).status == "active"
+        assert list(stock.check(reads)) == []
     movements = [(kind, reserved) for kind, _, _, reserved in ledger_of(db, TEE.sku)]
     assert movements == [("receipt", 0), ("reserve", 3), ("release", -3), ("reserve", 8)]
     assert db.run(lambda uow: reservations.release_expired(uow)) == 0
@@ -465,14 +465,14 @@ def test_processes_sweeping_expired_holds_at_once_release_each_exactly_once(
     assert deadlocks_detected(db) == 0
     assert sum(s.released for s in sweepers) == len(expiring)
     assert db.run(lambda uow: reservations.release_expired(uow)) == 0
-    with db.read() as conn:
-        assert {reservations.get(conn, h.id).status for h in expiring} == {"expired"}
-        assert reservations.get(conn, lasting.id).status == "active"
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert {reservations.get(reads, h.id).status for h in expiring} == {"expired"}
+        assert reservations.get(reads, lasting.id).status == "active"
+        assert list(stock.check(reads)) == []
         still_reserved = {
             (location, sku): p.reserved
             for sku in (TEE.sku, CAP.sku)
-            for location, p in stock.stock_of(conn, sku)
+            for location, p in stock.stock_of(reads, sku)
             if p.reserved
         }
     assert still_reserved == {(a.location, a.sku): a.quantity for a in lasting.allocations}
@@ -512,10 +512,10 @@ def test_holds_racing_sweepers_over_holds_that_keep_expiring_never_oversell_nor_
     )
     wait_until_expired(*granted)
     db.run(lambda uow: reservations.release_expired(uow, most=len(granted)))
-    with db.read() as conn:
-        assert {reservations.get(conn, g.reservation_id).status for g in granted} == {"expired"}
-        assert list(stock.check(conn)) == []
-        assert {p.reserved for sku in SKUS for _, p in stock.stock_of(conn, sku)} == {0}
+    with db.reading() as reads:
+        assert {reservations.get(reads, g.reservation_id).status for g in granted} == {"expired"}
+        assert list(stock.check(reads)) == []
+        assert {p.reserved for sku in SKUS for _, p in stock.stock_of(reads, sku)} == {0}
     allocations = Counter(a for g in granted for a in g.allocations)
     movements = [m for sku in SKUS for m in ledger_of(db, sku)]
     reserves = Counter((loc, sku, q) for kind, loc, sku, q in movements if kind == "reserve")

@@ -45,9 +45,9 @@ def open_shop(db: Database) -> None:
 
 def ats_now(db: Database, skus: Sequence[str] = SKUS) -> dict[tuple[str, str], int]:
     found = {}
-    with db.read() as conn:
+    with db.reading() as reads:
         for channel in (WEB, MARKETPLACE):
-            for a in availability.of_items(conn, db.configuration, channel=channel, skus=skus):
+            for a in availability.of_items(reads, channel=channel, skus=skus):
                 found[channel, a.sku] = a.available_to_sell
     return found
 

@@ -165,8 +165,8 @@ def test_returns_and_transfers_racing_orders_on_the_same_skus_keep_every_invaria
     assert_the_ledger_tells_each_transfer(db)
     assert_the_ledger_tells_each_return(db)
     assert_the_last_published_ats_is_the_ats_now(db, SKUS)
-    with db.read() as conn:
-        assert list(stock.check(conn)) == []
+    with db.reading() as reads:
+        assert list(stock.check(reads)) == []
 
 
 # --------------------------------------------------------------------------- reading the results
@@ -178,8 +178,8 @@ def tally_of(reports: Iterable[Report]) -> Counter[tuple[str, str]]:
 
 
 def all_positions(db: Database) -> dict[tuple[str, str], Position]:
-    with db.read() as conn:
-        return {(loc, sku): p for sku in SKUS for loc, p in stock.stock_of(conn, sku)}
+    with db.reading() as reads:
+        return {(loc, sku): p for sku in SKUS for loc, p in stock.stock_of(reads, sku)}
 
 
 def all_transfers(db: Database) -> list[dict[str, Any]]:
@@ -233,9 +233,9 @@ Sums = dict[tuple[str, str, str], int]
 def ledger_by_reference(db: Database, prefix: str) -> dict[int, Sums]:
     """What the movements referenced `prefix:ID` added to each quantity, by ID."""
     found: dict[int, list[tuple[str, str, Deltas]]] = {}
-    with db.read() as conn:
+    with db.reading() as reads:
         for sku in SKUS:
-            for m in stock.ledger(conn, sku=sku, limit=1_000_000):
+            for m in stock.ledger(reads, sku=sku, limit=1_000_000):
                 if m.reference and m.reference.startswith(f"{prefix}:"):
                     key = int(m.reference.removeprefix(f"{prefix}:"))
                     found.setdefault(key, []).append((m.location, sku, m.deltas))
@@ -332,8 +332,8 @@ def finish_the_work_started(db: Database) -> None:
         FulfilmentStatus.READY_FOR_PICKUP: (Action.COLLECT,),
     }
     for status, actions in steps.items():  # each queue read once the one before is done
-        with db.read() as conn:
-            queue, _ = fulfilment.queue(conn, status=status, limit=100_000)
+        with db.reading() as reads:
+            queue, _ = fulfilment.queue(reads, status=status, limit=100_000)
         for f in queue:
             for action in actions:
                 step = functools.partial(fulfilment.act, fulfilment_id=f["id"], action=action)
@@ -347,9 +347,9 @@ def finish_the_work_started(db: Database) -> None:
                     )
                     db.run(cancel)
                 break
-    with db.read() as conn:
+    with db.reading() as reads:
         for status in steps:
-            assert fulfilment.queue(conn, status=status)[0] == [], status
+            assert fulfilment.queue(reads, status=status)[0] == [], status
 
 
 def assert_no_position_promises_more_than_it_has(db: Database) -> None:

@@ -58,13 +58,13 @@ def record(
 
 
 def position(db: Database, *, sku: str = TEE.sku, location: str = STORE.code) -> Position | None:
-    with db.read() as conn:
-        return dict(stock.stock_of(conn, sku)).get(location)
+    with db.reading() as reads:
+        return dict(stock.stock_of(reads, sku)).get(location)
 
 
 def ledger(db: Database, **filters: object) -> list[stock.Movement]:
-    with db.read() as conn:
-        return stock.ledger(conn, **{"sku": TEE.sku, **filters})  # type: ignore[arg-type]
+    with db.reading() as reads:
+        return stock.ledger(reads, **{"sku": TEE.sku, **filters})  # type: ignore[arg-type]
 
 
 def count_rows(db: Database, table: object) -> int:
@@ -73,8 +73,8 @@ def count_rows(db: Database, table: object) -> int:
 
 
 def drifts(db: Database) -> list[stock.Drift]:
-    with db.read() as conn:
-        return list(stock.check(conn))
+    with db.reading() as reads:
+        return list(stock.check(reads))
 
 
 # --------------------------------------------------------------------------- catalog
@@ -86,16 +86,16 @@ def test_putting_a_new_item_creates_it_and_putting_it_again_updates_it(db: Datab
     assert db.run(lambda uow: catalog.put_item(uow, TEE)) is True
     assert db.run(lambda uow: catalog.put_item(uow, renamed)) is False
 
-    with db.read() as conn:
-        assert catalog.get_item(conn, TEE.sku) == renamed
+    with db.reading() as reads:
+        assert catalog.get_item(reads, TEE.sku) == renamed
 
 
 def test_an_item_comes_back_with_its_exact_decimal_price(db: Database) -> None:
     db.run(lambda uow: catalog.put_item(uow, TEE))
     db.run(lambda uow: catalog.put_item(uow, CAP))
 
-    with db.read() as conn:
-        tee, cap = catalog.get_item(conn, TEE.sku), catalog.get_item(conn, CAP.sku)
+    with db.reading() as reads:
+        tee, cap = catalog.get_item(reads, TEE.sku), catalog.get_item(reads, CAP.sku)
 
     assert tee == TEE
     assert isinstance(tee.price, Decimal)
@@ -112,25 +112,25 @@ def test_putting_a_new_location_creates_it_and_putting_it_again_updates_it(db: D
     assert db.run(lambda uow: catalog.put_location(uow, STORE)) is True
     assert db.run(lambda uow: catalog.put_location(uow, closed)) is False
 
-    with db.read() as conn:
-        assert catalog.get_location(conn, STORE.code) == closed
+    with db.reading() as reads:
+        assert catalog.get_location(reads, STORE.code) == closed
 
 
 def test_locations_come_back_as_they_were_put_ordered_by_code(db: Database) -> None:
     db.run(lambda uow: catalog.put_location(uow, WAREHOUSE))
     db.run(lambda uow: catalog.put_location(uow, STORE))
 
-    with db.read() as conn:
-        assert catalog.list_locations(conn) == [STORE, WAREHOUSE]
-        assert catalog.get_location(conn, WAREHOUSE.code) == WAREHOUSE
+    with db.reading() as reads:
+        assert catalog.list_locations(reads) == [STORE, WAREHOUSE]
+        assert catalog.get_location(reads, WAREHOUSE.code) == WAREHOUSE
 
 
 def test_an_unknown_item_or_location_is_not_found(db: Database) -> None:
-    with db.read() as conn:
+    with db.reading() as reads:
         with pytest.raises(NotFound) as item:
-            catalog.get_item(conn, "NOPE")
+            catalog.get_item(reads, "NOPE")
         with pytest.raises(NotFound) as location:
-            catalog.get_location(conn, "NOWHERE")
+            catalog.get_location(reads, "NOWHERE")
 
     assert (item.value.resource, item.value.key, item.value.field) == ("item", "NOPE", "sku")
     assert (location.value.resource, location.value.field) == ("location", "code")
@@ -382,21 +382,21 @@ def test_the_stock_of_an_item_lists_its_positions_by_location(shop: Database) ->
     record(shop, "receipt", 2, location=STORE.code)
     record(shop, "receipt", 7, sku=CAP.sku)
 
-    with shop.read() as conn:
-        found = stock.stock_of(conn, TEE.sku)
+    with shop.reading() as reads:
+        found = stock.stock_of(reads, TEE.sku)
 
     assert found == [(STORE.code, Position(on_hand=2)), (WAREHOUSE.code, Position(on_hand=3))]
     assert stock.total(found) == Position(on_hand=5)
 
 
 def test_the_stock_of_a_known_item_without_stock_is_empty(shop: Database) -> None:
-    with shop.read() as conn:
-        assert stock.stock_of(conn, CAP.sku) == []
+    with shop.reading() as reads:
+        assert stock.stock_of(reads, CAP.sku) == []
 
 
 def test_the_stock_of_an_unknown_item_is_not_found(shop: Database) -> None:
-    with shop.read() as conn, pytest.raises(NotFound) as missing:
-        stock.stock_of(conn, "GHOST")
+    with shop.reading() as reads, pytest.raises(NotFound) as missing:
+        stock.stock_of(reads, "GHOST")
 
     assert missing.value.field == "sku"
 
@@ -526,5 +526,5 @@ def test_putting_the_same_item_twice_in_one_unit_of_work_creates_it_once(db: Dat
     )
 
     assert created == (True, False)
-    with db.read() as conn:
-        assert catalog.get_item(conn, "TWICE").name == "second"
+    with db.reading() as reads:
+        assert catalog.get_item(reads, "TWICE").name == "second"

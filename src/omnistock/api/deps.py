@@ -15,11 +15,10 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from omnistock.config import Settings
-from omnistock.db import Database, UnitOfWork
+from omnistock.db import Database, ReadUnit, UnitOfWork
 from omnistock.domain.access import ADMIN_SCOPES, Principal
 from omnistock.domain.errors import Forbidden, Unauthorized
 from omnistock.services import access
@@ -62,8 +61,8 @@ class AppContext:
 
     def look_up(self, key: str) -> Principal | None:
         """The caller of a stored key (blocking: reads the database), remembered for a while."""
-        with self.database.read() as conn:
-            principal = access.principal_for(conn, key)
+        with self.database.reading() as reads:
+            principal = access.principal_for(reads, key)
         if principal is not None:
             with self._lock:
                 expiry = time.monotonic() + _KEY_CACHE_SECONDS
@@ -89,7 +88,7 @@ class Caller:
     database: Database
     writer: anyio.CapacityLimiter | None = None
 
-    async def read(self, fn: Callable[[Connection], T], *, snapshot: bool = True) -> T:
+    async def read(self, fn: Callable[[ReadUnit], T], *, snapshot: bool = True) -> T:
         """`fn` reading the database: in a transaction with one consistent snapshot, or
         without `snapshot`, each statement at its own moment (see `Database.read`)."""
         return await self.blocking(_read, self.database, fn, snapshot)
@@ -105,9 +104,9 @@ class Caller:
         return await anyio.to_thread.run_sync(self.database.run, fn, limiter=self.writer)
 
 
-def _read(database: Database, fn: Callable[[Connection], T], snapshot: bool) -> T:
-    with database.read(snapshot=snapshot) as conn:
-        return fn(conn)
+def _read(database: Database, fn: Callable[[ReadUnit], T], snapshot: bool) -> T:
+    with database.reading(snapshot=snapshot) as reads:
+        return fn(reads)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An omnistock API key")

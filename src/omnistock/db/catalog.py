@@ -9,8 +9,8 @@ from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from omnistock.db.tables import items, locations
-from omnistock.domain.catalog import Item, Location, LocationType
-from omnistock.domain.errors import InvalidInput, NotFound
+from omnistock.domain.catalog import Item, Location, LocationType, lines_are_items
+from omnistock.domain.errors import NotFound
 
 if TYPE_CHECKING:
     from omnistock.db.uow import UnitOfWork
@@ -119,15 +119,8 @@ def require_line_items(uow: UnitOfWork, skus: Sequence[str]) -> None:
     unknown = [sku for sku in skus if not uow.knows_sku(sku)]
     if unknown:
         known = known_skus(uow.conn, unknown)
-        check_line_items(skus, known | (set(skus) - set(unknown)))
+        lines_are_items(skus, known | (set(skus) - set(unknown)))
         uow.learned_skus.update(known)
-
-
-def check_line_items(skus: Sequence[str], known: set[str]) -> None:
-    """InvalidInput naming `lines[i].sku` for the first of `skus` not in `known`."""
-    for index, sku in enumerate(skus):
-        if sku not in known:
-            raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")
 
 
 def require_location(uow: UnitOfWork, code: str, *, field: str = "location") -> None:

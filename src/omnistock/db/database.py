@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from omnistock.db.configuration import ConfigurationCache
-from omnistock.db.uow import KnownKeys, UnitOfWork
+from omnistock.db.uow import KnownKeys, ReadUnit, UnitOfWork
 from omnistock.domain.orders import OrderPolicy
 
 T = TypeVar("T")
@@ -146,6 +146,17 @@ class Database:
         """
         with (self._reader if snapshot else self._statement_reader).connect() as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def reading(self, *, snapshot: bool = True) -> Iterator[ReadUnit]:
+        """A read-only unit: the read side of every repository, on one `read` transaction."""
+        with self.read(snapshot=snapshot) as conn:
+            yield ReadUnit(
+                conn,
+                configuration=self.configuration,
+                now=dt.datetime.now(dt.UTC),
+                policy=self.policy,
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()

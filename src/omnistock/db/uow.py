@@ -6,11 +6,12 @@ import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection
 
-from omnistock.db import configuration, outbox
+from omnistock.db import configuration, repositories
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.domain.availability import BufferRule, Rulebook
 from omnistock.domain.orders import OrderPolicy
@@ -36,8 +37,67 @@ class KnownKeys:
                 self.locations = self.locations | locations
 
 
-class UnitOfWork:
-    """A write transaction in progress. Services emit events; they reach the outbox at commit."""
+class ReadUnit:
+    """A read-only transaction: the read side of every repository, the configuration as
+    this transaction sees it, and the moment it began (`now`)."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        configuration: ConfigurationCache,
+        now: dt.datetime,
+        policy: OrderPolicy | None = None,
+    ) -> None:
+        self.conn = conn
+        self.configuration = configuration
+        self.now = now
+        self.policy = policy or OrderPolicy()
+
+    @cached_property
+    def catalog(self) -> repositories.CatalogReads:
+        return repositories.CatalogReads(self)
+
+    @cached_property
+    def channels(self) -> repositories.ChannelsReads:
+        return repositories.ChannelsReads(self)
+
+    @cached_property
+    def stock(self) -> repositories.StockReads:
+        return repositories.StockReads(self)
+
+    @cached_property
+    def holds(self) -> repositories.HoldsReads:
+        return repositories.HoldsReads(self)
+
+    @cached_property
+    def orders(self) -> repositories.OrdersReads:
+        return repositories.OrdersReads(self)
+
+    @cached_property
+    def returns(self) -> repositories.ReturnsReads:
+        return repositories.ReturnsReads(self)
+
+    @cached_property
+    def transfers(self) -> repositories.TransfersReads:
+        return repositories.TransfersReads(self)
+
+    @cached_property
+    def events(self) -> repositories.EventsReads:
+        return repositories.EventsReads(self)
+
+    @cached_property
+    def keys(self) -> repositories.KeysReads:
+        return repositories.KeysReads(self)
+
+    def rulebook(self, skus: Sequence[str] = ()) -> tuple[Rulebook, dict[str, list[BufferRule]]]:
+        """The configuration and the buffer rules naming each of `skus`."""
+        return self.configuration.current(self.conn, skus)
+
+
+class UnitOfWork(ReadUnit):
+    """A write transaction in progress: every repository, read and write. Services emit
+    events; they reach the outbox at commit."""
 
     def __init__(
         self,
@@ -48,11 +108,11 @@ class UnitOfWork:
         now: dt.datetime,
         policy: OrderPolicy | None = None,
     ) -> None:
-        self.conn = conn
+        super().__init__(conn, configuration=configuration, now=now, policy=policy)
         self.known = known
-        self.configuration = configuration
-        self.now = now
-        self.policy = policy or OrderPolicy()
+        #: True where write transactions run one at a time (SQLite): none can lose a race
+        #: to another, so there is nothing to undo and no lock order to keep.
+        self.single_writer = conn.dialect.name == "sqlite"
         self._events: list[tuple[str, dict[str, Any]]] = []
         self.learned_skus: set[str] = set()
         self.learned_locations: set[str] = set()
@@ -62,6 +122,50 @@ class UnitOfWork:
         self._rulebook: Rulebook | None = None
         self._sku_rules: dict[str, list[BufferRule]] = {}
         self._before_flush: list[Callable[[UnitOfWork], None]] = []
+
+    @cached_property
+    def catalog(self) -> repositories.Catalog:
+        return repositories.Catalog(self)
+
+    @cached_property
+    def channels(self) -> repositories.Channels:
+        return repositories.Channels(self)
+
+    @cached_property
+    def stock(self) -> repositories.Stock:
+        return repositories.Stock(self)
+
+    @cached_property
+    def bulk(self) -> repositories.Bulk:
+        return repositories.Bulk(self)
+
+    @cached_property
+    def holds(self) -> repositories.Holds:
+        return repositories.Holds(self)
+
+    @cached_property
+    def orders(self) -> repositories.Orders:
+        return repositories.Orders(self)
+
+    @cached_property
+    def returns(self) -> repositories.Returns:
+        return repositories.Returns(self)
+
+    @cached_property
+    def transfers(self) -> repositories.Transfers:
+        return repositories.Transfers(self)
+
+    @cached_property
+    def events(self) -> repositories.Events:
+        return repositories.Events(self)
+
+    @cached_property
+    def keys(self) -> repositories.Keys:
+        return repositories.Keys(self)
+
+    @cached_property
+    def idempotency(self) -> repositories.Idempotency:
+        return repositories.Idempotency(self)
 
     def before_flush(self, hook: Callable[[UnitOfWork], None]) -> None:
         """Run `hook` once, just before this transaction's events are written."""
@@ -116,5 +220,5 @@ class UnitOfWork:
         for hook in self._before_flush:
             hook(self)
         if self._events:
-            outbox.append(self.conn, self._events, at=self.now)
+            self.events.append(self._events, at=self.now)
             self._events.clear()

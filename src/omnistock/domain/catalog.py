@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -51,3 +51,10 @@ def one_line_a_sku(skus: Iterable[str]) -> None:
                 f"lines[{index}].sku", f"{sku!r} is already on lines[{seen[sku]}]: one line a sku"
             )
         seen[sku] = index
+
+
+def lines_are_items(skus: Sequence[str], known: set[str]) -> None:
+    """InvalidInput naming `lines[i].sku` for the first of `skus` not in `known`."""
+    for index, sku in enumerate(skus):
+        if sku not in known:
+            raise InvalidInput(f"lines[{index}].sku", f"item {sku!r} does not exist")

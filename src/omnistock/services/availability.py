@@ -6,18 +6,10 @@ channels, rules) cached per process and checked current in the same transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import catalog as catalog_sql
-from omnistock.db import channels as channels_sql
-from omnistock.db import configuration as configuration_sql
-from omnistock.db import stock as stock_sql
-from omnistock.db.configuration import ConfigurationCache
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain import availability as rules
 from omnistock.domain.errors import InvalidInput, NotFound
 
@@ -46,30 +38,27 @@ class AvailableToSell:
 
 
 def of_item(
-    conn: Connection,
-    configuration: ConfigurationCache,
+    reads: ReadUnit,
     *,
     channel: str,
     sku: str,
     location: str | None = None,
 ) -> Availability:
     """ATS of `sku` on `channel` and its breakdown per location (only `location` if given)."""
-    book, sku_rules = configuration.current(conn, [sku])
+    book, sku_rules = reads.rulebook([sku])
     check_pool(book, channel, location)
-    available = stock_sql.available_at(conn, [sku], now=dt.datetime.now(dt.UTC)).units
-    _require_items(conn, available)
+    available = reads.stock.available_at([sku], now=reads.now).units
+    _require_items(reads, available)
     ats, breakdown = book.breakdown(channel, sku, available[sku], sku_rules[sku], only=location)
     return Availability(sku, channel, ats, breakdown)
 
 
-def of_items(
-    conn: Connection, configuration: ConfigurationCache, *, channel: str, skus: Sequence[str]
-) -> list[AvailableToSell]:
+def of_items(reads: ReadUnit, *, channel: str, skus: Sequence[str]) -> list[AvailableToSell]:
     """ATS of each sku on `channel`, in the order given."""
-    book, sku_rules = configuration.current(conn, skus)
+    book, sku_rules = reads.rulebook(skus)
     check_pool(book, channel, None)
-    available = stock_sql.available_at(conn, skus, now=dt.datetime.now(dt.UTC)).units
-    _require_items(conn, available)
+    available = reads.stock.available_at(skus, now=reads.now).units
+    _require_items(reads, available)
     return [
         AvailableToSell(sku, book.available_to_sell(channel, sku, available[sku], sku_rules[sku]))
         for sku in skus
@@ -105,15 +94,15 @@ def republish(uow: UnitOfWork, *, most: int = 500) -> int:
     whichever process calls this (the server's housekeeping, every second). A change made
     during a pass starts the pass again from the first item.
     """
-    revision, passed_for, through = configuration_sql.republishing(uow.conn)
+    revision, passed_for, through = uow.channels.republishing()
     if passed_for == revision and through is None:
         return 0
     after = through if passed_for == revision and through is not None else ""
-    skus = stock_sql.stocked_skus(uow.conn, after=after, most=most)
+    skus = uow.stock.stocked_skus(after=after, most=most)
     if skus:
         _publish(uow, skus)
     last = skus[-1] if len(skus) == most else None
-    configuration_sql.record_republished(uow.conn, revision=revision, through=last)
+    uow.channels.record_republished(revision=revision, through=last)
     return len(skus)
 
 
@@ -136,25 +125,25 @@ def _publish(uow: UnitOfWork, skus: list[str]) -> None:
     pairs = [(channel, sku) for channel in sorted(book.channels) for sku in skus]
     for start in range(0, len(pairs), _PUBLISH_BATCH):
         batch = pairs[start : start + _PUBLISH_BATCH]
-        before = channels_sql.lock_published(uow.conn, batch)
+        before = uow.channels.lock_published(batch)
         batch_skus = sorted({sku for _, sku in batch})
-        available = stock_sql.available_at(uow.conn, batch_skus, now=uow.now).units
+        available = uow.stock.available_at(batch_skus, now=uow.now).units
         changes = []
         for channel, sku in batch:
             ats = book.available_to_sell(channel, sku, available[sku], sku_rules[sku])
             if before[channel, sku] != ats:
                 changes.append((channel, sku, ats))
-        channels_sql.publish(uow.conn, changes)
+        uow.channels.publish(changes)
         for channel, sku, ats in changes:
             data = {"channel": channel, "sku": sku, "available_to_sell": ats}
             uow.emit("availability.changed", data)
 
 
-def _require_items(conn: Connection, available: dict[str, dict[str, int]]) -> None:
+def _require_items(reads: ReadUnit, available: dict[str, dict[str, int]]) -> None:
     """NotFound for a sku that is no item (only those without any stock can be unknown)."""
     unstocked = [sku for sku, at in available.items() if not at]
     if unstocked:
-        known = catalog_sql.known_skus(conn, unstocked)
+        known = reads.catalog.known_skus(unstocked)
         for sku in unstocked:
             if sku not in known:
                 raise NotFound("item", sku, field="sku")

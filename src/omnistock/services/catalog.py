@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import catalog as sql
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.catalog import Item, Location
 from omnistock.domain.errors import InvalidInput, NotFound
 
 
 def put_item(uow: UnitOfWork, item: Item) -> bool:
     """Create or replace an item; True when it was created."""
-    created = sql.put_item(uow, item)
+    created = uow.catalog.put_item(item)
     uow.emit("item.created" if created else "item.updated", item_view(item))
     return created
 
 
-def get_item(conn: Connection, sku: str) -> Item:
-    item = sql.get_item(conn, sku)
+def get_item(reads: ReadUnit, sku: str) -> Item:
+    item = reads.catalog.get_item(sku)
     if item is None:
         raise NotFound("item", sku, field="sku")
     return item
@@ -42,20 +39,20 @@ def active_location(uow: UnitOfWork, code: str, *, field: str) -> Location:
 
 def put_location(uow: UnitOfWork, location: Location) -> bool:
     """Create or replace a location; True when it was created."""
-    created = sql.put_location(uow, location)
+    created = uow.catalog.put_location(location)
     uow.emit("location.created" if created else "location.updated", location_view(location))
     return created
 
 
-def get_location(conn: Connection, code: str) -> Location:
-    location = sql.get_location(conn, code)
+def get_location(reads: ReadUnit, code: str) -> Location:
+    location = reads.catalog.get_location(code)
     if location is None:
         raise NotFound("location", code, field="code")
     return location
 
 
-def list_locations(conn: Connection) -> list[Location]:
-    return sql.list_locations(conn)
+def list_locations(reads: ReadUnit) -> list[Location]:
+    return reads.catalog.list_locations()
 
 
 def item_view(item: Item) -> dict[str, object]:

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import catalog as catalog_sql
-from omnistock.db import channels as sql
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import BASIS_POINTS, BufferRule, Channel
 from omnistock.domain.errors import InvalidInput, NotFound
 
@@ -16,28 +12,28 @@ from omnistock.domain.errors import InvalidInput, NotFound
 def put_channel(uow: UnitOfWork, channel: Channel) -> bool:
     """Create or replace a channel; True when it was created."""
     for index, code in enumerate(channel.locations):
-        if catalog_sql.get_location(uow.conn, code) is None:
+        if uow.catalog.get_location(code) is None:
             raise InvalidInput(f"locations[{index}]", f"location {code!r} does not exist")
-    created = sql.put_channel(uow, channel)
-    view = channel_view(channel, pool_of(uow.conn, channel))
+    created = uow.channels.put_channel(channel)
+    view = channel_view(channel, pool_of(uow, channel))
     uow.emit("channel.created" if created else "channel.updated", view)
     return created
 
 
-def get_channel(conn: Connection, code: str) -> Channel:
-    channel = sql.get_channel(conn, code)
+def get_channel(reads: ReadUnit, code: str) -> Channel:
+    channel = reads.channels.get_channel(code)
     if channel is None:
         raise NotFound("channel", code, field="code")
     return channel
 
 
-def list_channels(conn: Connection) -> list[Channel]:
-    return sql.list_channels(conn)
+def list_channels(reads: ReadUnit) -> list[Channel]:
+    return reads.channels.list_channels()
 
 
-def pool_of(conn: Connection, channel: Channel) -> list[str]:
+def pool_of(reads: ReadUnit, channel: Channel) -> list[str]:
     """The codes of the locations the channel sells from now."""
-    return [loc.code for loc in channel.pool(catalog_sql.list_locations(conn))]
+    return [loc.code for loc in channel.pool(reads.catalog.list_locations())]
 
 
 def add_rule(uow: UnitOfWork, rule: BufferRule) -> BufferRule:
@@ -45,31 +41,31 @@ def add_rule(uow: UnitOfWork, rule: BufferRule) -> BufferRule:
     if (rule.units is None) == (rule.basis_points is None):
         raise InvalidInput("units", "give exactly one of units and percent")
     references = (
-        ("channel", rule.channel, sql.get_channel),
-        ("location", rule.location, catalog_sql.get_location),
-        ("sku", rule.sku, catalog_sql.get_item),
+        ("channel", rule.channel, uow.channels.get_channel),
+        ("location", rule.location, uow.catalog.get_location),
+        ("sku", rule.sku, uow.catalog.get_item),
     )
     for field, key, lookup in references:
-        if key is not None and lookup(uow.conn, key) is None:
+        if key is not None and lookup(key) is None:
             raise InvalidInput(field, f"{field} {key!r} does not exist")
-    stored = sql.add_rule(uow, rule)
+    stored = uow.channels.add_rule(rule)
     uow.emit("buffer_rule.created", rule_view(stored))
     return stored
 
 
-def get_rule(conn: Connection, rule_id: int) -> BufferRule:
-    rule = sql.get_rule(conn, rule_id)
+def get_rule(reads: ReadUnit, rule_id: int) -> BufferRule:
+    rule = reads.channels.get_rule(rule_id)
     if rule is None:
         raise NotFound("buffer rule", str(rule_id), field="id")
     return rule
 
 
-def list_rules(conn: Connection) -> list[BufferRule]:
-    return sql.list_rules(conn)
+def list_rules(reads: ReadUnit) -> list[BufferRule]:
+    return reads.channels.list_rules()
 
 
 def delete_rule(uow: UnitOfWork, rule_id: int) -> BufferRule:
-    rule = sql.delete_rule(uow, rule_id)
+    rule = uow.channels.delete_rule(rule_id)
     if rule is None:
         raise NotFound("buffer rule", str(rule_id), field="id")
     uow.emit("buffer_rule.deleted", rule_view(rule))

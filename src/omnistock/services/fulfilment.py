@@ -10,15 +10,10 @@ could not find, and sources the lines again elsewhere.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import orders as sql
-from omnistock.db import stock as stock_sql
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import InvalidInput, InvalidTransition, NotFound, StockConflict
 from omnistock.domain.orders import (
     FULFIL,
@@ -47,7 +42,7 @@ def act(
     missing: Sequence[tuple[str, int]] = (),
 ) -> dict[str, Any]:
     """Carry out `action` on a fulfilment (InvalidTransition when its status forbids it)."""
-    found = sql.get_fulfilment(uow.conn, fulfilment_id)
+    found = uow.orders.get_fulfilment(fulfilment_id)
     if found is None:
         raise NotFound("fulfillment", str(fulfilment_id), field="id")
     order = healing.locked_order(uow, found.order_id)
@@ -59,8 +54,7 @@ def act(
     within = None
     if takes_units(status) or releases_units(status):  # a rejection sources them again
         within = healing.lock_for_order(uow, order, skus, anywhere=action is Action.REJECT)
-    moved = sql.move_status(
-        uow.conn,
+    moved = uow.orders.move_status(
         fulfilment_id,
         from_=fulfilment.status,
         to=status,
@@ -77,13 +71,12 @@ def act(
     elif releases_units(status):
         why = reason or f"fulfilment {fulfilment_id} {status}"
         healing.release(uow, order.id, units, reason=why)
-    sql.add_history(
-        uow.conn,
+    uow.orders.add_history(
         order.id,
         [(f"fulfillment_{status}", _said(fulfilment, status, reason))],
         now=uow.now,
     )
-    after = sql.get_fulfilment(uow.conn, fulfilment_id)
+    after = uow.orders.get_fulfilment(fulfilment_id)
     assert after is not None
     view = fulfilment_view(after)
     uow.emit("fulfillment.status_changed", view)  # before what it leads to
@@ -91,13 +84,13 @@ def act(
         _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
     elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
         for _, sku, q in units:
-            sql.change_line(uow.conn, order.id, sku, cancelled=q)
+            uow.orders.change_line(order.id, sku, cancelled=q)
     healing.announce(uow, order)
     return view
 
 
 def queue(
-    conn: Connection,
+    reads: ReadUnit,
     *,
     location: str | None = None,
     status: FulfilmentStatus | None = None,
@@ -106,12 +99,14 @@ def queue(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of fulfilments, oldest first (a location's work queue), and the `after` of the
     next page (None at the end)."""
-    found = sql.list_fulfilments(conn, location=location, status=status, after=after, limit=limit)
+    found = reads.orders.list_fulfilments(
+        location=location, status=status, after=after, limit=limit
+    )
     return [fulfilment_view(f) for f in found], (found[-1].id if len(found) == limit else None)
 
 
-def get(conn: Connection, fulfilment_id: int) -> dict[str, Any]:
-    found = sql.get_fulfilment(conn, fulfilment_id)
+def get(reads: ReadUnit, fulfilment_id: int) -> dict[str, Any]:
+    found = reads.orders.get_fulfilment(fulfilment_id)
     if found is None:
         raise NotFound("fulfillment", str(fulfilment_id), field="id")
     return fulfilment_view(found)
@@ -120,12 +115,11 @@ def get(conn: Connection, fulfilment_id: int) -> dict[str, Any]:
 def expire_pickups(uow: UnitOfWork, *, most: int = 100) -> int:
     """Expire pickups left uncollected for the policy's days; answers how many."""
     ready_before = uow.now - dt.timedelta(days=uow.policy.pickup_expiry_days)
-    due = sql.due_pickups(uow.conn, ready_before=ready_before, most=most)
+    due = uow.orders.due_pickups(ready_before=ready_before, most=most)
     # Every order first, then every position, each in order: the lock order of every path.
-    found = [f for f in map(functools.partial(sql.get_fulfilment, uow.conn), due) if f]
-    sql.lock_orders(uow.conn, sorted({f.order_id for f in found}))
-    stock_sql.lock_positions(
-        uow.conn,
+    found = [f for f in map(uow.orders.get_fulfilment, due) if f]
+    uow.orders.lock_orders(sorted({f.order_id for f in found}))
+    uow.stock.lock_positions(
         skus=sorted({sku for f in found for sku, _ in f.lines}),
         locations=sorted({f.location for f in found}),
     )
@@ -168,7 +162,7 @@ def _fulfil(uow: UnitOfWork, order_id: int, fulfilment: Fulfilment, action: Acti
             reference=f"order:{order_id}",
         )
     except ledger.Refused as refused:  # fewer on hand than the system believed: it cannot leave
-        current = stock_sql.read_position(uow.conn, sku=refused.sku, location=location)
+        current = uow.stock.read_position(sku=refused.sku, location=location)
         raise StockConflict(
             location=location,
             sku=refused.sku,
@@ -198,7 +192,7 @@ def _rejected(
     location = fulfilment.location
     written_off = []
     for sku, quantity in sorted(missing):
-        current = stock_sql.read_position(uow.conn, sku=sku, location=location)
+        current = uow.stock.read_position(sku=sku, location=location)
         units = min(quantity, current.on_hand - current.unsellable)  # only what it thought it had
         if units > 0:
             written_off.append((location, sku, Deltas(on_hand=-units)))

@@ -20,10 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from omnistock.db import UnitOfWork
-from omnistock.db import orders as sql
-from omnistock.db import reservations as reservations_sql
-from omnistock.db import stock as stock_sql
-from omnistock.db import transfers as transfers_sql
 from omnistock.domain.errors import NotFound
 from omnistock.domain.orders import (
     DEALLOCATE,
@@ -57,7 +53,7 @@ def physical_fact(
     SQLite has one writer at a time: there is no order to keep, and nothing to undo.
     """
     within: frozenset[tuple[str, str]] | None = None
-    if uow.conn.dialect.name != "sqlite":
+    if not uow.single_writer:
         try:
             with uow.savepoint():
                 if apply():
@@ -103,11 +99,11 @@ def _lock_for_healing(
     Answers the positions locked: healing reserves at those only (one stocked since was not
     locked in order)."""
     promised = _promised_at(uow, location, skus)
-    reservations_sql.lock(uow.conn, sorted(promised.holds))
-    sql.lock_orders(uow.conn, sorted(promised.orders))
-    transfers_sql.lock(uow.conn, sorted(promised.transfers))
-    held = {a.sku for h in promised.holds for a in reservations.get(uow.conn, h).allocations}
-    locked = stock_sql.lock_positions(uow.conn, skus=sorted(set(skus) | held))
+    uow.holds.lock(sorted(promised.holds))
+    uow.orders.lock_orders(sorted(promised.orders))
+    uow.transfers.lock(sorted(promised.transfers))
+    held = {a.sku for h in promised.holds for a in reservations.get(uow, h).allocations}
+    locked = uow.stock.lock_positions(skus=sorted(set(skus) | held))
     if not last and not _promised_at(uow, location, skus) <= promised:
         raise _Moved
     return None if locked is None else frozenset(locked)
@@ -132,16 +128,18 @@ class _Promised:
 def _promised_at(uow: UnitOfWork, location: str, skus: Sequence[str]) -> _Promised:
     """The holds, the orders with untouched allocations, and the open transfers, with units
     of `skus` promised at `location`."""
-    conn = uow.conn
+    reads = uow
     return _Promised(
         holds=frozenset(
-            h for sku in skus for h in reservations_sql.holding_at(conn, location=location, sku=sku)
+            h for sku in skus for h in reads.holds.holding_at(location=location, sku=sku)
         ),
         orders=frozenset(
-            o for sku in skus for _, o, _ in sql.open_allocations(conn, location=location, sku=sku)
+            o
+            for sku in skus
+            for _, o, _ in reads.orders.open_allocations(location=location, sku=sku)
         ),
         transfers=frozenset(
-            t for sku in skus for t, _ in transfers_sql.open_from(conn, location=location, sku=sku)
+            t for sku in skus for t, _ in reads.transfers.open_from(location=location, sku=sku)
         ),
     )
 
@@ -153,7 +151,7 @@ def lock_for_order(
     order has open fulfilments, or everywhere (`anywhere`) when it may be sourced again.
     Answers the positions locked (None on SQLite: all of them)."""
     locations = None if anywhere else sorted({f.location for f in order.fulfilments})
-    locked = stock_sql.lock_positions(uow.conn, skus=sorted(set(skus)), locations=locations)
+    locked = uow.stock.lock_positions(skus=sorted(set(skus)), locations=locations)
     return None if locked is None else frozenset(locked)
 
 
@@ -174,23 +172,21 @@ def heal(
     hold ended (409 reservation-ended) and orders afresh. Transfers next: moving stock
     between locations can wait; a customer's order is moved only when nothing else will do.
     """
-    deficit = -stock_sql.read_position(uow.conn, sku=sku, location=location).available
+    deficit = -uow.stock.read_position(sku=sku, location=location).available
     if deficit <= 0:
         return
-    for reservation_id in reservations_sql.holding_at(uow.conn, location=location, sku=sku):
+    for reservation_id in uow.holds.holding_at(location=location, sku=sku):
         reservations.release(uow, reservation_id)
-        deficit = -stock_sql.read_position(uow.conn, sku=sku, location=location).available
+        deficit = -uow.stock.read_position(sku=sku, location=location).available
         if deficit <= 0:
             return
-    for transfer_id, units in transfers_sql.open_from(uow.conn, location=location, sku=sku):
+    for transfer_id, units in uow.transfers.open_from(location=location, sku=sku):
         given = min(units, deficit)
         why = f"{given} x {sku} at {location} went short ({cause}): not carried"
         deficit -= transfers.give_back(uow, transfer_id, sku, given, why=why)
         if deficit <= 0:
             return
-    for fulfilment_id, order_id, units in sql.open_allocations(
-        uow.conn, location=location, sku=sku
-    ):
+    for fulfilment_id, order_id, units in uow.orders.open_allocations(location=location, sku=sku):
         order = locked_order(uow, order_id)
         fulfilment = next(f for f in order.fulfilments if f.id == fulfilment_id)
         units = dict(fulfilment.lines).get(sku, 0)  # as it is now the order is locked
@@ -219,9 +215,9 @@ def heal(
 def locked_order(uow: UnitOfWork, order_id: int, *, field: str = "id") -> Order:
     """The order, locked until commit so that changes to it happen one at a time (NotFound
     naming `field` if there is none)."""
-    if not sql.lock_order(uow.conn, order_id):
+    if not uow.orders.lock_order(order_id):
         raise NotFound("order", str(order_id), field=field)
-    found = sql.get_order(uow.conn, order_id)
+    found = uow.orders.get_order(order_id)
     assert found is not None
     return found
 
@@ -236,20 +232,19 @@ def take_units(
     release(uow, order_id, [(location, sku, q) for sku, q in taken.items()], reason=why)
     if taken != dict(fulfilment.lines):
         for sku, units in taken.items():
-            sql.take_from_fulfilment(uow.conn, fulfilment.id, sku, units)
-        smaller = sql.get_fulfilment(uow.conn, fulfilment.id)
+            uow.orders.take_from_fulfilment(fulfilment.id, sku, units)
+        smaller = uow.orders.get_fulfilment(fulfilment.id)
         assert smaller is not None
         uow.emit("fulfillment.changed", fulfilment_view(smaller))  # its lines shrank
         return
-    if sql.move_status(
-        uow.conn,
+    if uow.orders.move_status(
         fulfilment.id,
         from_=fulfilment.status,
         to=FulfilmentStatus.CANCELLED,
         now=uow.now,
         reason=why[:200],
     ):
-        after = sql.get_fulfilment(uow.conn, fulfilment.id)
+        after = uow.orders.get_fulfilment(fulfilment.id)
         assert after is not None
         uow.emit("fulfillment.status_changed", fulfilment_view(after))
 
@@ -294,9 +289,9 @@ def resource(
     )
     if order.method is not DeliveryMethod.SHIP:
         # Only the chosen store serves a pickup: whatever it cannot keep waits for stock there.
-        sql.add_history(uow.conn, order.id, [("backordered", because)], now=uow.now)
+        uow.orders.add_history(order.id, [("backordered", because)], now=uow.now)
         for sku, units in lines:
-            sql.change_line(uow.conn, order.id, sku, backordered=units)
+            uow.orders.change_line(order.id, sku, backordered=units)
         uow.emit("order.backordered", _fresh_view(uow, order.id))
         return
     sourced = sourcing.allocate(
@@ -307,9 +302,9 @@ def resource(
         moved = ", ".join(f"{q} x {sku}" for sku, q in shipped)
         entries.append(("resourced", f"{because}: {moved} now at {location}"))
     for sku, units in sourced.backorders:
-        sql.change_line(uow.conn, order.id, sku, backordered=units)
+        uow.orders.change_line(order.id, sku, backordered=units)
         entries.append(("backordered", f"{because}: {units} x {sku} wait for stock"))
-    sql.add_history(uow.conn, order.id, entries, now=uow.now)
+    uow.orders.add_history(order.id, entries, now=uow.now)
     if sourced.fulfilments:
         uow.emit("order.resourced", _fresh_view(uow, order.id))
     if sourced.backorders:
@@ -319,11 +314,11 @@ def resource(
 def announce(uow: UnitOfWork, before: Order) -> OrderStatus:
     """Emit `order.status_changed` if the order's status moved since `before`; answers the
     status now."""
-    after = sql.get_order(uow.conn, before.id)
+    after = uow.orders.get_order(before.id)
     assert after is not None
     if after.status != before.status:
         detail = f"{before.status} → {after.status}"
-        sql.add_history(uow.conn, before.id, [("status_changed", detail)], now=uow.now)
+        uow.orders.add_history(before.id, [("status_changed", detail)], now=uow.now)
         uow.emit("order.status_changed", order_view(after))
     return after.status
 
@@ -336,6 +331,6 @@ def ship_to_of(order: Order) -> tuple[float, float] | None:
 
 
 def _fresh_view(uow: UnitOfWork, order_id: int) -> dict[str, object]:
-    found = sql.get_order(uow.conn, order_id)
+    found = uow.orders.get_order(order_id)
     assert found is not None
     return order_view(found)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from omnistock.db import UnitOfWork
-from omnistock.db import idempotency as sql
 
 
 def purge_idempotency_keys(uow: UnitOfWork, *, keep_hours: int, most: int = 10_000) -> int:
@@ -15,4 +14,4 @@ def purge_idempotency_keys(uow: UnitOfWork, *, keep_hours: int, most: int = 10_0
     transaction short: SQLite has one writer, and PostgreSQL's event feed waits for
     every older transaction.
     """
-    return sql.purge(uow.conn, older_than=uow.now - dt.timedelta(hours=keep_hours), most=most)
+    return uow.idempotency.purge(older_than=uow.now - dt.timedelta(hours=keep_hours), most=most)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from omnistock.db import UnitOfWork
-from omnistock.db import idempotency as sql
 from omnistock.domain.errors import IdempotencyKeyReused, OmnistockError
 
 #: A change: it returns the HTTP-ready status and body of its answer.
@@ -38,7 +37,7 @@ def run_once(
     action: Action,
     refusal: Refusal,
 ) -> Answer:
-    stored = sql.claim(uow.conn, owner=owner, key=key, request_hash=fingerprint, now=uow.now)
+    stored = uow.idempotency.claim(owner=owner, key=key, request_hash=fingerprint, now=uow.now)
     if stored is not None:
         if stored.request_hash != fingerprint:
             raise IdempotencyKeyReused(key)
@@ -48,5 +47,5 @@ def run_once(
             status, body = action(uow)
     except OmnistockError as error:  # refused: nothing changed but the answer is kept
         status, body = refusal(error)
-    sql.store(uow.conn, owner=owner, key=key, status_code=status, response=body)
+    uow.idempotency.store(owner=owner, key=key, status_code=status, response=body)
     return Answer(status, body, replayed=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from omnistock.db import UnitOfWork
-from omnistock.db import stock as stock_sql
 from omnistock.domain.stock import Deltas, Position
 from omnistock.services import availability
 from omnistock.services.views import position_view
@@ -35,14 +34,14 @@ def change_stock(
     its guard refuses, before the ledger is written."""
     after: dict[tuple[str, str], Position] = {}
     for location, sku, deltas in sorted(entries, key=lambda e: (e[0], e[1])):
-        position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
+        position = uow.stock.apply_deltas(sku=sku, location=location, deltas=deltas)
         if position is None:
             raise Refused(location, sku)
         after[location, sku] = position
         uow.emit("stock.changed", position_view(sku, location, position))
         availability.watch(uow, sku)
     reason = reason[:200] if reason else reason
-    stock_sql.append_movements(
-        uow.conn, at=uow.now, type=type, entries=entries, reason=reason, reference=reference
+    uow.stock.append_movements(
+        at=uow.now, type=type, entries=entries, reason=reason, reference=reference
     )
     return after

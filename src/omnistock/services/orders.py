@@ -13,16 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import catalog as catalog_sql
-from omnistock.db import orders as sql
-from omnistock.db import reservations as reservations_sql
-from omnistock.db import stock as stock_sql
-from omnistock.db.configuration import ConfigurationCache
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import Rulebook
-from omnistock.domain.catalog import LocationType, one_line_a_sku
+from omnistock.domain.catalog import LocationType, lines_are_items, one_line_a_sku
 from omnistock.domain.errors import (
     InsufficientStock,
     InvalidInput,
@@ -40,7 +33,6 @@ from omnistock.domain.orders import (
     FulfilmentStatus,
     Order,
     OrderLine,
-    OrderPolicy,
     OrderStatus,
 )
 from omnistock.domain.reservations import ACTIVE, ORDERED, Reservation
@@ -84,12 +76,11 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     _validate(uow, book, new)
     if new.reservation_id is not None and new.external_id is not None:
         # Sent again? The hold it took over has ended since: answer the order as it stands.
-        existing = sql.order_of_external_id(uow.conn, new.channel, new.external_id)
+        existing = uow.orders.order_of_external_id(new.channel, new.external_id)
         if existing is not None:
-            return get(uow.conn, existing), False
+            return get(uow, existing), False
     hold = None if new.reservation_id is None else _usable_hold(uow, new)
-    order_id = sql.add_order(
-        uow.conn,
+    order_id = uow.orders.add_order(
         channel=new.channel,
         external_id=new.external_id,
         customer=new.customer,
@@ -100,9 +91,9 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     )
     if order_id is None:
         assert new.external_id is not None
-        existing = sql.order_of_external_id(uow.conn, new.channel, new.external_id)
+        existing = uow.orders.order_of_external_id(new.channel, new.external_id)
         assert existing is not None
-        return get(uow.conn, existing), False
+        return get(uow, existing), False
     backorders: dict[str, int] = {}
     if new.method is DeliveryMethod.IN_STORE:
         fulfilments = _sell_in_store(uow, order_id, new)
@@ -126,8 +117,8 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
         history = [("created", sourced.decision.reason)]
         history += [("backordered", f"{q} x {sku} wait for stock") for sku, q in backorders.items()]
     lines = tuple(OrderLine(sku, q, price, backorders.get(sku, 0)) for sku, q, price in new.lines)
-    sql.add_lines(uow.conn, order_id, lines)
-    sql.add_history(uow.conn, order_id, history, now=uow.now)
+    uow.orders.add_lines(order_id, lines)
+    uow.orders.add_history(order_id, history, now=uow.now)
     order = Order(
         order_id,
         new.channel,
@@ -146,30 +137,28 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     return view, True
 
 
-def preview(
-    conn: Connection, configuration: ConfigurationCache, policy: OrderPolicy, new: NewOrder
-) -> dict[str, Any]:
+def preview(reads: ReadUnit, new: NewOrder) -> dict[str, Any]:
     """The sourcing decision `new` would get now, reserving nothing."""
     skus = [sku for sku, _, _ in new.lines]
-    book, _ = configuration.current(conn, skus)
+    book, _ = reads.rulebook(skus)
     _validate_shape(book, new)
-    catalog_sql.check_line_items(skus, catalog_sql.known_skus(conn, skus))
+    lines_are_items(skus, reads.catalog.known_skus(skus))
     if new.method is DeliveryMethod.IN_STORE:
         raise InvalidInput(
             "delivery.method", "an in-store sale is not sourced: it is sold where it is"
         )
-    return sourcing.preview(conn, configuration, policy, new.need()).as_dict()
+    return sourcing.preview(reads, new.need()).as_dict()
 
 
-def get(conn: Connection, order_id: int, *, with_history: bool = False) -> dict[str, Any]:
-    found = sql.get_order(conn, order_id)
+def get(reads: ReadUnit, order_id: int, *, with_history: bool = False) -> dict[str, Any]:
+    found = reads.orders.get_order(order_id)
     if found is None:
         raise NotFound("order", str(order_id), field="id")
-    return order_view(found, history=sql.history(conn, order_id) if with_history else None)
+    return order_view(found, history=reads.orders.history(order_id) if with_history else None)
 
 
 def list_orders(
-    conn: Connection,
+    reads: ReadUnit,
     *,
     status: OrderStatus | None = None,
     channel: str | None = None,
@@ -179,16 +168,16 @@ def list_orders(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of orders, oldest first, and the id to pass as `after` for the next (None at
     the end)."""
-    found = sql.list_orders(
-        conn, status=status, channel=channel, location=location, after=after, limit=limit
+    found = reads.orders.list_orders(
+        status=status, channel=channel, location=location, after=after, limit=limit
     )
     return [order_view(o) for o in found], (found[-1].id if len(found) == limit else None)
 
 
-def sourcing_of(conn: Connection, order_id: int) -> dict[str, Any]:
+def sourcing_of(reads: ReadUnit, order_id: int) -> dict[str, Any]:
     """The order's sourcing decisions, newest first: the one in force and those before."""
-    decisions = [sourcing.explained(stored) for stored in sql.decisions(conn, order_id)]
-    if not decisions and sql.get_order(conn, order_id) is None:
+    decisions = [sourcing.explained(stored) for stored in reads.orders.decisions(order_id)]
+    if not decisions and reads.orders.get_order(order_id) is None:
         raise NotFound("order", str(order_id), field="id")
     latest = decisions[0] if decisions else None
     return {"order_id": order_id, "decision": latest, "earlier": decisions[1:]}
@@ -208,7 +197,7 @@ def cancel(
         line = next(line for line in order.lines if line.sku == sku)
         from_backorder = min(quantity, line.backordered)
         left = quantity - from_backorder
-        sql.change_line(uow.conn, order_id, sku, backordered=-from_backorder, cancelled=quantity)
+        uow.orders.change_line(order_id, sku, backordered=-from_backorder, cancelled=quantity)
         for fulfilment in sorted(order.fulfilments, key=lambda f: -f.id):
             units = dict(fulfilment.lines).get(sku, 0) if fulfilment.status in OPEN else 0
             if left and units:
@@ -221,9 +210,9 @@ def cancel(
             )
             healing.take_units(uow, order_id, fulfilment, taken[fulfilment.id], why=why)
     entries = [("cancelled", f"{q} x {sku} cancelled") for sku, q in wanted]
-    sql.add_history(uow.conn, order_id, entries, now=uow.now)
+    uow.orders.add_history(order_id, entries, now=uow.now)
     status = healing.announce(uow, order)
-    view = get(uow.conn, order_id)
+    view = get(uow, order_id)
     if wanted and status == order.status:
         uow.emit("order.changed", view)  # some units cancelled
     return view
@@ -264,7 +253,7 @@ def _to_cancel(order: Order, lines: Sequence[tuple[str, int]] | None) -> list[tu
 
 def _validate(uow: UnitOfWork, book: Rulebook, new: NewOrder) -> None:
     _validate_shape(book, new)
-    catalog_sql.require_line_items(uow, [sku for sku, _, _ in new.lines])
+    uow.catalog.require_line_items([sku for sku, _, _ in new.lines])
 
 
 def _validate_shape(book: Rulebook, new: NewOrder) -> None:
@@ -316,8 +305,8 @@ def _add_fulfilment(
     status: FulfilmentStatus,
     lines: Sequence[tuple[str, int]],
 ) -> Fulfilment:
-    fulfilment_id = sql.add_fulfilment(
-        uow.conn, order_id=order_id, location=location, status=status, lines=lines, now=uow.now
+    fulfilment_id = uow.orders.add_fulfilment(
+        order_id=order_id, location=location, status=status, lines=lines, now=uow.now
     )
     return Fulfilment(fulfilment_id, order_id, location, status, tuple(lines))
 
@@ -329,7 +318,7 @@ def _usable_hold(uow: UnitOfWork, new: NewOrder) -> Reservation:
         raise InvalidInput(
             "reservation_id", "an in-store sale takes what is in the customer's hands: no hold"
         )
-    hold = reservations_sql.get(uow.conn, new.reservation_id)
+    hold = uow.holds.get(new.reservation_id)
     if hold is None:
         raise NotFound("reservation", new.reservation_id, field="reservation_id")
     if hold.status != ACTIVE or hold.expires_at <= uow.now:
@@ -352,7 +341,7 @@ def _not_on_hand(
     the `sold` units were taken off in this transaction."""
     short = []
     for sku, quantity in lines:
-        here = stock_sql.read_position(uow.conn, sku=sku, location=location)
+        here = uow.stock.read_position(sku=sku, location=location)
         had = here.on_hand - here.unsellable + sold.get(sku, 0)
         if quantity > had:
             short.append(ShortLine(sku, quantity, max(0, had)))
@@ -363,7 +352,7 @@ def _take_over_hold(
     uow: UnitOfWork, order_id: int, new: NewOrder, hold: Reservation
 ) -> list[Fulfilment]:
     """The hold's units become the order's, where they are held: no stock moves."""
-    if not reservations_sql.end(uow.conn, hold.id, status=ORDERED, now=uow.now):
+    if not uow.holds.end(hold.id, status=ORDERED, now=uow.now):
         raise ReservationEnded(hold.id)  # ended since it was read
     by_location: dict[str, list[tuple[str, int]]] = {}
     for a in hold.allocations:
@@ -376,8 +365,8 @@ def _take_over_hold(
         capacity = uow.rulebook()[0].locations[location].daily_capacity
         if capacity is not None and new.method is DeliveryMethod.SHIP:
             # Counted if there is room: the hold's locations are kept either way.
-            sql.accept_fulfilment(
-                uow.conn, location=location, day=uow.now.date().isoformat(), capacity=capacity
+            uow.orders.accept_fulfilment(
+                location=location, day=uow.now.date().isoformat(), capacity=capacity
             )
     plan = [
         {"location": loc, "lines": [{"sku": s, "quantity": q} for s, q in lines]}
@@ -395,6 +384,6 @@ def _take_over_hold(
         "searched": 0,
         "bounded": False,
     }
-    sql.add_decision(uow.conn, order_id, trigger="order", decision=decision, now=uow.now)
+    uow.orders.add_decision(order_id, trigger="order", decision=decision, now=uow.now)
     uow.emit("reservation.ordered", {"id": hold.id, "status": ORDERED, "order_id": order_id})
     return fulfilments

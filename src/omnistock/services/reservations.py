@@ -15,12 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import catalog as catalog_sql
-from omnistock.db import reservations as sql
-from omnistock.db import stock as stock_sql
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import BufferRule, Rulebook
 from omnistock.domain.catalog import Location
 from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound
@@ -67,8 +62,8 @@ def hold(
     book, sku_rules = uow.rulebook(skus)
     availability.check_pool(book, channel, location)
     order = _hold_order(book, channel, location, ship_to)
-    catalog_sql.require_line_items(uow, skus)
-    found = stock_sql.available_at(uow.conn, skus, now=uow.now)
+    uow.catalog.require_line_items(skus)
+    found = uow.stock.available_at(skus, now=uow.now)
     expired: list[Reservation] = []
     if found.expired_holds:
         # Expired holds on these skus end now and give their units back in the same pass
@@ -79,9 +74,9 @@ def hold(
     for attempt in range(1, _ATTEMPTS + 1):
         if attempt == _ATTEMPTS:  # lost every race so far: lock the rows, then nobody can
             codes = [loc.code for loc in order]
-            stock_sql.lock_positions(uow.conn, skus=skus, locations=codes)
+            uow.stock.lock_positions(skus=skus, locations=codes)
         if attempt > 1 or found.expired_holds:
-            found = stock_sql.available_at(uow.conn, skus, now=uow.now, expired_free=False)
+            found = uow.stock.available_at(skus, now=uow.now, expired_free=False)
             for (at, sku), units in _held_by(expired).items():  # ended here, not given back yet
                 if sku in found.units:  # an ended hold may free other skus too
                     found.units[sku][at] = found.units[sku].get(at, 0) + units
@@ -102,7 +97,7 @@ def hold(
             lines=tuple(wanted),
             allocations=tuple(allocations),
         )
-        sql.add(uow.conn, reservation, now=uow.now)
+        uow.holds.add(reservation, now=uow.now)
         uow.emit("reservation.created", reservation_view(reservation))
         return reservation
     raise AssertionError("the last attempt holds every row it plans on")  # pragma: no cover
@@ -110,14 +105,14 @@ def hold(
 
 def release(uow: UnitOfWork, reservation_id: str) -> Reservation:
     """Let go of a hold now (a hold already ended is returned as it is)."""
-    found = get(uow.conn, reservation_id)
+    found = get(uow, reservation_id)
     if found.status != ACTIVE:
         return found
     status = EXPIRED if found.expires_at <= uow.now else RELEASED
-    if sql.end(uow.conn, reservation_id, status=status, now=uow.now):
+    if uow.holds.end(reservation_id, status=status, now=uow.now):
         _apply(uow, [found], None, [], {})
-        uow.emit(f"reservation.{status}", reservation_view(get(uow.conn, reservation_id)))
-    return get(uow.conn, reservation_id)
+        uow.emit(f"reservation.{status}", reservation_view(get(uow, reservation_id)))
+    return get(uow, reservation_id)
 
 
 def release_expired(uow: UnitOfWork, *, most: int = 500) -> int:
@@ -127,8 +122,8 @@ def release_expired(uow: UnitOfWork, *, most: int = 500) -> int:
     return len(expired)
 
 
-def get(conn: Connection, reservation_id: str) -> Reservation:
-    found = sql.get(conn, reservation_id)
+def get(reads: ReadUnit, reservation_id: str) -> Reservation:
+    found = reads.holds.get(reservation_id)
     if found is None:
         raise NotFound("reservation", reservation_id, field="id")
     return found
@@ -172,7 +167,7 @@ def _undoable(
     nothing to undo.
     """
     rows = {(a.location, a.sku) for a in allocations} | _held_by(ended).keys()
-    if uow.conn.dialect.name == "sqlite" and len(rows) <= 1:
+    if uow.single_writer and len(rows) <= 1:
         return contextlib.nullcontext()
     return uow.savepoint()
 
@@ -214,8 +209,7 @@ def _apply(
         given_back, wanted = freed.get((location, sku), 0), taken.get((location, sku), 0)
         if wanted:
             rule = buffers[location, sku]
-            position = stock_sql.reserve(
-                uow.conn,
+            position = uow.stock.reserve(
                 sku=sku,
                 location=location,
                 quantity=wanted - given_back,
@@ -226,7 +220,7 @@ def _apply(
                 raise _LostRace
         else:
             deltas = Deltas(reserved=-given_back)
-            position = stock_sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
+            position = uow.stock.apply_deltas(sku=sku, location=location, deltas=deltas)
             assert position is not None, "a hold's units are reserved until it ends"
         for hold in ended:
             for a in hold.allocations:
@@ -254,8 +248,7 @@ def _ledger(
     reservation_id: str,
     position: Position,
 ) -> None:
-    stock_sql.append_movement(
-        uow.conn,
+    uow.stock.append_movement(
         at=uow.now,
         sku=a.sku,
         location=a.location,
@@ -272,9 +265,9 @@ def _end_expired(
 ) -> list[Reservation]:
     """End expired holds (in id order: the lock order) that nobody else ended first."""
     ended = []
-    for reservation_id in sorted(sql.expired_ids(uow.conn, now=uow.now, most=most, skus=skus)):
-        if sql.end(uow.conn, reservation_id, status=EXPIRED, now=uow.now):
-            expired = get(uow.conn, reservation_id)
+    for reservation_id in sorted(uow.holds.expired_ids(now=uow.now, most=most, skus=skus)):
+        if uow.holds.end(reservation_id, status=EXPIRED, now=uow.now):
+            expired = get(uow, reservation_id)
             uow.emit("reservation.expired", reservation_view(expired))
             ended.append(expired)
     return ended

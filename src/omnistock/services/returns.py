@@ -9,11 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import orders as orders_sql
-from omnistock.db import returns as sql
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import NotFound
 from omnistock.domain.returns import RETURN, Return, ReturnLine, deltas, priced
 from omnistock.domain.stock import Deltas
@@ -28,9 +24,8 @@ def take_back(
     once (unsellable if damaged); answers the return with its refund."""
     catalog.active_location(uow, location, field="location")
     order = healing.locked_order(uow, order_id, field="order_id")
-    lines = priced(order, lines, sql.returned(uow.conn, order_id))
-    return_id = sql.add(
-        uow.conn,
+    lines = priced(order, lines, uow.returns.returned(order_id))
+    return_id = uow.returns.add(
         order_id=order_id,
         location=location,
         currency=order.currency,
@@ -49,23 +44,21 @@ def take_back(
         reference=f"return:{return_id}",
     )
     detail = ", ".join(f"{line.quantity} x {line.sku} ({line.condition})" for line in lines)
-    orders_sql.add_history(
-        uow.conn, order_id, [("returned", f"{detail} at {location}")], now=uow.now
-    )
+    uow.orders.add_history(order_id, [("returned", f"{detail} at {location}")], now=uow.now)
     view = return_view(Return(return_id, order_id, location, order.currency, lines, uow.now))
     uow.emit("return.created", view)
     return view
 
 
-def get(conn: Connection, return_id: int) -> dict[str, Any]:
-    found = sql.get(conn, return_id)
+def get(reads: ReadUnit, return_id: int) -> dict[str, Any]:
+    found = reads.returns.get(return_id)
     if found is None:
         raise NotFound("return", str(return_id), field="id")
     return return_view(found)
 
 
 def list_returns(
-    conn: Connection,
+    reads: ReadUnit,
     *,
     order_id: int | None = None,
     location: str | None = None,
@@ -73,7 +66,9 @@ def list_returns(
     limit: int = 100,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of returns, oldest first, and the id to pass as `after` for the next."""
-    found = sql.list_returns(conn, order_id=order_id, location=location, after=after, limit=limit)
+    found = reads.returns.list_returns(
+        order_id=order_id, location=location, after=after, limit=limit
+    )
     return [return_view(x) for x in found], (found[-1].id if len(found) == limit else None)
 
 

@@ -15,17 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import orders as orders_sql
-from omnistock.db import stock as stock_sql
-from omnistock.db.configuration import ConfigurationCache
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain import sourcing as rules
 from omnistock.domain.availability import BufferRule, Rulebook
 from omnistock.domain.catalog import Location, LocationType
 from omnistock.domain.errors import InsufficientStock, ShortLine
-from omnistock.domain.orders import ALLOCATE, DeliveryMethod, FulfilmentStatus, OrderPolicy
+from omnistock.domain.orders import ALLOCATE, DeliveryMethod, FulfilmentStatus
 from omnistock.domain.stock import Deltas
 from omnistock.services import availability
 from omnistock.services.views import position_view
@@ -66,13 +61,11 @@ class Sourced:
         return self.decision.backorders
 
 
-def preview(
-    conn: Connection, configuration: ConfigurationCache, policy: OrderPolicy, need: Need
-) -> rules.Decision:
+def preview(reads: ReadUnit, need: Need) -> rules.Decision:
     """The decision sourcing would take now, reserving nothing."""
-    book, sku_rules = configuration.current(conn, [sku for sku, _ in need.lines])
-    candidates, _ = _candidates(conn, book, sku_rules, need, now=dt.datetime.now(dt.UTC))
-    return rules.source(need.lines, candidates, ship_to=need.ship_to, costs=policy.costs)
+    book, sku_rules = reads.rulebook([sku for sku, _ in need.lines])
+    candidates, _ = _candidates(reads, book, sku_rules, need, now=reads.now)
+    return rules.source(need.lines, candidates, ship_to=need.ship_to, costs=reads.policy.costs)
 
 
 def allocate(
@@ -87,8 +80,8 @@ def allocate(
         attempt += 1
         if attempt >= _ATTEMPTS and need.within is None:  # lost every race: lock the rows
             codes = [loc.code for loc in _places(book, need)]
-            stock_sql.lock_positions(uow.conn, skus=skus, locations=codes)
-        candidates, buffers = _candidates(uow.conn, book, sku_rules, need, now=uow.now)
+            uow.stock.lock_positions(skus=skus, locations=codes)
+        candidates, buffers = _candidates(uow, book, sku_rules, need, now=uow.now)
         decision = rules.source(
             need.lines, candidates, ship_to=need.ship_to, costs=uow.policy.costs
         )
@@ -112,7 +105,7 @@ def _places(book: Rulebook, need: Need) -> list[Location]:
 
 
 def _candidates(
-    conn: Connection,
+    reads: ReadUnit,
     book: Rulebook,
     sku_rules: dict[str, list[BufferRule]],
     need: Need,
@@ -123,7 +116,7 @@ def _candidates(
     sku) it may draw on. Holds that expired but are not swept yet still count as held (the
     guard would see them so): the sweeper frees them within a second."""
     places = {loc.code: loc for loc in _places(book, need)}
-    available = stock_sql.available_at(conn, list(sku_rules), now=now, expired_free=False).units
+    available = reads.stock.available_at(list(sku_rules), now=now, expired_free=False).units
     sellable: dict[str, dict[str, int]] = {}
     buffers: dict[tuple[str, str], BufferRule | None] = {}
     for sku, at in available.items():
@@ -139,7 +132,7 @@ def _candidates(
             if left:
                 sellable.setdefault(code, {})[sku] = left
                 buffers[code, sku] = rule
-    capacity_left = _capacity_left(conn, [places[code] for code in sellable], need, now=now)
+    capacity_left = _capacity_left(reads, [places[code] for code in sellable], need, now=now)
     candidates = [
         rules.Candidate(
             location=places[code],
@@ -153,14 +146,14 @@ def _candidates(
 
 
 def _capacity_left(
-    conn: Connection, locations: Sequence[Location], need: Need, *, now: dt.datetime
+    reads: ReadUnit, locations: Sequence[Location], need: Need, *, now: dt.datetime
 ) -> dict[str, int]:
     """Fulfilments each location with a daily capacity may still accept today (shipments
     only: a pickup is prepared where the customer chose, an in-store sale is no work)."""
     capped = [loc for loc in locations if loc.daily_capacity is not None]
     if need.method is not DeliveryMethod.SHIP or not capped:
         return {}
-    accepted = orders_sql.accepted_today(conn, [loc.code for loc in capped], _day(now))
+    accepted = reads.orders.accepted_today([loc.code for loc in capped], _day(now))
     return {
         loc.code: max(0, (loc.daily_capacity or 0) - accepted.get(loc.code, 0)) for loc in capped
     }
@@ -182,7 +175,7 @@ def _short(need: Need, decision: rules.Decision) -> list[ShortLine]:
 def _undoable(uow: UnitOfWork) -> contextlib.AbstractContextManager[None]:
     """A savepoint on PostgreSQL, where a race can be lost (and a guarded UPDATE that waited
     and lost keeps its row lock until undone); SQLite's one writer never loses one."""
-    if uow.conn.dialect.name == "sqlite":
+    if uow.single_writer:
         return contextlib.nullcontext()
     return uow.savepoint()
 
@@ -203,8 +196,7 @@ def _reserve(
     )
     for location, sku, quantity in allocations:
         rule = buffers[location, sku]
-        position = stock_sql.reserve(
-            uow.conn,
+        position = uow.stock.reserve(
             sku=sku,
             location=location,
             quantity=quantity,
@@ -218,8 +210,8 @@ def _reserve(
     if need.method is DeliveryMethod.SHIP:
         for shipment in decision.plan:
             capacity = book.locations[shipment.location].daily_capacity
-            if capacity is not None and not orders_sql.accept_fulfilment(
-                uow.conn, location=shipment.location, day=_day(uow.now), capacity=capacity
+            if capacity is not None and not uow.orders.accept_fulfilment(
+                location=shipment.location, day=_day(uow.now), capacity=capacity
             ):
                 raise _LostRace
 
@@ -236,8 +228,7 @@ def _record(
     sourced = Sourced(decision)
     reference = f"order:{order_id}"
     for shipment in decision.plan:
-        fulfilment_id = orders_sql.add_fulfilment(
-            uow.conn,
+        fulfilment_id = uow.orders.add_fulfilment(
             order_id=order_id,
             location=shipment.location,
             status=FulfilmentStatus.ALLOCATED,
@@ -245,8 +236,7 @@ def _record(
             now=uow.now,
         )
         sourced.fulfilments.append((fulfilment_id, shipment.location, shipment.lines))
-    stock_sql.append_movements(
-        uow.conn,
+    uow.stock.append_movements(
         at=uow.now,
         type=ALLOCATE,
         entries=[
@@ -257,7 +247,7 @@ def _record(
         reference=reference,
     )
     data = recorded(decision, need, candidates, uow.policy.costs)
-    orders_sql.add_decision(uow.conn, order_id, trigger=trigger, decision=data, now=uow.now)
+    uow.orders.add_decision(order_id, trigger=trigger, decision=data, now=uow.now)
     return sourced
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import catalog as catalog_sql
-from omnistock.db import stock as sql
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import NotFound
 from omnistock.domain.stock import (
     Drift,
@@ -43,8 +39,8 @@ def record_movement(
 ) -> MovementRecorded:
     """Apply one movement to a position and append it to the ledger, or raise why not."""
     validate_quantity(movement_type, quantity)
-    catalog_sql.require_location(uow, location)
-    catalog_sql.require_item(uow, sku)
+    uow.catalog.require_location(location)
+    uow.catalog.require_item(sku)
     recorded: list[MovementRecorded] = []
 
     def apply() -> bool:
@@ -58,7 +54,7 @@ def record_movement(
         apply()
     movement, position = recorded[0].movement, recorded[0].position
     if position.available < 0:
-        position = sql.read_position(uow.conn, sku=sku, location=location)  # as healed
+        position = uow.stock.read_position(sku=sku, location=location)  # as healed
     return MovementRecorded(movement, position)
 
 
@@ -78,22 +74,21 @@ def _apply(
     reference: str | None,
 ) -> MovementRecorded:
     current = (
-        sql.lock_position(uow.conn, sku=sku, location=location)
+        uow.stock.lock_position(sku=sku, location=location)
         if needs_current_position(movement_type)
         else Position()
     )
     deltas = movement_deltas(movement_type, quantity, current)
-    position = sql.apply_deltas(uow.conn, sku=sku, location=location, deltas=deltas)
+    position = uow.stock.apply_deltas(sku=sku, location=location, deltas=deltas)
     if position is None:
         raise refusal(
             location=location,
             sku=sku,
             movement_type=movement_type,
             quantity=quantity,
-            current=sql.read_position(uow.conn, sku=sku, location=location),
+            current=uow.stock.read_position(sku=sku, location=location),
         )
-    movement = sql.append_movement(
-        uow.conn,
+    movement = uow.stock.append_movement(
         at=uow.now,
         sku=sku,
         location=location,
@@ -107,30 +102,30 @@ def _apply(
     return MovementRecorded(movement, position)
 
 
-def stock_of(conn: Connection, sku: str) -> list[tuple[str, Position]]:
+def stock_of(reads: ReadUnit, sku: str) -> list[tuple[str, Position]]:
     """Every position of an item, by location (NotFound when the item is unknown)."""
-    found = sql.positions_of(conn, sku)
-    if not found and catalog_sql.get_item(conn, sku) is None:
+    found = reads.stock.positions_of(sku)
+    if not found and reads.catalog.get_item(sku) is None:
         raise NotFound("item", sku, field="sku")
     return found
 
 
 def ledger(
-    conn: Connection, *, sku: str, location: str | None = None, after: int = 0, limit: int = 1000
+    reads: ReadUnit, *, sku: str, location: str | None = None, after: int = 0, limit: int = 1000
 ) -> list[Movement]:
     """The movements of an item (at one location if given), oldest first, ids above `after`."""
-    rows = sql.ledger(conn, sku=sku, location=location, after=after, limit=limit)
+    rows = reads.stock.ledger(sku=sku, location=location, after=after, limit=limit)
     if not rows:  # empty, or unknown?
-        if catalog_sql.get_item(conn, sku) is None:
+        if reads.catalog.get_item(sku) is None:
             raise NotFound("item", sku, field="sku")
-        if location is not None and catalog_sql.get_location(conn, location) is None:
+        if location is not None and reads.catalog.get_location(location) is None:
             raise NotFound("location", location, field="location")
     return rows
 
 
-def check(conn: Connection) -> Iterator[Drift]:
+def check(reads: ReadUnit) -> Iterator[Drift]:
     """Replay the whole ledger; yields every position that differs from its movements."""
-    return sql.drifts(conn)
+    return reads.stock.drifts()
 
 
 def total(found: list[tuple[str, Position]]) -> Position:

@@ -11,12 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
-from omnistock.db import UnitOfWork
-from omnistock.db import catalog as catalog_sql
-from omnistock.db import stock as stock_sql
-from omnistock.db import transfers as sql
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.catalog import one_line_a_sku
 from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound, ShortLine
 from omnistock.domain.reservations import RELEASE, RESERVE
@@ -55,10 +50,9 @@ def create(
         catalog.existing_location(uow, origin, field="from")
         if origin == destination:
             raise InvalidInput("to", "a transfer goes to another location than it comes from")
-    catalog_sql.require_line_items(uow, [sku for sku, _ in lines])
+    uow.catalog.require_line_items([sku for sku, _ in lines])
     status = TransferStatus.OPEN if origin is not None else TransferStatus.SHIPPED
-    transfer_id = sql.add(
-        uow.conn,
+    transfer_id = uow.transfers.add(
         origin=origin,
         destination=destination,
         status=status,
@@ -77,7 +71,7 @@ def create(
             reason=f"announced by a supplier{f' ({reference})' if reference else ''}",
             reference=f"transfer:{transfer_id}",
         )
-    view = transfer_view(_get(uow.conn, transfer_id))
+    view = transfer_view(_get(uow, transfer_id))
     uow.emit("transfer.created", view)
     return view
 
@@ -89,17 +83,16 @@ def _reserve(
     available must cover it), in sku order; InsufficientStock names every line short."""
     short = []
     for sku, quantity in sorted(lines):
-        position = stock_sql.reserve(uow.conn, sku=sku, location=origin, quantity=quantity)
+        position = uow.stock.reserve(sku=sku, location=origin, quantity=quantity)
         if position is None:
-            here = stock_sql.read_position(uow.conn, sku=sku, location=origin)
+            here = uow.stock.read_position(sku=sku, location=origin)
             short.append(ShortLine(sku, quantity, max(0, here.available)))
             continue
         uow.emit("stock.changed", position_view(sku, origin, position))
         availability.watch(uow, sku)
     if short:
         raise InsufficientStock(short)  # the transaction ends: nothing stays reserved
-    stock_sql.append_movements(
-        uow.conn,
+    uow.stock.append_movements(
         at=uow.now,
         type=RESERVE,
         entries=[(origin, sku, Deltas(reserved=q)) for sku, q in lines],
@@ -136,10 +129,10 @@ def ship(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
 def receive(uow: UnitOfWork, transfer_id: int, lines: Sequence[tuple[str, int]]) -> dict[str, Any]:
     """What arrived, counted: inbound goes down by what was shipped, on hand up by what
     arrived. A sku not listed did not arrive at all; any difference is a discrepancy."""
-    arrived = counted(_get(uow.conn, transfer_id), lines)
+    arrived = counted(_get(uow, transfer_id), lines)
     transfer = _move(uow, transfer_id, TransferAction.RECEIVE)
     _lock(uow, [transfer.destination], list(arrived.items()))
-    sql.set_received(uow.conn, transfer_id, arrived)
+    uow.transfers.set_received(transfer_id, arrived)
     reference = f"transfer:{transfer_id}"
     moved, discrepancies = [], []
     for line in transfer.lines:
@@ -185,13 +178,13 @@ def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: s
     a sale, damage), which it gives back there; with nothing left to carry, it is cancelled.
     Answers the units given back, as the transfer stands once locked (healing has locked it
     already, unless on its last try)."""
-    sql.lock(uow.conn, [transfer_id])
-    transfer = _get(uow.conn, transfer_id)
+    uow.transfers.lock([transfer_id])
+    transfer = _get(uow, transfer_id)
     carried = {line.sku: line.quantity for line in transfer.lines}
     units = min(units, carried.get(sku, 0)) if transfer.status is TransferStatus.OPEN else 0
     if not units or transfer.origin is None:
         return 0
-    sql.shrink(uow.conn, transfer_id, sku, units, reason=why)
+    uow.transfers.shrink(transfer_id, sku, units, reason=why)
     ledger.change_stock(
         uow,
         type=RELEASE,
@@ -203,8 +196,7 @@ def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: s
     if any(carried.values()):
         _announce(uow, "transfer.changed", transfer_id)
         return units
-    sql.move_status(
-        uow.conn,
+    uow.transfers.move_status(
         transfer_id,
         from_=TransferStatus.OPEN,
         to=TransferStatus.CANCELLED,
@@ -215,12 +207,12 @@ def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: s
     return units
 
 
-def get(conn: Connection, transfer_id: int) -> dict[str, Any]:
-    return transfer_view(_get(conn, transfer_id))
+def get(reads: ReadUnit, transfer_id: int) -> dict[str, Any]:
+    return transfer_view(_get(reads, transfer_id))
 
 
 def list_transfers(
-    conn: Connection,
+    reads: ReadUnit,
     *,
     status: TransferStatus | None = None,
     location: str | None = None,
@@ -228,18 +220,20 @@ def list_transfers(
     limit: int = 100,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of transfers, oldest first, and the id to pass as `after` for the next."""
-    found = sql.list_transfers(conn, status=status, location=location, after=after, limit=limit)
+    found = reads.transfers.list_transfers(
+        status=status, location=location, after=after, limit=limit
+    )
     return [transfer_view(x) for x in found], (found[-1].id if len(found) == limit else None)
 
 
-def inbound(conn: Connection, sku: str) -> dict[str, list[dict[str, Any]]]:
+def inbound(reads: ReadUnit, sku: str) -> dict[str, list[dict[str, Any]]]:
     """The transfers on their way with `sku`, by destination, soonest first."""
     return {
         location: [
             {**x, "eta": iso(x["eta"]) if x["eta"] else None, "shipped_at": iso(x["shipped_at"])}
             for x in found
         ]
-        for location, found in sql.inbound(conn, sku).items()
+        for location, found in reads.transfers.inbound(sku).items()
     }
 
 
@@ -283,8 +277,8 @@ def transfer_view(x: Transfer) -> dict[str, Any]:
     }
 
 
-def _get(conn: Connection, transfer_id: int) -> Transfer:
-    found = sql.get(conn, transfer_id)
+def _get(reads: ReadUnit, transfer_id: int) -> Transfer:
+    found = reads.transfers.get(transfer_id)
     if found is None:
         raise NotFound("transfer", str(transfer_id), field="id")
     return found
@@ -293,23 +287,23 @@ def _get(conn: Connection, transfer_id: int) -> Transfer:
 def _move(uow: UnitOfWork, transfer_id: int, action: TransferAction) -> Transfer:
     """Take the transfer to the status `action` leads to (InvalidTransition if its status
     does not allow it); answers it as it is then, locked until commit."""
-    before = _get(uow.conn, transfer_id)
+    before = _get(uow, transfer_id)
     to = next_status(before.status, action)
-    if not sql.move_status(uow.conn, transfer_id, from_=before.status, to=to, now=uow.now):
+    if not uow.transfers.move_status(transfer_id, from_=before.status, to=to, now=uow.now):
         # Moved meanwhile: statuses only move forward, so this one says why not.
-        next_status(_get(uow.conn, transfer_id).status, action)
+        next_status(_get(uow, transfer_id).status, action)
         raise AssertionError("a transfer's status moved back")  # pragma: no cover
-    return _get(uow.conn, transfer_id)
+    return _get(uow, transfer_id)
 
 
 def _lock(uow: UnitOfWork, locations: Sequence[str], lines: Sequence[tuple[str, int]]) -> None:
     """Lock the positions of `lines` at `locations` in (location, sku) order, before any
     change (each change then finds its row locked, whatever order it comes in)."""
     skus = sorted({sku for sku, _ in lines})
-    stock_sql.lock_positions(uow.conn, skus=skus, locations=sorted(locations))
+    uow.stock.lock_positions(skus=skus, locations=sorted(locations))
 
 
 def _announce(uow: UnitOfWork, event: str, transfer_id: int) -> dict[str, Any]:
-    view = transfer_view(_get(uow.conn, transfer_id))
+    view = transfer_view(_get(uow, transfer_id))
     uow.emit(event, view)
     return view

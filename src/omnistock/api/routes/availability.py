@@ -27,9 +27,7 @@ async def get_availability(
 ) -> Response:
     """How many units the channel may sell, and where: available, buffer, sellable."""
     found = await caller.read(
-        lambda conn: availability.of_item(
-            conn, caller.database.configuration, channel=channel, sku=sku, location=location
-        ),
+        lambda reads: availability.of_item(reads, channel=channel, sku=sku, location=location),
         snapshot=False,  # the configuration checks itself; the stock is one statement
     )
     # Serialized as built, not validated again entry by entry: a pool may have thousands.
@@ -58,9 +56,7 @@ async def list_availability(
     """Available to sell of many items on one channel, in the order asked."""
     skus = list(dict.fromkeys(sku))
     found = await caller.read(
-        lambda conn: availability.of_items(
-            conn, caller.database.configuration, channel=channel, skus=skus
-        ),
+        lambda reads: availability.of_items(reads, channel=channel, skus=skus),
         snapshot=False,
     )
     items = [{"sku": a.sku, "available_to_sell": a.available_to_sell} for a in found]

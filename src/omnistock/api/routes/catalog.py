@@ -51,7 +51,7 @@ async def put_item(
 
 @router.get("/items/{sku}", response_model=ItemOut)
 async def get_item(sku: SkuPath, caller: Caller = scope("catalog:read")) -> object:
-    return await caller.read(lambda conn: catalog.item_view(catalog.get_item(conn, sku)))
+    return await caller.read(lambda reads: catalog.item_view(catalog.get_item(reads, sku)))
 
 
 @router.put(
@@ -90,4 +90,4 @@ async def list_locations(caller: Caller = scope("catalog:read")) -> object:
 
 @router.get("/locations/{code}", response_model=LocationOut)
 async def get_location(code: CodePath, caller: Caller = scope("catalog:read")) -> object:
-    return catalog.location_view(await caller.read(lambda conn: catalog.get_location(conn, code)))
+    return catalog.location_view(await caller.read(lambda reads: catalog.get_location(reads, code)))

@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
 from omnistock.api.schemas import KEY_PATTERN, BufferRuleIn, BufferRuleOut, ChannelIn, ChannelOut
-from omnistock.db import UnitOfWork
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import BASIS_POINTS, BufferRule, Channel
 from omnistock.services import channels
 
@@ -45,7 +44,7 @@ async def put_channel(
     def action(uow: UnitOfWork) -> tuple[int, object]:
         created = channels.put_channel(uow, channel)
         return (201 if created else 200), channels.channel_view(
-            channel, channels.pool_of(uow.conn, channel)
+            channel, channels.pool_of(uow, channel)
         )
 
     return await idempotency.respond(
@@ -55,10 +54,10 @@ async def put_channel(
 
 @router.get("/channels", response_model=list[ChannelOut])
 async def list_channels(caller: Caller = scope("catalog:read")) -> object:
-    def views(conn: Connection) -> list[dict[str, object]]:
+    def views(reads: ReadUnit) -> list[dict[str, object]]:
         return [
-            channels.channel_view(c, channels.pool_of(conn, c))
-            for c in channels.list_channels(conn)
+            channels.channel_view(c, channels.pool_of(reads, c))
+            for c in channels.list_channels(reads)
         ]
 
     return await caller.read(views)
@@ -66,9 +65,9 @@ async def list_channels(caller: Caller = scope("catalog:read")) -> object:
 
 @router.get("/channels/{code}", response_model=ChannelOut)
 async def get_channel(code: CodePath, caller: Caller = scope("catalog:read")) -> object:
-    def view(conn: Connection) -> dict[str, object]:
-        channel = channels.get_channel(conn, code)
-        return channels.channel_view(channel, channels.pool_of(conn, channel))
+    def view(reads: ReadUnit) -> dict[str, object]:
+        channel = channels.get_channel(reads, code)
+        return channels.channel_view(channel, channels.pool_of(reads, channel))
 
     return await caller.read(view)
 
@@ -109,7 +108,7 @@ async def list_buffer_rules(caller: Caller = scope("catalog:read")) -> object:
 
 @router.get("/buffer-rules/{id}", response_model=BufferRuleOut)
 async def get_buffer_rule(rule_id: RuleId, caller: Caller = scope("catalog:read")) -> object:
-    return channels.rule_view(await caller.read(lambda conn: channels.get_rule(conn, rule_id)))
+    return channels.rule_view(await caller.read(lambda reads: channels.get_rule(reads, rule_id)))
 
 
 @router.delete("/buffer-rules/{id}", response_model=BufferRuleOut)

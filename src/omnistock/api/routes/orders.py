@@ -95,8 +95,8 @@ async def list_orders(
 ) -> dict[str, Any]:
     """Orders, oldest first, a page at a time: pass `next` as `after`."""
     found, next_after = await caller.read(
-        lambda conn: orders.list_orders(
-            conn, status=status, channel=channel, location=location, after=after, limit=limit
+        lambda reads: orders.list_orders(
+            reads, status=status, channel=channel, location=location, after=after, limit=limit
         )
     )
     return {"orders": found, "next": next_after}
@@ -105,14 +105,14 @@ async def list_orders(
 @router.get("/orders/{id}", tags=["orders"], response_model=OrderDetailOut)
 async def get_order(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """The order, with its fulfilments, backorders and history."""
-    return await caller.read(lambda conn: orders.get(conn, order_id, with_history=True))
+    return await caller.read(lambda reads: orders.get(reads, order_id, with_history=True))
 
 
 @router.get("/orders/{id}/sourcing", tags=["orders"], response_model=SourcingOut)
 async def get_sourcing(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """Why the order is fulfilled where it is: every candidate location with its numbers,
     the plan chosen and the reason; earlier decisions (before a rejection or healing) too."""
-    return await caller.read(lambda conn: orders.sourcing_of(conn, order_id))
+    return await caller.read(lambda reads: orders.sourcing_of(reads, order_id))
 
 
 @router.post(
@@ -152,10 +152,7 @@ async def preview_sourcing(body: OrderIn, caller: Caller = scope("orders:read"))
     """The sourcing decision this order would get now (same body as an order), reserving
     nothing."""
     new = _new_order(body)
-    database = caller.database
-    return await caller.read(
-        lambda conn: orders.preview(conn, database.configuration, database.policy, new)
-    )
+    return await caller.read(lambda reads: orders.preview(reads, new))
 
 
 @router.get("/fulfillments", tags=["fulfillments"], response_model=FulfilmentPage)
@@ -168,8 +165,8 @@ async def list_fulfilments(
 ) -> dict[str, Any]:
     """A work queue: fulfilments at a location and in a status, oldest first."""
     found, next_after = await caller.read(
-        lambda conn: fulfilment.queue(
-            conn, location=location, status=status, after=after, limit=limit
+        lambda reads: fulfilment.queue(
+            reads, location=location, status=status, after=after, limit=limit
         )
     )
     return {"fulfillments": found, "next": next_after}
@@ -179,7 +176,7 @@ async def list_fulfilments(
 async def get_fulfilment(
     fulfilment_id: FulfilmentId, caller: Caller = scope("fulfillments:read")
 ) -> object:
-    return await caller.read(lambda conn: fulfilment.get(conn, fulfilment_id))
+    return await caller.read(lambda reads: fulfilment.get(reads, fulfilment_id))
 
 
 async def _act(

@@ -55,7 +55,7 @@ async def hold(
 async def get_reservation(
     reservation_id: ReservationId, caller: Caller = scope("reservations:read")
 ) -> object:
-    found = await caller.read(lambda conn: reservations.get(conn, reservation_id))
+    found = await caller.read(lambda reads: reservations.get(reads, reservation_id))
     return reservations.reservation_view(found)
 
 

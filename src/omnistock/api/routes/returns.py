@@ -55,8 +55,8 @@ async def list_returns(
 ) -> dict[str, Any]:
     """Returns of an order, or at a location, oldest first, a page at a time."""
     found, next_after = await caller.read(
-        lambda conn: returns.list_returns(
-            conn, order_id=order_id, location=location, after=after, limit=limit
+        lambda reads: returns.list_returns(
+            reads, order_id=order_id, location=location, after=after, limit=limit
         )
     )
     return {"returns": found, "next": next_after}
@@ -67,4 +67,4 @@ async def get_return(
     return_id: Annotated[int, Path(alias="id", ge=1, le=2**63 - 1)],
     caller: Caller = scope("returns:read"),
 ) -> object:
-    return await caller.read(lambda conn: returns.get(conn, return_id))
+    return await caller.read(lambda reads: returns.get(reads, return_id))

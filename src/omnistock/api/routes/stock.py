@@ -6,14 +6,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
 from omnistock.api.routes.catalog import SkuPath
 from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
-from omnistock.db import UnitOfWork
+from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import Forbidden
 from omnistock.domain.stock import Movement
 from omnistock.services import stock, transfers
@@ -101,11 +100,11 @@ async def get_stock(
     if include == "inbound" and not caller.principal.allows("transfers:read"):
         raise Forbidden("this API key lacks the scope 'transfers:read' (include=inbound)")
 
-    def read(conn: Connection) -> dict[str, Any]:
-        found = stock.stock_of(conn, sku)
+    def read(reads: ReadUnit) -> dict[str, Any]:
+        found = stock.stock_of(reads, sku)
         positions: list[dict[str, Any]] = [{"location": loc, **p.as_dict()} for loc, p in found]
         if include == "inbound":
-            coming = transfers.inbound(conn, sku)
+            coming = transfers.inbound(reads, sku)
             for position in positions:
                 position["inbound_transfers"] = coming.get(position["location"], [])
         return {"sku": sku, "positions": positions, "total": stock.total(found).as_dict()}
@@ -125,6 +124,6 @@ async def get_ledger(
 ) -> object:
     """The ledger of an item, oldest first: the deltas each movement applied."""
     rows = await caller.read(
-        lambda conn: stock.ledger(conn, sku=sku, location=location, after=after, limit=limit)
+        lambda reads: stock.ledger(reads, sku=sku, location=location, after=after, limit=limit)
     )
     return [movement_view(m) for m in rows]

@@ -61,8 +61,8 @@ async def list_transfers(
 ) -> dict[str, Any]:
     """Transfers, oldest first, a page at a time: pass `next` as `after`."""
     found, next_after = await caller.read(
-        lambda conn: transfers.list_transfers(
-            conn, status=status, location=location, after=after, limit=limit
+        lambda reads: transfers.list_transfers(
+            reads, status=status, location=location, after=after, limit=limit
         )
     )
     return {"transfers": found, "next": next_after}
@@ -70,7 +70,7 @@ async def list_transfers(
 
 @router.get("/transfers/{id}", response_model=TransferOut)
 async def get_transfer(transfer_id: TransferId, caller: Caller = scope("transfers:read")) -> object:
-    return await caller.read(lambda conn: transfers.get(conn, transfer_id))
+    return await caller.read(lambda reads: transfers.get(reads, transfer_id))
 
 
 async def _act(
