@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -11,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from omnistock import worker
 from omnistock.config import Settings
 from omnistock.db import Database
 from omnistock.services import access
@@ -106,6 +111,37 @@ def serve(
         workers=settings.workers,
         log_level="info",
     )
+
+
+@app.command("worker")
+def run_worker(database: DatabaseOption = None) -> None:
+    """Run the periodic jobs alone until SIGINT or SIGTERM (serve runs them too): release
+    expired holds, expire uncollected pickups, republish the ATS, forget old idempotency keys."""
+    settings = _settings(database)
+    db = _open(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    console.print(f"Worker running on {shown}; stop it with Ctrl+C or SIGTERM.", soft_wrap=True)
+    stop = threading.Event()
+
+    def ask_to_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()  # the loop ends after its current batch
+
+    previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # The loop runs in a thread: the signal handler then never sets `stop` while this
+    # thread holds its lock (in stop.wait), which would deadlock.
+    jobs = threading.Thread(target=worker.run, args=(settings, db, stop), name="worker")
+    jobs.start()
+    try:
+        while jobs.is_alive():
+            jobs.join(0.5)
+    finally:
+        stop.set()
+        jobs.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        db.dispose()
+    console.print("Worker stopped.")
 
 
 def _load_demo(db: Database) -> None:

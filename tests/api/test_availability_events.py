@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from omnistock.services import events
+from omnistock.events.feed import feed
 
 LOCATION = {"lat": 48.85, "lon": 2.35, "pickup_enabled": True, "ship_enabled": True}
 
 
 def ats_events(db, after: int) -> list[tuple[str, int]]:
-    found, _ = events.feed(db, after=after, limit=1000)
+    found, _ = feed(db, after=after, limit=1000)
     return [
         (e["data"]["channel"], e["data"]["available_to_sell"])
         for e in found
@@ -23,10 +23,10 @@ def test_stock_changes_publish_each_channel_ats_that_moved_and_only_those(client
     client.put("/v1/channels/web", json={"name": "Web"})
     client.put("/v1/channels/mp", json={"name": "Marketplace", "location_types": ["warehouse"]})
     client.post("/v1/buffer-rules", json={"channel": "web", "location_type": "store", "units": 2})
-    start = events.feed(db, after=0, limit=1000)[1]
+    start = feed(db, after=0, limit=1000)[1]
 
     def move(location: str, quantity: int) -> int:
-        mark = events.feed(db, after=0, limit=1000)[1]
+        mark = feed(db, after=0, limit=1000)[1]
         body = {"location": location, "sku": "TEE", "type": "receipt", "quantity": quantity}
         assert client.post("/v1/stock/movements", json=body).status_code == 201
         return mark
@@ -38,12 +38,12 @@ def test_stock_changes_publish_each_channel_ats_that_moved_and_only_those(client
     third = move("WH1", 4)
     assert sorted(ats_events(db, third)) == [("mp", 4), ("web", 7)]
 
-    mark = events.feed(db, after=0, limit=1000)[1]
+    mark = feed(db, after=0, limit=1000)[1]
     hold = {"channel": "web", "lines": [{"sku": "TEE", "quantity": 5}]}
     assert client.post("/v1/reservations", json=hold).status_code == 201
     assert sorted(ats_events(db, mark)) == [("mp", 0), ("web", 2)]
 
-    mark = events.feed(db, after=0, limit=1000)[1]
+    mark = feed(db, after=0, limit=1000)[1]
     refused = client.post(
         "/v1/reservations", json={**hold, "lines": [{"sku": "TEE", "quantity": 9}]}
     )

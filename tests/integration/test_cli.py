@@ -1,12 +1,13 @@
-"""The `omnistock` command: check, migrate, demo and serve, on SQLite and PostgreSQL.
+"""The `omnistock` command: check, migrate, demo, serve and worker, on SQLite and PostgreSQL.
 
-check, migrate and demo run in-process through Typer's runner; serve runs for real, as the
-installed console script in its own process group, and is always stopped at the end.
+check, migrate and demo run in-process through Typer's runner; serve and worker run for real,
+as the installed console script in its own process group, and are always stopped at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import queue
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,10 @@ from typer.testing import CliRunner, Result
 from omnistock.cli import app
 from omnistock.db import Database, UnitOfWork
 from omnistock.db.tables import api_keys, metadata, movements, positions
+from omnistock.domain.availability import Channel
+from omnistock.domain.reservations import ACTIVE, EXPIRED, Reservation
 from omnistock.domain.stock import MovementType
-from omnistock.services import catalog, stock
+from omnistock.services import catalog, channels, reservations, stock
 from samples import CAP, STORE, TEE
 
 OMNISTOCK = Path(sys.executable).parent / "omnistock"
@@ -234,14 +237,7 @@ def serving(database_url: str, *, admin_key: str | None = None) -> Iterator[Serv
         env["OMNISTOCK_ADMIN_KEY"] = admin_key
     port = free_port()
     command = [str(OMNISTOCK), "serve", "--database", database_url]
-    process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    process = _start([*command, "--host", "127.0.0.1", "--port", str(port)], env)
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
     reader.start()
@@ -255,6 +251,18 @@ def serving(database_url: str, *, admin_key: str | None = None) -> Iterator[Serv
     finally:
         _stop(process)
         reader.join(STOP_SECONDS)
+
+
+def _start(command: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """The command in a process group of its own, its stdout and stderr in one pipe."""
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
 
 
 def _read_lines(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
@@ -271,9 +279,9 @@ def _output_until(lines: queue.Queue[str | None], marker: str) -> str:
         try:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
-            pytest.fail(f"serve printed no {marker!r} line in time:\n{''.join(seen)}")
+            pytest.fail(f"the command printed no {marker!r} line in time:\n{''.join(seen)}")
         if line is None:
-            pytest.fail(f"serve ended before printing {marker!r}:\n{''.join(seen)}")
+            pytest.fail(f"the command ended before printing {marker!r}:\n{''.join(seen)}")
         seen.append(line)
         if line.startswith(marker):
             return "".join(seen)
@@ -402,3 +410,61 @@ def test_serve_publishes_the_figures_a_new_buffer_rule_moved_within_seconds(
                 newest = figures[-1] if figures else None
                 time.sleep(0.2)
     assert newest == expected["available_to_sell"]
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def hold_two_tees_for_a_second(uow: UnitOfWork) -> Reservation:
+    channels.put_channel(uow, Channel(code="web", name="Web shop"))
+    return reservations.hold(uow, channel="web", lines=[(TEE.sku, 2)], ttl_seconds=1)
+
+
+def hold_status_and_reserved_tees(url: str, hold: Reservation) -> tuple[str, int]:
+    database = Database(url)
+    try:
+        with database.read() as conn:
+            status = reservations.get(conn, hold.id).status
+            reserved = sum(p.reserved for _, p in stock.stock_of(conn, TEE.sku))
+            return status, reserved
+    finally:
+        database.dispose()
+
+
+def test_worker_alone_releases_an_expired_hold_then_stops_cleanly_on_sigterm(
+    database_url: str,
+) -> None:
+    in_database(database_url, stock_a_store)
+    database = Database(database_url)
+    try:
+        hold = database.run(hold_two_tees_for_a_second)
+    finally:
+        database.dispose()
+    time.sleep(max(0.0, (hold.expires_at - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+    assert hold_status_and_reserved_tees(database_url, hold) == (ACTIVE, 2), "nothing swept"
+    assert OMNISTOCK.exists(), f"the console script is not installed at {OMNISTOCK}"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OMNISTOCK_")}
+    env["COLUMNS"] = "200"
+
+    process = _start([str(OMNISTOCK), "worker", "--database", database_url], env)
+    lines: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
+    reader.start()
+    try:
+        output = _output_until(lines, "Worker running")
+        deadline, seen = time.monotonic() + STARTUP_SECONDS, (ACTIVE, 2)
+        while seen != (EXPIRED, 0) and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+            seen = hold_status_and_reserved_tees(database_url, hold)
+        assert seen == (EXPIRED, 0), output
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(STOP_SECONDS)
+        reader.join(STOP_SECONDS)  # everything it printed, to the end
+    finally:
+        _stop(process)
+        reader.join(STOP_SECONDS)
+    output += "".join(iter(lines.get_nowait, None))
+
+    assert exit_code == 0, output
+    assert "released 1 expired holds" in output
+    assert output.rstrip().endswith("Worker stopped."), output

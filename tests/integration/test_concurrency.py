@@ -45,7 +45,8 @@ from omnistock.db import Database
 from omnistock.db.tables import events as events_table
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.stock import Position
-from omnistock.services import catalog, events, stock
+from omnistock.events.feed import feed
+from omnistock.services import catalog, stock
 from processes import SPAWN, WORKER_TIMEOUT_SECONDS, run_together
 
 WORKERS = 4
@@ -95,7 +96,7 @@ def positions(db: Database) -> dict[Key, Position]:
 
 
 def stock_changed_events(db: Database) -> list[dict[str, Any]]:
-    found, _ = events.feed(db, after=0, limit=1_000_000)
+    found, _ = feed(db, after=0, limit=1_000_000)
     return [e for e in found if e["type"] == "stock.changed"]
 
 
@@ -200,7 +201,7 @@ def test_a_feed_reader_polling_during_concurrent_writes_sees_every_event_once_in
         after = 0
         while True:
             still_writing = writing.is_set()
-            page, after = events.feed(db, after=after, limit=50)
+            page, after = feed(db, after=after, limit=50)
             seen.extend(e["seq"] for e in page)
             if not page:
                 if not still_writing:

@@ -32,7 +32,8 @@ from omnistock.domain.catalog import Location, LocationType
 from omnistock.domain.errors import InsufficientStock, ShortLine
 from omnistock.domain.reservations import Reservation
 from omnistock.domain.stock import MovementType
-from omnistock.services import availability, catalog, channels, events, reservations, stock
+from omnistock.events.feed import feed
+from omnistock.services import availability, catalog, channels, reservations, stock
 from samples import CAP, STORE, TEE, WAREHOUSE
 
 WEB = "web"
@@ -434,7 +435,7 @@ def test_a_hold_in_the_transaction_that_adds_a_rule_keeps_that_rule(
 
     assert placed(db.run(add_rule_then_hold(sellable))) == takes
     assert tees_on_the_web(db)[0] == 0
-    shown, _ = events.feed(db, after=0, limit=1_000)
+    shown, _ = feed(db, after=0, limit=1_000)
     published = [
         e["data"]["available_to_sell"]
         for e in shown

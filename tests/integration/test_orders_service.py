@@ -31,7 +31,8 @@ from omnistock.domain.availability import Channel
 from omnistock.domain.catalog import Item
 from omnistock.domain.orders import Action, OrderPolicy, OrderStatus
 from omnistock.domain.stock import MovementType
-from omnistock.services import catalog, channels, events, fulfilment, healing, orders, stock
+from omnistock.events.feed import feed
+from omnistock.services import catalog, channels, fulfilment, healing, orders, stock
 from samples import STORE, TEE, WAREHOUSE
 
 T = TypeVar("T")
@@ -298,7 +299,7 @@ def test_a_pickup_left_uncollected_for_a_week_expires_and_its_units_go_back(
             .order_by(movements.c.id)
         ).all()
     assert tuple(ledger[-1]) == ("deallocate", -2, f"order:{pickup['id']}")
-    shown, _ = events.feed(paris, after=mark, limit=1000)
+    shown, _ = feed(paris, after=mark, limit=1000)
     changed = [e["data"] for e in shown if e["type"] == "fulfillment.status_changed"]
     assert [(f["id"], f["status"]) for f in changed] == [(waiting, "expired")]
     assert paris.run(later(9, fulfilment.expire_pickups)) == 0, "it expires once"

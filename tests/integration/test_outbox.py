@@ -12,7 +12,8 @@ from omnistock.db import Database, UnitOfWork
 from omnistock.domain.catalog import Item
 from omnistock.domain.errors import NotFound, StockConflict
 from omnistock.domain.stock import MovementType
-from omnistock.services import catalog, events, stock
+from omnistock.events.feed import feed
+from omnistock.services import catalog, stock
 from omnistock.services.stock import MovementRecorded
 from samples import STORE, TEE, WAREHOUSE
 
@@ -53,7 +54,7 @@ def record(
 
 
 def all_events(db: Database, type: str | None = None) -> list[dict[str, Any]]:
-    found, _ = events.feed(db, after=0, limit=10_000)
+    found, _ = feed(db, after=0, limit=10_000)
     return [e for e in found if type is None or e["type"] == type]
 
 
@@ -171,7 +172,7 @@ def test_the_feed_pages_in_strictly_increasing_seq_and_next_resumes_where_it_sto
     seen: list[dict[str, Any]] = []
     after, pages = 0, 0
     while True:
-        page, next_seq = events.feed(shop, after=after, limit=3)
+        page, next_seq = feed(shop, after=after, limit=3)
         if not page:
             assert next_seq == after
             break
@@ -199,16 +200,16 @@ def test_the_feed_after_the_last_event_is_empty_and_stays_put(shop: Database) ->
     record(shop, "receipt", 1)
     last = all_events(shop)[-1]["seq"]
 
-    assert events.feed(shop, after=last, limit=10) == ([], last)
+    assert feed(shop, after=last, limit=10) == ([], last)
 
     record(shop, "receipt", 1)
-    page, next_seq = events.feed(shop, after=last, limit=10)
+    page, next_seq = feed(shop, after=last, limit=10)
     assert [e["seq"] for e in page] == [next_seq]
     assert next_seq > last
 
 
 def test_the_feed_of_an_empty_outbox_is_empty(db: Database) -> None:
-    assert events.feed(db, after=0, limit=100) == ([], 0)
+    assert feed(db, after=0, limit=100) == ([], 0)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -229,11 +230,11 @@ def test_an_event_committed_behind_an_older_transaction_waits_until_that_one_end
         uow.flush_events()
         record(shop, "receipt", 2, location=WAREHOUSE.code)  # B commits first
 
-        assert events.feed(shop, after=start, limit=10) == ([], start)
+        assert feed(shop, after=start, limit=10) == ([], start)
     finally:
         older.__exit__(None, None, None)  # A commits
 
-    page, _ = events.feed(shop, after=start, limit=10)
+    page, _ = feed(shop, after=start, limit=10)
     assert [(e["data"]["location"], e["data"]["on_hand"]) for e in page] == [
         (STORE.code, 1),
         (WAREHOUSE.code, 2),

@@ -46,7 +46,8 @@ from omnistock.db import Database, UnitOfWork
 from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.stock import MovementType
-from omnistock.services import availability, catalog, channels, events, reservations, stock
+from omnistock.events.feed import feed
+from omnistock.services import availability, catalog, channels, reservations, stock
 from processes import WORKER_TIMEOUT_SECONDS, Job, run_together
 from samples import CAP, STORE, TEE, WAREHOUSE
 
@@ -271,7 +272,7 @@ def assert_stock_matches_the_holds(
 
 def assert_every_state_kept_the_buffer(db: Database, buffers: dict[str, int]) -> None:
     """Every position state a change committed, as the outbox recorded it, kept the buffer."""
-    shown, _ = events.feed(db, after=0, limit=1_000_000)
+    shown, _ = feed(db, after=0, limit=1_000_000)
     for event in shown:
         if event["type"] == "stock.changed":
             p = event["data"]
@@ -281,7 +282,7 @@ def assert_every_state_kept_the_buffer(db: Database, buffers: dict[str, int]) ->
 
 def assert_the_last_published_ats_is_the_ats_now(db: Database, skus: Iterable[str]) -> None:
     """The newest availability.changed event of each sku tells its ATS as it is now."""
-    shown, _ = events.feed(db, after=0, limit=1_000_000)
+    shown, _ = feed(db, after=0, limit=1_000_000)
     last = {
         (e["data"]["channel"], e["data"]["sku"]): e["data"]["available_to_sell"]
         for e in shown
@@ -484,7 +485,7 @@ def test_processes_sweeping_expired_holds_at_once_release_each_exactly_once(
         if kind == "release"
     ]
     assert Counter(releases) == expected, "exactly one release movement per allocation"
-    shown, _ = events.feed(db, after=0, limit=1_000_000)
+    shown, _ = feed(db, after=0, limit=1_000_000)
     expired_events = [e["data"]["id"] for e in shown if e["type"] == "reservation.expired"]
     assert sorted(expired_events) == sorted(h.id for h in expiring)
 

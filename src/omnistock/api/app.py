@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from omnistock import __version__
+from omnistock import __version__, worker
 from omnistock.api import problems
 from omnistock.api.deps import AppContext
 from omnistock.api.middleware import BodyGuard
@@ -19,6 +17,7 @@ from omnistock.api.routes import (
     catalog,
     channels,
     events,
+    fulfilments,
     orders,
     reservations,
     returns,
@@ -28,20 +27,6 @@ from omnistock.api.routes import (
 from omnistock.api.schemas import Health
 from omnistock.config import Settings
 from omnistock.db import Database
-from omnistock.services import availability as availability_service
-from omnistock.services import fulfilment as fulfilment_service
-from omnistock.services import housekeeping
-from omnistock.services import reservations as reservations_service
-
-log = logging.getLogger("omnistock")
-_SWEEP_SECONDS = 1.0
-_SWEEP_BATCH = 500
-_PICKUP_BATCH = 100
-#: Items per republishing transaction (about 50 ms with 4 channels) and transactions a round.
-_REPUBLISH_BATCH = 200
-_REPUBLISH_BATCHES = 10
-_PURGE_SECONDS = 3600.0
-_PURGE_BATCH = 10_000
 
 
 def create_app(
@@ -54,7 +39,7 @@ def create_app(
         stop = threading.Event()
         if housekeeping_thread:
             threading.Thread(
-                target=_housekeep, args=(settings, database, stop), daemon=True
+                target=worker.run, args=(settings, database, stop), daemon=True
             ).start()
         yield
         stop.set()
@@ -80,6 +65,7 @@ def create_app(
         availability.router,
         reservations.router,
         orders.router,
+        fulfilments.router,
         returns.router,
         transfers.router,
         events.router,
@@ -98,63 +84,3 @@ def create_app_from_env() -> FastAPI:
         policy=settings.order_policy(),
     )
     return create_app(settings, database, housekeeping_thread=True)
-
-
-def _housekeep(settings: Settings, database: Database, stop: threading.Event) -> None:
-    """Release expired holds, expire uncollected pickups and publish the ATS a configuration
-    change moved, every second; forget old idempotency keys every hour."""
-    next_purge = 0.0
-    while not stop.is_set():
-        try:
-            _sweep_holds(database, stop)
-            _expire_pickups(database, stop)
-            _republish(database, stop)
-            if time.monotonic() >= next_purge:
-                _purge_keys(settings, database, stop)
-                next_purge = time.monotonic() + _PURGE_SECONDS
-        except Exception:  # keep the thread alive; the next round tries again
-            log.exception("housekeeping failed")
-        stop.wait(_SWEEP_SECONDS)
-
-
-def _sweep_holds(database: Database, stop: threading.Event) -> None:
-    released = _SWEEP_BATCH
-    while released == _SWEEP_BATCH and not stop.is_set():
-        released = database.run(
-            lambda uow: reservations_service.release_expired(uow, most=_SWEEP_BATCH)
-        )
-        if released:
-            log.info("released %d expired holds", released)
-
-
-def _expire_pickups(database: Database, stop: threading.Event) -> None:
-    expired = _PICKUP_BATCH
-    while expired == _PICKUP_BATCH and not stop.is_set():
-        expired = database.run(
-            lambda uow: fulfilment_service.expire_pickups(uow, most=_PICKUP_BATCH)
-        )
-        if expired:
-            log.info("expired %d uncollected pickups", expired)
-
-
-def _republish(database: Database, stop: threading.Event) -> None:
-    """Publish the items' ATS again after a change of configuration, a few batches a round."""
-    for _ in range(_REPUBLISH_BATCHES):
-        covered = database.run(
-            lambda uow: availability_service.republish(uow, most=_REPUBLISH_BATCH)
-        )
-        if covered < _REPUBLISH_BATCH or stop.is_set():
-            return
-
-
-def _purge_keys(settings: Settings, database: Database, stop: threading.Event) -> None:
-    purged, batch = 0, _PURGE_BATCH
-    while batch == _PURGE_BATCH and not stop.is_set():
-        batch = database.run(
-            lambda uow: housekeeping.purge_idempotency_keys(
-                uow, keep_hours=settings.idempotency_ttl_hours, most=_PURGE_BATCH
-            )
-        )
-        purged += batch
-    if purged:
-        log.info("forgot %d idempotency keys", purged)

@@ -88,6 +88,12 @@ class Database:
         self.policy = policy or OrderPolicy()
 
     @property
+    def numbers_events_late(self) -> bool:
+        """Whether events get their `seq` after commit, by a pass of the feed's reader
+        (PostgreSQL), rather than as they are written (see `omnistock.db.outbox`)."""
+        return not self.is_sqlite
+
+    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from omnistock.api.deps import Caller, scope
 from omnistock.api.problems import documented
 from omnistock.api.schemas import EventPage
-from omnistock.services import events
+from omnistock.events.feed import feed
 
 router = APIRouter(tags=["events"], responses=documented(401, 403, 422, 503))
 
@@ -21,5 +21,5 @@ async def get_events(
     caller: Caller = scope("events:read"),
 ) -> object:
     """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time."""
-    found, next_seq = await caller.blocking(events.feed, caller.database, after=after, limit=limit)
+    found, next_seq = await caller.blocking(feed, caller.database, after=after, limit=limit)
     return {"events": found, "next": next_seq}

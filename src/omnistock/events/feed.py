@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnistock.db import Database, outbox
+from omnistock.db import Database
 
 
 def feed(database: Database, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -12,8 +12,8 @@ def feed(database: Database, *, after: int, limit: int) -> tuple[list[dict[str, 
 
     Numbers the events that became safe to hand out first (see `omnistock.db.outbox`).
     """
-    if database.dialect == "postgresql":
-        database.run(lambda uow: outbox.sequence(uow.conn, most=limit))
-    with database.read() as conn:
-        found = outbox.read(conn, after=after, limit=limit)
+    if database.numbers_events_late:
+        database.run(lambda uow: uow.events.sequence(most=limit))
+    with database.reading() as reads:
+        found = reads.events.read(after=after, limit=limit)
     return found, (found[-1]["seq"] if found else after)
