@@ -504,7 +504,7 @@ def _last_unit(db: Database) -> tuple[int, str] | None:
         after: int | None = 0
         while after is not None:
             page, after = orders.list_orders(
-                reads.conn, status=OrderStatus.COMPLETED, after=after, limit=500
+                reads, status=OrderStatus.COMPLETED, after=after, limit=500
             )
             for order in page:
                 if order["external_id"].startswith(DUEL):

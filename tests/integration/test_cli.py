@@ -423,9 +423,9 @@ def hold_two_tees_for_a_second(uow: UnitOfWork) -> Reservation:
 def hold_status_and_reserved_tees(url: str, hold: Reservation) -> tuple[str, int]:
     database = Database(url)
     try:
-        with database.read() as conn:
-            status = reservations.get(conn, hold.id).status
-            reserved = sum(p.reserved for _, p in stock.stock_of(conn, TEE.sku))
+        with database.reading() as reads:
+            status = reservations.get(reads, hold.id).status
+            reserved = sum(p.reserved for _, p in stock.stock_of(reads, TEE.sku))
             return status, reserved
     finally:
         database.dispose()

@@ -251,7 +251,7 @@ def test_the_status_filter_pages_like_the_whole_list(paris: Database) -> None:
     with paris.reading() as reads:
         while True:
             page, following = orders.list_orders(
-                reads.conn, status=OrderStatus.ALLOCATED, after=after, limit=2
+                reads, status=OrderStatus.ALLOCATED, after=after, limit=2
             )
             pages.append([o["id"] for o in page])
             if following is None:
