@@ -60,43 +60,62 @@ def reason(
     max_pairs: int,
 ) -> str:
     """One or two sentences: why this plan won."""
+    if strategy == NONE:
+        return f"Nothing can be sourced ({_unusable_counts(survey)}): every line is backordered."
     backorders = survey.backorders()
     scope = "everything that can be sourced" if backorders else "the whole order"
     names = " + ".join(sorted(survey.codes[i] for i in chosen))
     cost = survey.plan_rank(chosen)[0]
-    if strategy == NONE:
-        return f"Nothing can be sourced ({_unusable_counts(survey)}): every line is backordered."
     if strategy == SINGLE:
-        rivals = len(survey.covering)
-        why = (
-            "the only location that covers it"
-            if rivals == 1
-            else f"the best of {rivals} locations that cover it, by cost, priority and code"
-        )
-        text = f"{names} ships {scope} in one shipment: {why} (cost {cost:.2f})."
+        text = _why_single(len(survey.covering), names, scope, cost)
     elif strategy == PAIR:
-        found = "the cheapest pair found" if bounded else "the cheapest pair"
-        text = (
-            f"No single location covers {scope}; {names} is {found} that does "
-            f"(cost {cost:.2f}, {searched} combinations examined)."
-        )
-        if bounded:
-            text += f" The pair search stopped at its bound of {max_pairs} pairs."
+        text = _why_pair(names, scope, cost, searched, bounded, max_pairs)
     else:
-        nothing_smaller = (
-            f"No single location covers {scope}, and the pair search stopped at its bound of "
-            f"{max_pairs} pairs without finding a pair that does"
-            if bounded
-            else f"No single location or pair covers {scope}"
-        )
-        text = (
-            f"{nothing_smaller}; {len(chosen)} shipments from {names}, taking each time the "
-            f"location covering the most remaining units (cost {cost:.2f})."
-        )
+        text = _why_greedy(len(chosen), names, scope, cost, bounded, max_pairs)
     if backorders:
         units = sum(q for _, q in backorders)
         text += f" {units} units of {len(backorders)} lines are backordered: not enough stock."
     return text
+
+
+def _why_single(rivals: int, names: str, scope: str, cost: float) -> str:
+    """Why one location, the best of the `rivals` covering `scope` alone, ships it."""
+    why = (
+        "the only location that covers it"
+        if rivals == 1
+        else f"the best of {rivals} locations that cover it, by cost, priority and code"
+    )
+    return f"{names} ships {scope} in one shipment: {why} (cost {cost:.2f})."
+
+
+def _why_pair(
+    names: str, scope: str, cost: float, searched: int, bounded: bool, max_pairs: int
+) -> str:
+    """Why a pair ships `scope`, after `searched` combinations, maybe stopped at the bound."""
+    found = "the cheapest pair found" if bounded else "the cheapest pair"
+    text = (
+        f"No single location covers {scope}; {names} is {found} that does "
+        f"(cost {cost:.2f}, {searched} combinations examined)."
+    )
+    if bounded:
+        text += f" The pair search stopped at its bound of {max_pairs} pairs."
+    return text
+
+
+def _why_greedy(
+    shipments: int, names: str, scope: str, cost: float, bounded: bool, max_pairs: int
+) -> str:
+    """Why the greedy cover ships `scope`: no single location or pair was found to."""
+    nothing_smaller = (
+        f"No single location covers {scope}, and the pair search stopped at its bound of "
+        f"{max_pairs} pairs without finding a pair that does"
+        if bounded
+        else f"No single location or pair covers {scope}"
+    )
+    return (
+        f"{nothing_smaller}; {shipments} shipments from {names}, taking each time the "
+        f"location covering the most remaining units (cost {cost:.2f})."
+    )
 
 
 def _unusable_counts(survey: Survey) -> str:

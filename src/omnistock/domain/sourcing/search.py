@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from omnistock.domain.sourcing.plans import GREEDY, NONE, PAIR, SINGLE
 from omnistock.domain.sourcing.survey import Survey
 
+#: How plans of as many shipments compare (`Survey.plan_rank`).
+_Rank = tuple[float, list[int], list[str]]
+
 
 def find_plan(survey: Survey, max_pairs: int) -> tuple[list[int], str, int, bool]:
     """The plan (candidate indices), its strategy, the combinations examined, and whether the
@@ -57,54 +60,87 @@ def _best_pair(
 
     `order` lists the usable candidates best first, `columns` what each could give of each
     line and `gains` of all lines. Each is taken in turn as the better half of a pair, unless
-    no partner after it could give the units it lacks. Its partners are narrowed with one bit
-    mask per line before any pair is examined: those with all the units of a line where it
-    has none, and some units of a line where it has too few. For a given half, pairs rank no
+    no partner after it could give the units it lacks. For a given half, pairs rank no
     better as its partner comes later in `order`, so the first partner that covers is its
     best, and the search moves on as soon as a pair cannot beat the best found; it stops
     when the next two in `order` cannot.
     """
-    units, cost, target = survey.units, survey.cost, survey.target
-    lines = [k for k, t in enumerate(target) if t > 0]
-    some, full = _line_masks(columns, target, lines)
-    best: tuple[int, int] | None = None
-    best_rank: tuple[float, list[int], list[str]] | None = None
-
-    def beaten(a: int, b: int) -> bool:
-        """Whether the pair (a, b) ranks no better than the best found."""
-        if best_rank is None:
-            return False
-        total = cost[a] + cost[b]
-        return total > best_rank[0] or (
-            total == best_rank[0] and survey.plan_rank((a, b)) >= best_rank
-        )
-
-    examined, everyone, needed = 0, (1 << len(order)) - 1, sum(target)
+    pairs = _PairSearch(survey, order, columns, max_pairs)
+    needed = sum(survey.target)
     most_after = list(itertools.accumulate(reversed(gains), max))[-2::-1]
     for p, i in enumerate(order[:-1]):
-        if beaten(i, order[p + 1]):
+        if pairs.beaten(i, order[p + 1]):
             break
         if gains[p] + most_after[p] < needed:
             continue
+        if not pairs.find_partner(p, i):
+            return pairs.best, pairs.examined, True
+    return pairs.best, pairs.examined, False
+
+
+class _PairSearch:
+    """Where the pair search stands: the best pair found, its rank, the pairs examined.
+
+    A half's partners are narrowed with one bit mask per line (bit p for the p-th of
+    `order`) before any pair is examined: those with all the units of a line where the half
+    has none, and some units of a line where it has too few.
+    """
+
+    def __init__(
+        self,
+        survey: Survey,
+        order: Sequence[int],
+        columns: Sequence[Sequence[int]],
+        max_pairs: int,
+    ) -> None:
+        self.survey, self.order, self.max_pairs = survey, order, max_pairs
+        self.lines = [k for k, t in enumerate(survey.target) if t > 0]
+        self.some, self.full = _line_masks(columns, survey.target, self.lines)
+        self.everyone = (1 << len(order)) - 1
+        self.best: tuple[int, int] | None = None
+        self.best_rank: _Rank | None = None
+        self.examined = 0
+
+    def beaten(self, a: int, b: int) -> bool:
+        """Whether the pair (a, b) ranks no better than the best found."""
+        best_rank = self.best_rank
+        if best_rank is None:
+            return False
+        total = self.survey.cost[a] + self.survey.cost[b]
+        return total > best_rank[0] or (
+            total == best_rank[0] and self.survey.plan_rank((a, b)) >= best_rank
+        )
+
+    def find_partner(self, p: int, i: int) -> bool:
+        """Try `i`, the p-th of `order`, with its partners best first, until one covers with it
+        (the new best) or cannot beat the best. Whether the search may go on: False when it
+        reached `max_pairs`."""
+        units, target, order = self.survey.units, self.survey.target, self.order
         mine = units[i]
-        short = [k for k in lines if mine[k] < target[k]]
-        partners = everyone & ~((1 << (p + 1)) - 1)
-        for k in short:
-            partners &= full[k] if mine[k] == 0 else some[k]
+        short = [k for k in self.lines if mine[k] < target[k]]
+        partners = self._partners(p, mine, short)
         while partners:
             low = partners & -partners
             partners ^= low
             j = order[low.bit_length() - 1]
-            if beaten(i, j):
+            if self.beaten(i, j):
                 break
-            if examined == max_pairs:
-                return best, examined, True
-            examined += 1
+            if self.examined == self.max_pairs:
+                return False
+            self.examined += 1
             theirs = units[j]
             if all(mine[k] + theirs[k] >= target[k] for k in short):
-                best, best_rank = (i, j), survey.plan_rank((i, j))
+                self.best, self.best_rank = (i, j), self.survey.plan_rank((i, j))
                 break
-    return best, examined, False
+        return True
+
+    def _partners(self, p: int, mine: Sequence[int], short: Sequence[int]) -> int:
+        """The bit mask of the candidates after the p-th of `order` that may give the units
+        of the `short` lines it lacks, selling `mine`."""
+        partners = self.everyone & ~((1 << (p + 1)) - 1)
+        for k in short:
+            partners &= self.full[k] if mine[k] == 0 else self.some[k]
+        return partners
 
 
 def _line_masks(
