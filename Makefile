@@ -7,13 +7,17 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 run: $(VENV)/.installed
 	exec $(BIN)/omnistock serve --demo
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The edit loop: no lint, no slow test, SQLite only, stop at the first failure.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/pytest -q -x -m "not slow" -k "not postgresql" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(LINT_PATHS)
