@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from omnistock.db import configuration, repositories
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.domain.availability import BufferRule, Rulebook
+from omnistock.domain.events import Event
 from omnistock.domain.orders import OrderPolicy
 
 
@@ -213,7 +214,7 @@ class UnitOfWork(ReadUnit):
             self._sku_rules.clear()
             raise
 
-    def emit(self, type: str, data: dict[str, Any]) -> None:
+    def emit(self, type: Event, data: dict[str, Any]) -> None:
         self._events.append((type, data))
 
     def flush_events(self) -> None:

@@ -11,7 +11,7 @@ type and sku; where several match, the most specific wins (sku 8, location 4, lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -107,6 +107,20 @@ class LocationAvailability(NamedTuple):
     sellable: int
 
 
+class Sellable(NamedTuple):
+    """Units a channel may sell of `sku` at `location`, and the buffer rule that says so."""
+
+    location: str
+    sku: str
+    units: int
+    rule: BufferRule | None
+
+
+def kept(rule: BufferRule | None, available: int) -> int:
+    """The buffer `rule` keeps back where `available` units are available (none without)."""
+    return rule.units_kept(available) if rule else 0
+
+
 def sellable(available: int, buffer: int) -> int:
     return max(0, available - buffer)
 
@@ -133,7 +147,7 @@ class Rulebook:
         self.locations = {loc.code: loc for loc in locations}
         self.channels = {channel.code: channel for channel in channels}
         self.pools = {code: c.pool(self.locations.values()) for code, c in self.channels.items()}
-        self._in_pool = {code: {loc.code for loc in pool} for code, pool in self.pools.items()}
+        self._pool_at = {code: {loc.code: loc for loc in pool} for code, pool in self.pools.items()}
         #: The order a hold draws from each pool when the customer's place is not known.
         self.hold_order = {code: preferred(pool, None) for code, pool in self.pools.items()}
         self._general: dict[tuple[str, str], BufferRule | None] = {}
@@ -150,7 +164,7 @@ class Rulebook:
                 )
 
     def in_pool(self, channel: str, location: str) -> bool:
-        return location in self._in_pool[channel]
+        return location in self._pool_at[channel]
 
     def resolver(
         self, channel: str, sku: str, sku_rules: Iterable[BufferRule]
@@ -205,8 +219,7 @@ class Rulebook:
             if only is not None and location.code != only:
                 continue
             units = available.get(location.code, 0)
-            rule = rule_at(location)
-            buffer = rule.units_kept(units) if rule else 0
+            buffer = kept(rule_at(location), units)
             entries.append(
                 LocationAvailability(location.code, units, buffer, sellable(units, buffer))
             )
@@ -217,11 +230,24 @@ class Rulebook:
     ) -> int:
         """ATS of `sku` on `channel`: the same sum as `breakdown`, over the stocked locations
         only (a location with nothing available sells nothing, whatever its buffer)."""
-        total = 0
-        in_pool = self._in_pool[channel]
-        rule_at = self.resolver(channel, sku, sku_rules)
-        for code, units in available.items():
-            if units > 0 and code in in_pool:
-                rule = rule_at(self.locations[code])
-                total += sellable(units, rule.units_kept(units) if rule else 0)
-        return total
+        return sum(s.units for s in self.sellable(channel, {sku: available}, {sku: sku_rules}))
+
+    def sellable(
+        self,
+        channel: str,
+        available: Mapping[str, Mapping[str, int]],
+        sku_rules: Mapping[str, Sequence[BufferRule]],
+        *,
+        at: Mapping[str, Location] | None = None,
+    ) -> Iterator[Sellable]:
+        """What `channel` may sell of each sku (`available` maps skus to units by location)
+        at each stocked location of `at`, or of its pool: the one reckoning of holds, orders
+        and ATS alike."""
+        places = self._pool_at[channel] if at is None else at
+        for sku, units_at in available.items():
+            rule_at = self.resolver(channel, sku, sku_rules[sku])
+            for code, units in units_at.items():
+                location = places.get(code)
+                if units > 0 and location is not None:
+                    rule = rule_at(location)
+                    yield Sellable(code, sku, sellable(units, kept(rule, units)), rule)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain import availability as rules
 from omnistock.domain.errors import InvalidInput, NotFound
+from omnistock.domain.events import Event
 
 LocationAvailability = rules.LocationAvailability
 #: (channel, sku) figures locked and published per statement (two parameters each; drivers
@@ -136,7 +137,7 @@ def _publish(uow: UnitOfWork, skus: list[str]) -> None:
         uow.channels.publish(changes)
         for channel, sku, ats in changes:
             data = {"channel": channel, "sku": sku, "available_to_sell": ats}
-            uow.emit("availability.changed", data)
+            uow.emit(Event.AVAILABILITY_CHANGED, data)
 
 
 def _require_items(reads: ReadUnit, available: dict[str, dict[str, int]]) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.catalog import Item, Location
 from omnistock.domain.errors import InvalidInput, NotFound
+from omnistock.domain.events import Event
 
 
 def put_item(uow: UnitOfWork, item: Item) -> bool:
     """Create or replace an item; True when it was created."""
     created = uow.catalog.put_item(item)
-    uow.emit("item.created" if created else "item.updated", item_view(item))
+    uow.emit(Event.ITEM_CREATED if created else Event.ITEM_UPDATED, item_view(item))
     return created
 
 
@@ -40,7 +41,7 @@ def active_location(uow: UnitOfWork, code: str, *, field: str) -> Location:
 def put_location(uow: UnitOfWork, location: Location) -> bool:
     """Create or replace a location; True when it was created."""
     created = uow.catalog.put_location(location)
-    uow.emit("location.created" if created else "location.updated", location_view(location))
+    uow.emit(Event.LOCATION_CREATED if created else Event.LOCATION_UPDATED, location_view(location))
     return created
 
 

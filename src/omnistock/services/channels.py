@@ -7,6 +7,7 @@ from decimal import Decimal
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import BASIS_POINTS, BufferRule, Channel
 from omnistock.domain.errors import InvalidInput, NotFound
+from omnistock.domain.events import Event
 
 
 def put_channel(uow: UnitOfWork, channel: Channel) -> bool:
@@ -16,7 +17,7 @@ def put_channel(uow: UnitOfWork, channel: Channel) -> bool:
             raise InvalidInput(f"locations[{index}]", f"location {code!r} does not exist")
     created = uow.channels.put_channel(channel)
     view = channel_view(channel, pool_of(uow, channel))
-    uow.emit("channel.created" if created else "channel.updated", view)
+    uow.emit(Event.CHANNEL_CREATED if created else Event.CHANNEL_UPDATED, view)
     return created
 
 
@@ -49,7 +50,7 @@ def add_rule(uow: UnitOfWork, rule: BufferRule) -> BufferRule:
         if key is not None and lookup(key) is None:
             raise InvalidInput(field, f"{field} {key!r} does not exist")
     stored = uow.channels.add_rule(rule)
-    uow.emit("buffer_rule.created", rule_view(stored))
+    uow.emit(Event.BUFFER_RULE_CREATED, rule_view(stored))
     return stored
 
 
@@ -68,7 +69,7 @@ def delete_rule(uow: UnitOfWork, rule_id: int) -> BufferRule:
     rule = uow.channels.delete_rule(rule_id)
     if rule is None:
         raise NotFound("buffer rule", str(rule_id), field="id")
-    uow.emit("buffer_rule.deleted", rule_view(rule))
+    uow.emit(Event.BUFFER_RULE_DELETED, rule_view(rule))
     return rule
 
 

@@ -72,6 +72,7 @@ from omnistock.domain.errors import (
     InvalidTransition,
     StockConflict,
 )
+from omnistock.domain.events import Event
 from omnistock.domain.orders import (
     DONE,
     Action,
@@ -1610,7 +1611,7 @@ def _load(uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, seed: int) -> 
     _receive_opening_stock(uow, plan, progress, reference=reference)
     totals = bulk.stock_totals(uow.conn, plan.codes)
     uow.emit(
-        "demo.loaded",
+        Event.DEMO_LOADED,
         {
             "reference": reference,
             "seed": seed,
@@ -1830,7 +1831,7 @@ def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: Progress) -> None:
         batch = [planned.item for planned in plan.items[start : start + _BATCH]]
         created = bulk.put_items(uow.conn, batch, now=uow.now)
         for item in batch:
-            event = "item.created" if item.sku in created else "item.updated"
+            event = Event.ITEM_CREATED if item.sku in created else Event.ITEM_UPDATED
             uow.emit(event, catalog.item_view(item))
         progress.advance(task, len(batch))
 

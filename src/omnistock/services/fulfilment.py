@@ -15,6 +15,7 @@ from typing import Any
 
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import InvalidInput, InvalidTransition, NotFound, StockConflict
+from omnistock.domain.events import Event
 from omnistock.domain.orders import (
     FULFIL,
     WRITE_OFF,
@@ -27,7 +28,7 @@ from omnistock.domain.orders import (
     takes_units,
 )
 from omnistock.domain.stock import Deltas
-from omnistock.services import healing, ledger
+from omnistock.services import ledger, order_changes
 from omnistock.services.views import fulfilment_view
 
 
@@ -45,17 +46,57 @@ def act(
     found = uow.orders.get_fulfilment(fulfilment_id)
     if found is None:
         raise NotFound("fulfillment", str(fulfilment_id), field="id")
-    order = healing.locked_order(uow, found.order_id)
+    order = order_changes.locked_order(uow, found.order_id)
     fulfilment = next(f for f in order.fulfilments if f.id == fulfilment_id)
     status = next_status(order.method, fulfilment.status, action)
-    skus = [sku for sku, _ in fulfilment.lines]
     if action is Action.REJECT:
         _check_missing(fulfilment, missing)
-    within = None
-    if takes_units(status) or releases_units(status):  # a rejection sources them again
-        within = healing.lock_for_order(uow, order, skus, anywhere=action is Action.REJECT)
+    within = _lock_units(uow, order, fulfilment, action, status)
+    _move(uow, fulfilment, action, status, carrier=carrier, tracking=tracking, reason=reason)
+    if takes_units(status):
+        _fulfil(uow, order.id, fulfilment, action)
+    elif releases_units(status):
+        why = reason or f"fulfilment {fulfilment_id} {status}"
+        order_changes.release(uow, order.id, _units(fulfilment), reason=why)
+    said = _said(fulfilment, status, reason)
+    uow.orders.add_history(order.id, [(f"fulfillment_{status}", said)], now=uow.now)
+    after = uow.orders.get_fulfilment(fulfilment_id)
+    assert after is not None
+    view = fulfilment_view(after)
+    uow.emit(Event.FULFILMENT_STATUS_CHANGED, view)  # before what it leads to
+    if action is Action.REJECT:
+        _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
+    elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
+        for _, sku, q in _units(fulfilment):
+            uow.orders.change_line(order.id, sku, cancelled=q)
+    order_changes.announce(uow, order)
+    return view
+
+
+def _lock_units(
+    uow: UnitOfWork, order: Order, fulfilment: Fulfilment, action: Action, status: FulfilmentStatus
+) -> frozenset[tuple[str, str]] | None:
+    """Lock the positions moving to `status` changes: the fulfilment's, or with a rejection
+    (which sources the lines again) its skus' everywhere. Answers those locked."""
+    if not (takes_units(status) or releases_units(status)):
+        return None
+    skus = [sku for sku, _ in fulfilment.lines]
+    return order_changes.lock_for_order(uow, order, skus, anywhere=action is Action.REJECT)
+
+
+def _move(
+    uow: UnitOfWork,
+    fulfilment: Fulfilment,
+    action: Action,
+    status: FulfilmentStatus,
+    *,
+    carrier: str | None,
+    tracking: str | None,
+    reason: str | None,
+) -> None:
+    """Move the fulfilment to `status` (the one `action` leads to)."""
     moved = uow.orders.move_status(
-        fulfilment_id,
+        fulfilment.id,
         from_=fulfilment.status,
         to=status,
         now=uow.now,
@@ -65,28 +106,11 @@ def act(
     )
     if not moved:  # cannot happen under the order's lock; kept as the database's last word
         raise InvalidTransition(status=str(fulfilment.status), action=str(action))
-    units = [(fulfilment.location, sku, q) for sku, q in fulfilment.lines]
-    if takes_units(status):
-        _fulfil(uow, order.id, fulfilment, action)
-    elif releases_units(status):
-        why = reason or f"fulfilment {fulfilment_id} {status}"
-        healing.release(uow, order.id, units, reason=why)
-    uow.orders.add_history(
-        order.id,
-        [(f"fulfillment_{status}", _said(fulfilment, status, reason))],
-        now=uow.now,
-    )
-    after = uow.orders.get_fulfilment(fulfilment_id)
-    assert after is not None
-    view = fulfilment_view(after)
-    uow.emit("fulfillment.status_changed", view)  # before what it leads to
-    if action is Action.REJECT:
-        _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
-    elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
-        for _, sku, q in units:
-            uow.orders.change_line(order.id, sku, cancelled=q)
-    healing.announce(uow, order)
-    return view
+
+
+def _units(fulfilment: Fulfilment) -> list[tuple[str, str, int]]:
+    """The fulfilment's lines as (location, sku, units)."""
+    return [(fulfilment.location, sku, q) for sku, q in fulfilment.lines]
 
 
 def queue(
@@ -190,10 +214,27 @@ def _rejected(
     one in.
     """
     location = fulfilment.location
+    _write_off(uow, order.id, location, missing, reason)
+    because = f"{location} rejected fulfilment {fulfilment.id} ({reason})"
+    order_changes.resource(
+        uow,
+        order,
+        fulfilment.lines,
+        trigger="rejection",
+        because=because,
+        short_at=location,
+        within=within,
+    )
+
+
+def _write_off(
+    uow: UnitOfWork, order_id: int, location: str, missing: Sequence[tuple[str, int]], reason: str
+) -> None:
+    """Write off the units `location` could not find, no more than it thought it had."""
     written_off = []
     for sku, quantity in sorted(missing):
         current = uow.stock.read_position(sku=sku, location=location)
-        units = min(quantity, current.on_hand - current.unsellable)  # only what it thought it had
+        units = min(quantity, current.on_hand - current.unsellable)
         if units > 0:
             written_off.append((location, sku, Deltas(on_hand=-units)))
     # No more than the units on hand and sellable: the guard cannot refuse.
@@ -202,17 +243,7 @@ def _rejected(
         type=WRITE_OFF,
         entries=written_off,
         reason=f"not found: {reason}",
-        reference=f"order:{order.id}",
-    )
-    because = f"{location} rejected fulfilment {fulfilment.id} ({reason})"
-    healing.resource(
-        uow,
-        order,
-        fulfilment.lines,
-        trigger="rejection",
-        because=because,
-        short_at=location,
-        within=within,
+        reference=f"order:{order_id}",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from omnistock.db import UnitOfWork
+from omnistock.domain.events import Event
 from omnistock.domain.stock import Deltas, Position
 from omnistock.services import availability
 from omnistock.services.views import position_view
@@ -38,7 +39,7 @@ def change_stock(
         if position is None:
             raise Refused(location, sku)
         after[location, sku] = position
-        uow.emit("stock.changed", position_view(sku, location, position))
+        uow.emit(Event.STOCK_CHANGED, position_view(sku, location, position))
         availability.watch(uow, sku)
     reason = reason[:200] if reason else reason
     uow.stock.append_movements(

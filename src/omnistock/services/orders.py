@@ -24,6 +24,7 @@ from omnistock.domain.errors import (
     ReservationEnded,
     ShortLine,
 )
+from omnistock.domain.events import Event
 from omnistock.domain.orders import (
     GONE,
     OPEN,
@@ -37,7 +38,7 @@ from omnistock.domain.orders import (
 )
 from omnistock.domain.reservations import ACTIVE, ORDERED, Reservation
 from omnistock.domain.stock import Deltas
-from omnistock.services import healing, ledger, sourcing
+from omnistock.services import healing, ledger, order_changes, sourcing
 from omnistock.services.views import order_view
 
 
@@ -72,13 +73,9 @@ class NewOrder:
 def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     """Place `new`: (the order as the API shows it, True) or, when the channel already sent
     this `external_id`, (that order as it stands, False) with nothing changed."""
-    book, _ = uow.rulebook([sku for sku, _, _ in new.lines])
-    _validate(uow, book, new)
-    if new.reservation_id is not None and new.external_id is not None:
-        # Sent again? The hold it took over has ended since: answer the order as it stands.
-        existing = uow.orders.order_of_external_id(new.channel, new.external_id)
-        if existing is not None:
-            return get(uow, existing), False
+    _validate(uow, new)
+    if new.reservation_id is not None and (existing := _sent_before(uow, new)) is not None:
+        return get(uow, existing), False  # the hold it took over has ended since
     hold = None if new.reservation_id is None else _usable_hold(uow, new)
     order_id = uow.orders.add_order(
         channel=new.channel,
@@ -90,32 +87,10 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
         now=uow.now,
     )
     if order_id is None:
-        assert new.external_id is not None
-        existing = uow.orders.order_of_external_id(new.channel, new.external_id)
+        existing = _sent_before(uow, new)
         assert existing is not None
         return get(uow, existing), False
-    backorders: dict[str, int] = {}
-    if new.method is DeliveryMethod.IN_STORE:
-        fulfilments = _sell_in_store(uow, order_id, new)
-        history = [("created", f"sold in store at {new.delivery['location']}")]
-    elif hold is not None:
-        fulfilments = _take_over_hold(uow, order_id, new, hold)
-        history = [("created", f"allocated from reservation {new.reservation_id}")]
-    else:
-        sourced = sourcing.allocate(
-            uow,
-            order_id=order_id,
-            need=new.need(),
-            trigger="order",
-            all_or_nothing=not new.allow_partial,
-        )
-        fulfilments = [
-            Fulfilment(fid, order_id, location, FulfilmentStatus.ALLOCATED, lines)
-            for fid, location, lines in sourced.fulfilments
-        ]
-        backorders = dict(sourced.backorders)
-        history = [("created", sourced.decision.reason)]
-        history += [("backordered", f"{q} x {sku} wait for stock") for sku, q in backorders.items()]
+    fulfilments, backorders, history = _serve(uow, order_id, new, hold)
     lines = tuple(OrderLine(sku, q, price, backorders.get(sku, 0)) for sku, q, price in new.lines)
     uow.orders.add_lines(order_id, lines)
     uow.orders.add_history(order_id, history, now=uow.now)
@@ -131,10 +106,45 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
         uow.now,
     )
     view = order_view(order)
-    uow.emit("order.created", view)
+    uow.emit(Event.ORDER_CREATED, view)
     if backorders:
-        uow.emit("order.backordered", view)
+        uow.emit(Event.ORDER_BACKORDERED, view)
     return view, True
+
+
+def _sent_before(uow: UnitOfWork, new: NewOrder) -> int | None:
+    """The order the channel already sent with this `external_id`, if any."""
+    if new.external_id is None:
+        return None
+    return uow.orders.order_of_external_id(new.channel, new.external_id)
+
+
+def _serve(
+    uow: UnitOfWork, order_id: int, new: NewOrder, hold: Reservation | None
+) -> tuple[list[Fulfilment], dict[str, int], list[tuple[str, str]]]:
+    """Serve a new order: sold in store, from the hold it takes over, or sourced. Answers
+    its fulfilments, its backorders by sku and its first history entries."""
+    if new.method is DeliveryMethod.IN_STORE:
+        fulfilments = _sell_in_store(uow, order_id, new)
+        return fulfilments, {}, [("created", f"sold in store at {new.delivery['location']}")]
+    if hold is not None:
+        fulfilments = _take_over_hold(uow, order_id, new, hold)
+        return fulfilments, {}, [("created", f"allocated from reservation {new.reservation_id}")]
+    sourced = sourcing.allocate(
+        uow,
+        order_id=order_id,
+        need=new.need(),
+        trigger="order",
+        all_or_nothing=not new.allow_partial,
+    )
+    fulfilments = [
+        Fulfilment(fid, order_id, location, FulfilmentStatus.ALLOCATED, lines)
+        for fid, location, lines in sourced.fulfilments
+    ]
+    backorders = dict(sourced.backorders)
+    history = [("created", sourced.decision.reason)]
+    history += [("backordered", f"{q} x {sku} wait for stock") for sku, q in backorders.items()]
+    return fulfilments, backorders, history
 
 
 def preview(reads: ReadUnit, new: NewOrder) -> dict[str, Any]:
@@ -189,9 +199,9 @@ def cancel(
     """Cancel the order, or `lines` of it: backordered units first, then the newest open
     fulfilments' units, which go back to their locations. Units shipped or collected cannot
     be cancelled (NotCancellable: they come back as returns)."""
-    order = healing.locked_order(uow, order_id)
+    order = order_changes.locked_order(uow, order_id)
     wanted = _to_cancel(order, lines)
-    healing.lock_for_order(uow, order, [sku for sku, _ in wanted], anywhere=False)
+    order_changes.lock_for_order(uow, order, [sku for sku, _ in wanted], anywhere=False)
     taken: dict[int, dict[str, int]] = {}  # by fulfilment: the units it gives up
     for sku, quantity in wanted:
         line = next(line for line in order.lines if line.sku == sku)
@@ -208,13 +218,13 @@ def cancel(
             why = "cancelled: " + ", ".join(
                 f"{q} x {sku}" for sku, q in taken[fulfilment.id].items()
             )
-            healing.take_units(uow, order_id, fulfilment, taken[fulfilment.id], why=why)
+            order_changes.take_units(uow, order_id, fulfilment, taken[fulfilment.id], why=why)
     entries = [("cancelled", f"{q} x {sku} cancelled") for sku, q in wanted]
     uow.orders.add_history(order_id, entries, now=uow.now)
-    status = healing.announce(uow, order)
+    status = order_changes.announce(uow, order)
     view = get(uow, order_id)
     if wanted and status == order.status:
-        uow.emit("order.changed", view)  # some units cancelled
+        uow.emit(Event.ORDER_CHANGED, view)  # some units cancelled
     return view
 
 
@@ -251,7 +261,8 @@ def _to_cancel(order: Order, lines: Sequence[tuple[str, int]] | None) -> list[tu
     return list(lines)
 
 
-def _validate(uow: UnitOfWork, book: Rulebook, new: NewOrder) -> None:
+def _validate(uow: UnitOfWork, new: NewOrder) -> None:
+    book, _ = uow.rulebook([sku for sku, _, _ in new.lines])
     _validate_shape(book, new)
     uow.catalog.require_line_items([sku for sku, _, _ in new.lines])
 
@@ -385,5 +396,5 @@ def _take_over_hold(
         "bounded": False,
     }
     uow.orders.add_decision(order_id, trigger="order", decision=decision, now=uow.now)
-    uow.emit("reservation.ordered", {"id": hold.id, "status": ORDERED, "order_id": order_id})
+    uow.emit(Event.RESERVATION_ORDERED, {"id": hold.id, "status": ORDERED, "order_id": order_id})
     return fulfilments

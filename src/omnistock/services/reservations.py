@@ -1,24 +1,23 @@
 """Holds at checkout that never oversell: reserve, release, and let expire.
 
 A hold plans its allocations from the channel's pool and buffers (the configuration this
-transaction reads) and a fresh read of the stock, then reserves each with one guarded
-statement that re-checks, on the row as it is, that the channel's buffer still holds. Under
-concurrency the database has the last word: a lost race undoes the attempt (a savepoint)
-and plans again from fresh stock, a few times, then locks the rows it plans on. Rows are
-locked in (location, sku) order, so holds never deadlock one another.
+transaction reads) and a fresh read of the stock, and reserves them through the one guarded
+allocation (`omnistock.services.allocation`): a lost race plans again from fresh stock, and
+the last attempt locks the rows it plans on first.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import BufferRule, Rulebook
 from omnistock.domain.catalog import Location
 from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound
+from omnistock.domain.events import Event
 from omnistock.domain.reservations import (
     ACTIVE,
     DEFAULT_TTL_SECONDS,
@@ -34,15 +33,8 @@ from omnistock.domain.reservations import (
     preferred,
 )
 from omnistock.domain.stock import Deltas, Position
-from omnistock.services import availability
-from omnistock.services.views import position_view
-
-#: Optimistic attempts before the last, which locks the rows it plans on first.
-_ATTEMPTS = 4
-
-
-class _LostRace(Exception):
-    """A guarded reserve found less than planned: someone else took the units first."""
+from omnistock.services import allocation, availability
+from omnistock.services.allocation import Claim
 
 
 def hold(
@@ -59,48 +51,86 @@ def hold(
         raise InvalidInput("ttl_seconds", f"must be from 1 to {MAX_TTL_SECONDS}")
     wanted = merged(lines)
     skus = [sku for sku, _ in wanted]
-    book, sku_rules = uow.rulebook(skus)
-    availability.check_pool(book, channel, location)
-    order = _hold_order(book, channel, location, ship_to)
+    book = uow.rulebook(skus)
+    availability.check_pool(book[0], channel, location)
+    order = _hold_order(book[0], channel, location, ship_to)
     uow.catalog.require_line_items(skus)
-    found = uow.stock.available_at(skus, now=uow.now)
-    expired: list[Reservation] = []
-    if found.expired_holds:
-        # Expired holds on these skus end now and give their units back in the same pass
-        # over the rows as the new hold. Only the holds ended here count as free from now
-        # on: any other (beyond the batch, or expiring meanwhile) still holds its units.
-        expired = _end_expired(uow, skus=skus)
+    planner = _Planner(uow, book, channel, order, wanted)
     reservation_id = str(uuid.uuid4())
-    for attempt in range(1, _ATTEMPTS + 1):
-        if attempt == _ATTEMPTS:  # lost every race so far: lock the rows, then nobody can
-            codes = [loc.code for loc in order]
-            uow.stock.lock_positions(skus=skus, locations=codes)
-        if attempt > 1 or found.expired_holds:
-            found = uow.stock.available_at(skus, now=uow.now, expired_free=False)
-            for (at, sku), units in _held_by(expired).items():  # ended here, not given back yet
-                if sku in found.units:  # an ended hold may free other skus too
-                    found.units[sku][at] = found.units[sku].get(at, 0) + units
-        buffers, sellable = _sellable(book, channel, location, found.units, sku_rules)
-        allocations, short = plan(wanted, order, sellable)
+    allocation.allocate(
+        uow,
+        decide=planner.claims,
+        rows=planner.rows,
+        carry_out=lambda claims: _apply(uow, planner.ended, reservation_id, claims),
+        lock=lambda: uow.stock.lock_positions(skus=skus, locations=[loc.code for loc in order]),
+    )
+    reservation = Reservation(
+        id=reservation_id,
+        channel=channel,
+        status=ACTIVE,
+        expires_at=uow.now + dt.timedelta(seconds=ttl_seconds),
+        lines=tuple(wanted),
+        allocations=tuple(Allocation(c.location, c.sku, c.quantity) for c in planner.last),
+    )
+    uow.holds.add(reservation, now=uow.now)
+    uow.emit(Event.RESERVATION_CREATED, reservation_view(reservation))
+    return reservation
+
+
+class _Planner:
+    """A hold's claims on the stock as it is at each attempt.
+
+    The first read counts the units of expired holds as free. If there are any on these skus,
+    they end now and give their units back in the same pass over the rows as the new hold;
+    from then on only the holds ended here count as free: any other (beyond the batch, or
+    expiring meanwhile) still holds its units, as the guard sees it.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        book: tuple[Rulebook, dict[str, list[BufferRule]]],
+        channel: str,
+        order: Sequence[Location],
+        wanted: Sequence[tuple[str, int]],
+    ) -> None:
+        self.uow, (self.book, self.sku_rules), self.channel = uow, book, channel
+        self.order, self.wanted = order, wanted
+        self.skus = [sku for sku, _ in wanted]
+        found = uow.stock.available_at(self.skus, now=uow.now)
+        self.ended = _end_expired(uow, skus=self.skus) if found.expired_holds else []
+        self._first = None if found.expired_holds else found.units
+        self.last: list[Claim] = []
+
+    def claims(self) -> list[Claim]:
+        units = self._first if self._first is not None else self._available()
+        self._first = None
+        at = {loc.code: loc for loc in self.order}
+        sellable = {
+            (s.location, s.sku): s
+            for s in self.book.sellable(self.channel, units, self.sku_rules, at=at)
+        }
+        allocations, short = plan(
+            self.wanted, self.order, {row: s.units for row, s in sellable.items()}
+        )
         if short:
             raise InsufficientStock(short)
-        try:
-            with _undoable(uow, allocations, expired):
-                _apply(uow, expired, reservation_id, allocations, buffers)
-        except _LostRace:
-            continue
-        reservation = Reservation(
-            id=reservation_id,
-            channel=channel,
-            status=ACTIVE,
-            expires_at=uow.now + dt.timedelta(seconds=ttl_seconds),
-            lines=tuple(wanted),
-            allocations=tuple(allocations),
-        )
-        uow.holds.add(reservation, now=uow.now)
-        uow.emit("reservation.created", reservation_view(reservation))
-        return reservation
-    raise AssertionError("the last attempt holds every row it plans on")  # pragma: no cover
+        self.last = [
+            Claim(a.location, a.sku, a.quantity, sellable[a.location, a.sku].rule)
+            for a in allocations
+        ]
+        return self.last
+
+    def rows(self, claims: Sequence[Claim]) -> Collection[tuple[str, str]]:
+        return {(c.location, c.sku) for c in claims} | _held_by(self.ended).keys()
+
+    def _available(self) -> dict[str, dict[str, int]]:
+        """The stock now, the units of the holds ended here given back."""
+        found = self.uow.stock.available_at(self.skus, now=self.uow.now, expired_free=False)
+        for (at, sku), units in _held_by(self.ended).items():  # ended, not given back yet
+            if sku in found.units:  # an ended hold may free other skus too
+                found.units[sku][at] = found.units[sku].get(at, 0) + units
+        return found.units
 
 
 def release(uow: UnitOfWork, reservation_id: str) -> Reservation:
@@ -110,15 +140,16 @@ def release(uow: UnitOfWork, reservation_id: str) -> Reservation:
         return found
     status = EXPIRED if found.expires_at <= uow.now else RELEASED
     if uow.holds.end(reservation_id, status=status, now=uow.now):
-        _apply(uow, [found], None, [], {})
-        uow.emit(f"reservation.{status}", reservation_view(get(uow, reservation_id)))
+        _apply(uow, [found], None, [])
+        event = Event.RESERVATION_EXPIRED if status == EXPIRED else Event.RESERVATION_RELEASED
+        uow.emit(event, reservation_view(get(uow, reservation_id)))
     return get(uow, reservation_id)
 
 
 def release_expired(uow: UnitOfWork, *, most: int = 500) -> int:
     """Release up to `most` expired holds, each exactly once whoever else is sweeping."""
     expired = _end_expired(uow, skus=None, most=most)
-    _apply(uow, expired, None, [], {})
+    _apply(uow, expired, None, [])
     return len(expired)
 
 
@@ -155,81 +186,34 @@ def _hold_order(
     return book.hold_order[channel]
 
 
-def _undoable(
-    uow: UnitOfWork, allocations: Sequence[Allocation], ended: Sequence[Reservation]
-) -> contextlib.AbstractContextManager[None]:
-    """A savepoint to undo an attempt that loses a race, where one is needed.
-
-    On PostgreSQL, always: a guarded UPDATE that waited for another transaction and then
-    found the units gone keeps its row lock until undone, and kept locks would let the next
-    attempt deadlock. On SQLite (no row locks), only when more than one row changes: a race
-    is lost at a guarded reserve, and with one row that is the first change, so there is
-    nothing to undo.
-    """
-    rows = {(a.location, a.sku) for a in allocations} | _held_by(ended).keys()
-    if uow.single_writer and len(rows) <= 1:
-        return contextlib.nullcontext()
-    return uow.savepoint()
-
-
-def _sellable(
-    book: Rulebook,
-    channel: str,
-    location: str | None,
-    available: dict[str, dict[str, int]],
-    sku_rules: dict[str, list[BufferRule]],
-) -> tuple[dict[tuple[str, str], BufferRule | None], dict[tuple[str, str], int]]:
-    """What the channel may sell of each sku at each stocked location of its pool (only at
-    `location` when given), and the buffer rule that says so, by (location, sku)."""
-    buffers: dict[tuple[str, str], BufferRule | None] = {}
-    sellable: dict[tuple[str, str], int] = {}
-    for sku, at in available.items():
-        rule_at = book.resolver(channel, sku, sku_rules[sku])
-        for code, units in at.items():
-            if units <= 0 or location not in (None, code) or not book.in_pool(channel, code):
-                continue
-            rule = rule_at(book.locations[code])
-            buffers[code, sku] = rule
-            sellable[code, sku] = max(0, units - (rule.units_kept(units) if rule else 0))
-    return buffers, sellable
-
-
 def _apply(
     uow: UnitOfWork,
     ended: Sequence[Reservation],
     reservation_id: str | None,
-    allocations: Sequence[Allocation],
-    buffers: dict[tuple[str, str], BufferRule | None],
+    claims: Sequence[Claim],
 ) -> None:
-    """Give back the units of `ended` holds and reserve `allocations`, touching each row once,
+    """Give back the units of `ended` holds and reserve `claims`, touching each row once,
     in (location, sku) order: the one lock order every path follows, after the holds' rows."""
     freed = _held_by(ended)
-    taken = {(a.location, a.sku): a.quantity for a in allocations}
+    taken = {(c.location, c.sku): c for c in claims}
     for location, sku in sorted(freed.keys() | taken.keys()):
-        given_back, wanted = freed.get((location, sku), 0), taken.get((location, sku), 0)
-        if wanted:
-            rule = buffers[location, sku]
-            position = uow.stock.reserve(
-                sku=sku,
-                location=location,
-                quantity=wanted - given_back,
-                buffer_units=(rule.units or 0) if rule else 0,
-                buffer_basis_points=(rule.basis_points or 0) if rule else 0,
-            )
-            if position is None:
-                raise _LostRace
+        given_back, claim = freed.get((location, sku), 0), taken.get((location, sku))
+        if claim is not None:
+            net = dataclasses.replace(claim, quantity=claim.quantity - given_back)
+            position = allocation.reserve(uow, net)
         else:
             deltas = Deltas(reserved=-given_back)
-            position = uow.stock.apply_deltas(sku=sku, location=location, deltas=deltas)
-            assert position is not None, "a hold's units are reserved until it ends"
+            found = uow.stock.apply_deltas(sku=sku, location=location, deltas=deltas)
+            assert found is not None, "a hold's units are reserved until it ends"
+            position = found
         for hold in ended:
             for a in hold.allocations:
                 if (a.location, a.sku) == (location, sku):
                     _ledger(uow, a, RELEASE, Deltas(reserved=-a.quantity), hold.id, position)
-        if wanted:
+        if claim is not None:
             assert reservation_id is not None
-            a = Allocation(location, sku, wanted)
-            _ledger(uow, a, RESERVE, Deltas(reserved=wanted), reservation_id, position)
+            a = Allocation(location, sku, claim.quantity)
+            _ledger(uow, a, RESERVE, Deltas(reserved=claim.quantity), reservation_id, position)
 
 
 def _held_by(holds: Sequence[Reservation]) -> dict[tuple[str, str], int]:
@@ -256,8 +240,7 @@ def _ledger(
         deltas=deltas,
         reference=f"reservation:{reservation_id}",
     )
-    uow.emit("stock.changed", position_view(a.sku, a.location, position))
-    availability.watch(uow, a.sku)
+    allocation.announce(uow, a.sku, a.location, position)
 
 
 def _end_expired(
@@ -268,6 +251,6 @@ def _end_expired(
     for reservation_id in sorted(uow.holds.expired_ids(now=uow.now, most=most, skus=skus)):
         if uow.holds.end(reservation_id, status=EXPIRED, now=uow.now):
             expired = get(uow, reservation_id)
-            uow.emit("reservation.expired", reservation_view(expired))
+            uow.emit(Event.RESERVATION_EXPIRED, reservation_view(expired))
             ended.append(expired)
     return ended

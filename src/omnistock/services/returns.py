@@ -11,9 +11,10 @@ from typing import Any
 
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import NotFound
+from omnistock.domain.events import Event
 from omnistock.domain.returns import RETURN, Return, ReturnLine, deltas, priced
 from omnistock.domain.stock import Deltas
-from omnistock.services import catalog, healing, ledger
+from omnistock.services import catalog, ledger, order_changes
 from omnistock.services.views import iso
 
 
@@ -23,7 +24,7 @@ def take_back(
     """Take back `lines` of a delivered or collected order at `location`: on hand there at
     once (unsellable if damaged); answers the return with its refund."""
     catalog.active_location(uow, location, field="location")
-    order = healing.locked_order(uow, order_id, field="order_id")
+    order = order_changes.locked_order(uow, order_id, field="order_id")
     lines = priced(order, lines, uow.returns.returned(order_id))
     return_id = uow.returns.add(
         order_id=order_id,
@@ -46,7 +47,7 @@ def take_back(
     detail = ", ".join(f"{line.quantity} x {line.sku} ({line.condition})" for line in lines)
     uow.orders.add_history(order_id, [("returned", f"{detail} at {location}")], now=uow.now)
     view = return_view(Return(return_id, order_id, location, order.currency, lines, uow.now))
-    uow.emit("return.created", view)
+    uow.emit(Event.RETURN_CREATED, view)
     return view
 
 

@@ -1,15 +1,14 @@
 """Sourcing an order's lines: the candidates as the stock stands, the pure decision
 (`omnistock.domain.sourcing`), and the guarded reservation of its plan.
 
-The decision is taken on a fresh read of the stock; each allocation is then reserved by a
-guarded statement that re-checks the channel's buffer on the row as it is. A lost race (only
-possible on PostgreSQL: SQLite has one writer) undoes the attempt and sources again from
-fresh stock; after a few, the candidates' rows are locked first, so it cannot be lost again.
+The decision is taken on a fresh read of the stock, as the guard sees it, and reserved
+through the one guarded allocation (`omnistock.services.allocation`): a lost race (only
+possible on PostgreSQL: SQLite has one writer) sources again from fresh stock, and the last
+attempt locks the candidates' rows first.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,15 +21,8 @@ from omnistock.domain.catalog import Location, LocationType
 from omnistock.domain.errors import InsufficientStock, ShortLine
 from omnistock.domain.orders import ALLOCATE, DeliveryMethod, FulfilmentStatus
 from omnistock.domain.stock import Deltas
-from omnistock.services import availability
-from omnistock.services.views import position_view
-
-#: Optimistic attempts before the candidates' rows are locked first.
-_ATTEMPTS = 4
-
-
-class _LostRace(Exception):
-    """A guarded reserve (or a location's capacity) found less than planned."""
+from omnistock.services import allocation
+from omnistock.services.allocation import Claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,24 +67,52 @@ def allocate(
     backordered (or InsufficientStock and nothing reserved, when `all_or_nothing`)."""
     skus = [sku for sku, _ in need.lines]
     book, sku_rules = uow.rulebook(skus)
-    attempt = 0
-    while True:
-        attempt += 1
-        if attempt >= _ATTEMPTS and need.within is None:  # lost every race: lock the rows
-            codes = [loc.code for loc in _places(book, need)]
-            uow.stock.lock_positions(skus=skus, locations=codes)
+
+    def decide() -> _Plan:
         candidates, buffers = _candidates(uow, book, sku_rules, need, now=uow.now)
         decision = rules.source(
             need.lines, candidates, ship_to=need.ship_to, costs=uow.policy.costs
         )
         if decision.backorders and all_or_nothing:
             raise InsufficientStock(_short(need, decision))
-        try:
-            with _undoable(uow):
-                _reserve(uow, decision, buffers, book, need)
-        except _LostRace:
-            continue
-        return _record(uow, order_id, decision, trigger, need, candidates)
+        return _Plan(decision, candidates, buffers)
+
+    def carry_out(plan: _Plan) -> Sourced:
+        _reserve(uow, plan, book, need)
+        return _record(uow, order_id, plan.decision, trigger, need, plan.candidates)
+
+    def lock() -> None:
+        uow.stock.lock_positions(skus=skus, locations=[loc.code for loc in _places(book, need)])
+
+    return allocation.allocate(
+        uow,
+        decide=decide,
+        rows=_Plan.rows,
+        carry_out=carry_out,
+        lock=lock if need.within is None else None,  # locked ahead, in order
+        as_guarded=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A decision, the candidates it was taken on, and the claims that carry it out."""
+
+    decision: rules.Decision
+    candidates: list[rules.Candidate]
+    buffers: dict[tuple[str, str], BufferRule | None]
+
+    def claims(self) -> list[Claim]:
+        """Every allocation of the plan, in (location, sku) order: the one lock order."""
+        claims = (
+            Claim(shipment.location, sku, quantity, self.buffers[shipment.location, sku])
+            for shipment in self.decision.plan
+            for sku, quantity in shipment.lines
+        )
+        return sorted(claims, key=lambda c: (c.location, c.sku))
+
+    def rows(self) -> set[tuple[str, str]]:
+        return {(c.location, c.sku) for c in self.claims()}
 
 
 def _places(book: Rulebook, need: Need) -> list[Location]:
@@ -119,19 +139,12 @@ def _candidates(
     available = reads.stock.available_at(list(sku_rules), now=now, expired_free=False).units
     sellable: dict[str, dict[str, int]] = {}
     buffers: dict[tuple[str, str], BufferRule | None] = {}
-    for sku, at in available.items():
-        rule_at = book.resolver(need.channel, sku, sku_rules[sku])
-        for code, units in at.items():
-            location = places.get(code)
-            if units <= 0 or location is None:
-                continue
-            if need.within is not None and (code, sku) not in need.within:
-                continue  # stocked since its rows were locked: not for this transaction
-            rule = rule_at(location)
-            left = max(0, units - (rule.units_kept(units) if rule else 0))
-            if left:
-                sellable.setdefault(code, {})[sku] = left
-                buffers[code, sku] = rule
+    for code, sku, units, rule in book.sellable(need.channel, available, sku_rules, at=places):
+        if need.within is not None and (code, sku) not in need.within:
+            continue  # stocked since its rows were locked: not for this transaction
+        if units:
+            sellable.setdefault(code, {})[sku] = units
+            buffers[code, sku] = rule
     capacity_left = _capacity_left(reads, [places[code] for code in sellable], need, now=now)
     candidates = [
         rules.Candidate(
@@ -172,48 +185,19 @@ def _short(need: Need, decision: rules.Decision) -> list[ShortLine]:
     ]
 
 
-def _undoable(uow: UnitOfWork) -> contextlib.AbstractContextManager[None]:
-    """A savepoint on PostgreSQL, where a race can be lost (and a guarded UPDATE that waited
-    and lost keeps its row lock until undone); SQLite's one writer never loses one."""
-    if uow.single_writer:
-        return contextlib.nullcontext()
-    return uow.savepoint()
-
-
-def _reserve(
-    uow: UnitOfWork,
-    decision: rules.Decision,
-    buffers: dict[tuple[str, str], BufferRule | None],
-    book: Rulebook,
-    need: Need,
-) -> None:
-    """Reserve every allocation of the plan in (location, sku) order, the one lock order of
-    every path, then count each shipment against its location's daily capacity."""
-    allocations = sorted(
-        (shipment.location, sku, quantity)
-        for shipment in decision.plan
-        for sku, quantity in shipment.lines
-    )
-    for location, sku, quantity in allocations:
-        rule = buffers[location, sku]
-        position = uow.stock.reserve(
-            sku=sku,
-            location=location,
-            quantity=quantity,
-            buffer_units=(rule.units or 0) if rule else 0,
-            buffer_basis_points=(rule.basis_points or 0) if rule else 0,
-        )
-        if position is None:
-            raise _LostRace
-        uow.emit("stock.changed", position_view(sku, location, position))
-        availability.watch(uow, sku)
+def _reserve(uow: UnitOfWork, plan: _Plan, book: Rulebook, need: Need) -> None:
+    """Reserve every claim of the plan, then count each shipment against its location's
+    daily capacity (LostRace if either was taken meanwhile)."""
+    for claim in plan.claims():
+        position = allocation.reserve(uow, claim)
+        allocation.announce(uow, claim.sku, claim.location, position)
     if need.method is DeliveryMethod.SHIP:
-        for shipment in decision.plan:
+        for shipment in plan.decision.plan:
             capacity = book.locations[shipment.location].daily_capacity
             if capacity is not None and not uow.orders.accept_fulfilment(
                 location=shipment.location, day=_day(uow.now), capacity=capacity
             ):
-                raise _LostRace
+                raise allocation.LostRace
 
 
 def _record(

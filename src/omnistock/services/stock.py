@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import NotFound
+from omnistock.domain.events import Event
 from omnistock.domain.stock import (
     Drift,
     Movement,
@@ -97,7 +98,7 @@ def _apply(
         reason=reason,
         reference=reference,
     )
-    uow.emit("stock.changed", position_view(sku, location, position))
+    uow.emit(Event.STOCK_CHANGED, position_view(sku, location, position))
     availability.watch(uow, sku)
     return MovementRecorded(movement, position)
 

@@ -14,6 +14,7 @@ from typing import Any
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.catalog import one_line_a_sku
 from omnistock.domain.errors import InsufficientStock, InvalidInput, NotFound, ShortLine
+from omnistock.domain.events import Event
 from omnistock.domain.reservations import RELEASE, RESERVE
 from omnistock.domain.stock import Deltas
 from omnistock.domain.transfers import (
@@ -28,8 +29,9 @@ from omnistock.domain.transfers import (
     next_status,
     reception,
 )
-from omnistock.services import availability, catalog, ledger
-from omnistock.services.views import iso, position_view
+from omnistock.services import allocation, catalog, ledger
+from omnistock.services.allocation import Claim
+from omnistock.services.views import iso
 
 
 def create(
@@ -44,13 +46,7 @@ def create(
     """A transfer from `origin`, its units reserved there at once (every line or nothing:
     InsufficientStock), or with no origin a supplier's delivery, inbound at `destination`
     from now on."""
-    one_line_a_sku(sku for sku, _ in lines)
-    catalog.existing_location(uow, destination, field="to")
-    if origin is not None:
-        catalog.existing_location(uow, origin, field="from")
-        if origin == destination:
-            raise InvalidInput("to", "a transfer goes to another location than it comes from")
-    uow.catalog.require_line_items([sku for sku, _ in lines])
+    _validate(uow, origin, destination, lines)
     status = TransferStatus.OPEN if origin is not None else TransferStatus.SHIPPED
     transfer_id = uow.transfers.add(
         origin=origin,
@@ -72,8 +68,20 @@ def create(
             reference=f"transfer:{transfer_id}",
         )
     view = transfer_view(_get(uow, transfer_id))
-    uow.emit("transfer.created", view)
+    uow.emit(Event.TRANSFER_CREATED, view)
     return view
+
+
+def _validate(
+    uow: UnitOfWork, origin: str | None, destination: str, lines: Sequence[tuple[str, int]]
+) -> None:
+    one_line_a_sku(sku for sku, _ in lines)
+    catalog.existing_location(uow, destination, field="to")
+    if origin is not None:
+        catalog.existing_location(uow, origin, field="from")
+        if origin == destination:
+            raise InvalidInput("to", "a transfer goes to another location than it comes from")
+    uow.catalog.require_line_items([sku for sku, _ in lines])
 
 
 def _reserve(
@@ -83,13 +91,13 @@ def _reserve(
     available must cover it), in sku order; InsufficientStock names every line short."""
     short = []
     for sku, quantity in sorted(lines):
-        position = uow.stock.reserve(sku=sku, location=origin, quantity=quantity)
-        if position is None:
+        try:
+            position = allocation.reserve(uow, Claim(origin, sku, quantity))
+        except allocation.LostRace:
             here = uow.stock.read_position(sku=sku, location=origin)
             short.append(ShortLine(sku, quantity, max(0, here.available)))
             continue
-        uow.emit("stock.changed", position_view(sku, origin, position))
-        availability.watch(uow, sku)
+        allocation.announce(uow, sku, origin, position)
     if short:
         raise InsufficientStock(short)  # the transaction ends: nothing stays reserved
     uow.stock.append_movements(
@@ -123,7 +131,7 @@ def ship(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
         reason=f"shipped from {transfer.origin}",
         reference=reference,
     )
-    return _announce(uow, "transfer.shipped", transfer_id)
+    return _announce(uow, Event.TRANSFER_SHIPPED, transfer_id)
 
 
 def receive(uow: UnitOfWork, transfer_id: int, lines: Sequence[tuple[str, int]]) -> dict[str, Any]:
@@ -152,7 +160,7 @@ def receive(uow: UnitOfWork, transfer_id: int, lines: Sequence[tuple[str, int]])
             reason=f"{arrived[line.sku]} received of {line.quantity} shipped ({difference:+d})",
             reference=reference,
         )
-    return _announce(uow, "transfer.received", transfer_id)
+    return _announce(uow, Event.TRANSFER_RECEIVED, transfer_id)
 
 
 def cancel(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
@@ -170,7 +178,7 @@ def cancel(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
         reason="transfer cancelled",
         reference=f"transfer:{transfer_id}",
     )
-    return _announce(uow, "transfer.cancelled", transfer_id)
+    return _announce(uow, Event.TRANSFER_CANCELLED, transfer_id)
 
 
 def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: str) -> int:
@@ -194,7 +202,7 @@ def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: s
     )
     carried[sku] -= units
     if any(carried.values()):
-        _announce(uow, "transfer.changed", transfer_id)
+        _announce(uow, Event.TRANSFER_CHANGED, transfer_id)
         return units
     uow.transfers.move_status(
         transfer_id,
@@ -203,7 +211,7 @@ def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: s
         now=uow.now,
         reason=why,
     )
-    _announce(uow, "transfer.cancelled", transfer_id)
+    _announce(uow, Event.TRANSFER_CANCELLED, transfer_id)
     return units
 
 
@@ -303,7 +311,7 @@ def _lock(uow: UnitOfWork, locations: Sequence[str], lines: Sequence[tuple[str, 
     uow.stock.lock_positions(skus=skus, locations=sorted(locations))
 
 
-def _announce(uow: UnitOfWork, event: str, transfer_id: int) -> dict[str, Any]:
+def _announce(uow: UnitOfWork, event: Event, transfer_id: int) -> dict[str, Any]:
     view = transfer_view(_get(uow, transfer_id))
     uow.emit(event, view)
     return view
