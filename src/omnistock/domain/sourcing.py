@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 from typing import Any, overload
 
 from omnistock.domain.catalog import Location
-from omnistock.domain.reservations import distance_to
+from omnistock.domain.geography import distance_to
 
 CHOSEN, NOT_CHOSEN = "chosen", "not chosen"
 AT_CAPACITY, EXCLUDED, NO_STOCK = "at capacity", "excluded", "no stock"
