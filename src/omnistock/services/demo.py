@@ -72,6 +72,7 @@ from omnistock.domain.errors import (
     InvalidTransition,
     StockConflict,
 )
+from omnistock.domain.geography import distance_km
 from omnistock.domain.orders import (
     DONE,
     Action,
@@ -648,21 +649,11 @@ def ascii_code(name: str) -> str:
 
 
 def _km(a: City, b: City) -> float:
-    return _distance((a.lat, a.lon), (b.lat, b.lon))
+    return distance_km((a.lat, a.lon), (b.lat, b.lon))
 
 
 def _nearest(locations: Sequence[Location], point: tuple[float, float]) -> Location:
-    return min(locations, key=lambda location: _distance((location.lat, location.lon), point))
-
-
-def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance in km between two (lat, lon)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
+    return min(locations, key=lambda location: distance_km((location.lat, location.lon), point))
 
 
 # --------------------------------------------------------------------------- the stock
