@@ -145,7 +145,7 @@ def run_worker(database: DatabaseOption = None) -> None:
 
 
 def _load_demo(db: Database) -> None:
-    from omnistock.services import demo as demo_service
+    from omnistock import demo as demo_service
 
     summary = demo_service.load_demo(db, console=console)
     console.print(f"[green]Demo retailer ready:[/] {summary}")

@@ -40,6 +40,7 @@ from omnistock.db.tables import (
     returns,
     transfers,
 )
+from omnistock.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, OrderStatus
@@ -48,7 +49,6 @@ from omnistock.services import availability, catalog, channels, stock
 from omnistock.services import orders as order_service
 from omnistock.services import returns as return_service
 from omnistock.services import transfers as transfer_service
-from omnistock.services.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 from paging import every
 
 ITEMS = 200  # keeps each load short; the default size is measured by the CLI
