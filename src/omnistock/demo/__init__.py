@@ -40,7 +40,7 @@ written, the summary says so.
 """
 
 from omnistock.demo.geography import City, french_cities
-from omnistock.demo.loader import DEMO_REFERENCE, load_demo
+from omnistock.demo.loader import DEMO_REFERENCE, ProgressCallback, load_demo
 from omnistock.demo.plan import ORDERS, DemoPlan, plan_demo
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "ORDERS",
     "City",
     "DemoPlan",
+    "ProgressCallback",
     "french_cities",
     "load_demo",
     "plan_demo",

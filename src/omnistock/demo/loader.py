@@ -7,10 +7,7 @@ import dataclasses
 import functools
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import Any, Protocol, TypeVar
 
 from omnistock.db import Database, ReadUnit, UnitOfWork, bulk
 from omnistock.db import orders as orders_sql
@@ -29,19 +26,25 @@ T = TypeVar("T")
 
 #: Reference carried by every movement of the demo's opening stock (and how a load is detected).
 DEMO_REFERENCE = "demo-opening-stock"
-
-
 _BATCH = 5_000
 _LOADER_LOCK = 0x64656D6F
-
-
 _BATCH_PLAYED = 50  # orders (and what happens to them), returns or transfers a transaction
+
+
+class ProgressCallback(Protocol):
+    """Told how far a phase of the load has got: `done` of `total`, 0 as the phase starts."""
+
+    def __call__(self, phase: str, done: int, total: int) -> None: ...
+
+
+def _silent(phase: str, done: int, total: int) -> None:
+    """Reports to no one."""
 
 
 def load_demo(
     database: Database,
     *,
-    console: Console | None = None,
+    progress: ProgressCallback = _silent,
     items: int = 2000,
     orders: int = ORDERS,
     seed: int = 7,
@@ -49,14 +52,10 @@ def load_demo(
     """Load the demo retailer, its orders, their returns and its transfers (those not there
     yet); return a one-line summary."""
     plan = plan_demo(items=items, orders=orders, seed=seed)
-    columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn())
-    with Progress(
-        *columns, TimeElapsedColumn(), console=console, disable=console is None
-    ) as progress:
-        stocked = database.run(lambda uow: _load(uow, plan, progress, seed=seed))
-        ordered = _play_all(database, "Orders", plan.orders, _play, progress)
-        returned = _play_all(database, "Returns", plan.returns, _take_back, progress)
-        moved = _play_all(database, "Transfers", plan.transfers, _move, progress)
+    stocked = database.run(lambda uow: _load(uow, plan, progress, seed=seed))
+    ordered = _play_all(database, "Orders", plan.orders, _play, progress)
+    returned = _play_all(database, "Returns", plan.returns, _take_back, progress)
+    moved = _play_all(database, "Transfers", plan.transfers, _move, progress)
     with database.read() as conn:
         totals = bulk.stock_totals(conn, plan.codes)
     summary = (
@@ -68,7 +67,7 @@ def load_demo(
     return summary if changed else f"already loaded, nothing changed: {summary}"
 
 
-def _load(uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, seed: int) -> bool:
+def _load(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, seed: int) -> bool:
     """Load the retailer and its opening stock; False (and nothing written) when it is
     there already."""
     bulk.lock_loader(uow.conn, _LOADER_LOCK)
@@ -105,7 +104,7 @@ def _play_all(
     title: str,
     planned: Sequence[T],
     play: Callable[[UnitOfWork, T], str],
-    progress: Progress,
+    progress: ProgressCallback,
 ) -> tuple[int, int]:
     """Play each planned order (and what happens to it), return or transfer, a batch a
     transaction; answers how many were placed now and how many were there already.
@@ -113,14 +112,14 @@ def _play_all(
     Each one and its steps share a transaction, so one that is there has been played out:
     loading again skips it, and a load cut short goes on where it stopped.
     """
-    task = progress.add_task(title, total=len(planned))
+    progress(title, 0, len(planned))
     placed = found = 0
     for start in range(0, len(planned), _BATCH_PLAYED):
         batch = planned[start : start + _BATCH_PLAYED]
         outcomes = database.run(functools.partial(_play_batch, batch=batch, play=play))
         placed += outcomes.count(_PLACED)
         found += outcomes.count(_FOUND)
-        progress.advance(task, len(batch))
+        progress(title, start + len(batch), len(planned))
     return placed, found
 
 
@@ -292,31 +291,32 @@ def _put_channels(uow: UnitOfWork, plan: DemoPlan) -> None:
         channels.add_rule(uow, rule)
 
 
-def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: Progress) -> None:
+def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback) -> None:
     """Locations through the catalogue service; items in bulk, with the same events."""
-    task = progress.add_task("Locations and items", total=len(plan.locations) + len(plan.items))
+    phase, total = "Locations and items", len(plan.locations) + len(plan.items)
+    progress(phase, 0, total)
     for planned_location in plan.locations:
         catalog.put_location(uow, planned_location.location)
-    progress.advance(task, len(plan.locations))
+    progress(phase, len(plan.locations), total)
     for start in range(0, len(plan.items), _BATCH):
         batch = [planned.item for planned in plan.items[start : start + _BATCH]]
         created = bulk.put_items(uow.conn, batch, now=uow.now)
         for item in batch:
             event = "item.created" if item.sku in created else "item.updated"
             uow.emit(event, catalog.item_view(item))
-        progress.advance(task, len(batch))
+        progress(phase, len(plan.locations) + start + len(batch), total)
 
 
 def _receive_opening_stock(
-    uow: UnitOfWork, plan: DemoPlan, progress: Progress, *, reference: str
+    uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, reference: str
 ) -> None:
     entries = [movement for holding in plan.holdings for movement in holding.movements()]
-    task = progress.add_task("Opening stock movements", total=len(entries))
+    progress("Opening stock movements", 0, len(entries))
     after_id = bulk.last_movement_id(uow.conn)
     for start in range(0, len(entries), _BATCH):
         batch = entries[start : start + _BATCH]
         bulk.append_movements(uow.conn, batch, at=uow.now, reference=reference)
-        progress.advance(task, len(batch))
-    task = progress.add_task("Positions from the ledger", total=len(plan.holdings))
+        progress("Opening stock movements", start + len(batch), len(entries))
+    progress("Positions from the ledger", 0, len(plan.holdings))
     bulk.add_movements_to_positions(uow.conn, after_id=after_id, reference=reference)
-    progress.update(task, completed=len(plan.holdings))
+    progress("Positions from the ledger", len(plan.holdings), len(plan.holdings))
