@@ -1,19 +1,8 @@
-"""The demo's range: departments of styles whose variants (colour, size…) are the items, and
-the items a demo of a given size plans, each with a shelf price and an EAN-13 barcode."""
+"""The demo's range: departments of styles whose variants (colour, size…) are the items."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import random
-from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from itertools import product
-
-from omnistock.domain.catalog import Item
-from omnistock.domain.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,34 +92,49 @@ def _axis(*specs: tuple[str, str, float]) -> Axis:
     return Axis(tuple(Option(code, label, price) for code, label, price in specs))
 
 
+@dataclass(frozen=True, slots=True)
+class Family:
+    """Styles `PREFIX-CODE` named after `names` ("CRW crew-neck T-shirt, …"), optionally
+    crossed with materials ("ORG Organic cotton:1.0, …", a price factor after the colon),
+    each offered in the variants of `axes`."""
+
+    prefix: str
+    names: str
+    price: tuple[float, float]
+    axes: tuple[Axis, ...]
+    materials: str | None = None
+
+    def styles(self) -> list[Style]:
+        prefix, price, axes = self.prefix, self.price, self.axes
+        cuts = _options(self.names)
+        if self.materials is None:
+            return [Style(f"{prefix}-{c.code}", c.label, price, axes) for c in cuts]
+        styles = []
+        for entry in self.materials.split(","):
+            spec, factor = entry.strip().rsplit(":", 1)
+            code, label = spec.split(" ", 1)
+            low, high = price[0] * float(factor), price[1] * float(factor)
+            for c in cuts:
+                styles.append(
+                    Style(f"{prefix}-{code}-{c.code}", f"{label} {c.label}", (low, high), axes)
+                )
+        return styles
+
+
 def _family(
     prefix: str,
     names: str,
     price: tuple[float, float],
     *axes: Axis,
     materials: str | None = None,
-) -> list[Style]:
-    """Styles `PREFIX-CODE` named after `names` ("CRW crew-neck T-shirt, …"), optionally
-    crossed with materials ("ORG Organic cotton:1.0, …", a price factor after the colon)."""
-    cuts = _options(names)
-    if materials is None:
-        return [Style(f"{prefix}-{c.code}", c.label, price, axes) for c in cuts]
-    styles = []
-    for entry in materials.split(","):
-        spec, factor = entry.strip().rsplit(":", 1)
-        code, label = spec.split(" ", 1)
-        low, high = price[0] * float(factor), price[1] * float(factor)
-        for c in cuts:
-            styles.append(
-                Style(f"{prefix}-{code}-{c.code}", f"{label} {c.label}", (low, high), axes)
-            )
-    return styles
+) -> Family:
+    return Family(prefix, names, price, axes, materials)
 
 
-def catalogue() -> dict[str, list[Style]]:
-    """The demo's range, by department: every style and the axes of its variants."""
-    return {
-        "T-shirts": _family(
+#: The demo's range, by department: the families of its styles.
+RANGE: dict[str, tuple[Family, ...]] = {
+    "T-shirts": (
+        _family(
             "TSH",
             "CRW crew-neck T-shirt, VNK V-neck T-shirt, PKT pocket T-shirt, "
             "LSL long-sleeve T-shirt",
@@ -140,7 +144,9 @@ def catalogue() -> dict[str, list[Style]]:
             materials="ORG Organic cotton:1.0, PIM Pima cotton:1.3, LIN Linen:1.6, "
             "SLB Slub jersey:0.9, MER Merino:2.4",
         ),
-        "Shirts": _family(
+    ),
+    "Shirts": (
+        _family(
             "SHR",
             "OXF Oxford shirt, LIN Linen shirt, FLN Flannel shirt, DNM Denim shirt, "
             "POP Poplin shirt, CRD Corduroy overshirt",
@@ -148,37 +154,43 @@ def catalogue() -> dict[str, list[Style]]:
             APPAREL_COLOURS,
             SIZES,
         ),
-        "Sweatshirts": _family(
+    ),
+    "Sweatshirts": (
+        _family(
             "SWT",
             "HOD Organic cotton hoodie, CRW Crew-neck sweatshirt, ZIP Zip-through hoodie",
             (39, 79),
             APPAREL_COLOURS,
             SIZES,
         ),
-        "Polos and shorts": [
-            *_family(
-                "PLO",
-                "PIQ Cotton piqué polo, KNT Knitted polo, RGB Rugby shirt",
-                (29, 69),
-                APPAREL_COLOURS,
-                SIZES,
-            ),
-            *_family(
-                "SHS",
-                "CHN Chino shorts, LIN Linen shorts, SWM Swim shorts",
-                (25, 49),
-                APPAREL_COLOURS,
-                SIZES,
-            ),
-        ],
-        "Skirts": _family(
+    ),
+    "Polos and shorts": (
+        _family(
+            "PLO",
+            "PIQ Cotton piqué polo, KNT Knitted polo, RGB Rugby shirt",
+            (29, 69),
+            APPAREL_COLOURS,
+            SIZES,
+        ),
+        _family(
+            "SHS",
+            "CHN Chino shorts, LIN Linen shorts, SWM Swim shorts",
+            (25, 49),
+            APPAREL_COLOURS,
+            SIZES,
+        ),
+    ),
+    "Skirts": (
+        _family(
             "SKT",
             "PLM Pleated midi skirt, DNM Denim skirt, ALN A-line skirt, SLP Satin slip skirt",
             (35, 79),
             APPAREL_COLOURS,
             SIZES,
         ),
-        "Knitwear": _family(
+    ),
+    "Knitwear": (
+        _family(
             "KNT",
             "CSH Cashmere crew-neck jumper, MRN Merino cardigan, CBL Cable-knit jumper, "
             "LMB Lambswool V-neck jumper",
@@ -186,7 +198,9 @@ def catalogue() -> dict[str, list[Style]]:
             APPAREL_COLOURS,
             SIZES,
         ),
-        "Jeans": _family(
+    ),
+    "Jeans": (
+        _family(
             "JNS",
             "SLM Slim jeans, STR Straight jeans, RLX Relaxed jeans, TAP Tapered jeans, "
             "BOO Bootcut jeans",
@@ -194,7 +208,9 @@ def catalogue() -> dict[str, list[Style]]:
             DENIM_WASHES,
             WAISTS,
         ),
-        "Trousers": _family(
+    ),
+    "Trousers": (
+        _family(
             "TRS",
             "CHN Stretch chinos, WID Wide-leg trousers, CRG Cargo trousers, JOG Joggers, "
             "PLT Pleated wool trousers",
@@ -202,7 +218,9 @@ def catalogue() -> dict[str, list[Style]]:
             APPAREL_COLOURS,
             SIZES,
         ),
-        "Dresses": _family(
+    ),
+    "Dresses": (
+        _family(
             "DRS",
             "WRP Wrap dress, SHD Shirt dress, SLP Satin slip dress, KMD Knitted midi dress, "
             "TEA Floral tea dress",
@@ -210,7 +228,9 @@ def catalogue() -> dict[str, list[Style]]:
             APPAREL_COLOURS,
             SIZES,
         ),
-        "Jackets and coats": _family(
+    ),
+    "Jackets and coats": (
+        _family(
             "JKT",
             "DNM Denim jacket, QLT Quilted jacket, RAI Waterproof rain jacket, WOL Wool overcoat, "
             "BMB Bomber jacket, FLC Recycled fleece jacket, TRN Trench coat",
@@ -218,7 +238,9 @@ def catalogue() -> dict[str, list[Style]]:
             APPAREL_COLOURS,
             SIZES,
         ),
-        "Shoes": _family(
+    ),
+    "Shoes": (
+        _family(
             "SHO",
             "LSN Leather sneakers, RUN Running shoes, CHL Chelsea boots, CNV Canvas trainers, "
             "LOF Suede loafers, HIK Hiking boots, SDL Leather sandals",
@@ -226,238 +248,166 @@ def catalogue() -> dict[str, list[Style]]:
             SHOE_COLOURS,
             SHOE_SIZES,
         ),
-        "Accessories": [
-            *_family(
-                "ACC",
-                "BNE Wool beanie, SCF Wool scarf, CAP Baseball cap, TOT Canvas tote bag",
-                (15, 45),
-                APPAREL_COLOURS,
+    ),
+    "Accessories": (
+        _family(
+            "ACC",
+            "BNE Wool beanie, SCF Wool scarf, CAP Baseball cap, TOT Canvas tote bag",
+            (15, 45),
+            APPAREL_COLOURS,
+        ),
+        _family(
+            "ACC",
+            "BLT Leather belt",
+            (29, 49),
+            SHOE_COLOURS,
+            _axis(("85", "85 cm", 1), ("90", "90 cm", 1), ("95", "95 cm", 1), ("100", "100 cm", 1)),
+        ),
+        _family(
+            "ACC",
+            "SCK Cotton socks (pack of 3)",
+            (12, 16),
+            APPAREL_COLOURS,
+            _axis(("S", "EU 35-38", 1), ("M", "EU 39-42", 1), ("L", "EU 43-46", 1)),
+        ),
+    ),
+    "Home textiles": (
+        _family(
+            "HOM",
+            "DUV Washed linen duvet cover",
+            (89, 99),
+            HOME_COLOURS,
+            _axis(("140", "140x200", 1), ("200", "200x200", 1.3), ("240", "240x220", 1.6)),
+        ),
+        _family(
+            "HOM",
+            "SHT Percale fitted sheet",
+            (29, 35),
+            HOME_COLOURS,
+            _axis(("90", "90x190", 1), ("140", "140x190", 1.2), ("160", "160x200", 1.4)),
+        ),
+        _family(
+            "HOM",
+            "TWL Organic cotton bath towel",
+            (9, 12),
+            HOME_COLOURS,
+            _axis(("30", "30x50", 0.6), ("50", "50x100", 1), ("70", "70x140", 1.8)),
+        ),
+        _family(
+            "HOM",
+            "CUS Linen cushion cover",
+            (19, 25),
+            HOME_COLOURS,
+            _axis(("40", "40x40", 1), ("45", "45x45", 1.1), ("60", "60x60", 1.4)),
+        ),
+        _family("HOM", "PLD Wool throw", (69, 89), HOME_COLOURS),
+    ),
+    "Home and kitchen": (
+        _family(
+            "KIT",
+            "CND Scented candle",
+            (19, 25),
+            SCENTS,
+            _axis(("180", "180 g", 1), ("300", "300 g", 1.5)),
+        ),
+        _family("KIT", "DIF Reed diffuser (100 ml)", (24, 32), SCENTS),
+        _family(
+            "KIT",
+            "MUG Stoneware mug, PLT Stoneware dinner plate, BWL Stoneware bowl",
+            (8, 14),
+            HOME_COLOURS,
+        ),
+        _family(
+            "KIT",
+            "VAS Recycled glass vase",
+            (19, 23),
+            _axis(("S", "small", 1), ("M", "medium", 1.4), ("L", "large", 1.9)),
+        ),
+    ),
+    "Beauty": (
+        _family(
+            "BTY",
+            "FCR Hydrating face cream, NCR Night repair cream",
+            (22, 34),
+            _axis(("30", "30 ml", 1), ("50", "50 ml", 1.5)),
+        ),
+        _family("BTY", "SER Vitamin C serum (30 ml)", (29, 39)),
+        _family(
+            "BTY",
+            "SHP Gentle shampoo, CND Nourishing conditioner",
+            (8, 11),
+            _axis(("NRM", "normal hair", 1), ("DRY", "dry hair", 1), ("OIL", "oily hair", 1)),
+            _axis(("250", "250 ml", 1), ("500", "500 ml", 1.6)),
+        ),
+        _family(
+            "BTY",
+            "LIP Satin lipstick",
+            (18, 24),
+            Axis(
+                _options(
+                    "01 01 nude, 02 02 rose, 03 03 coral, 04 04 brick, 05 05 cherry, "
+                    "06 06 plum, 07 07 classic red, 08 08 mocha"
+                )
             ),
-            *_family(
-                "ACC",
-                "BLT Leather belt",
-                (29, 49),
-                SHOE_COLOURS,
-                _axis(
-                    ("85", "85 cm", 1), ("90", "90 cm", 1), ("95", "95 cm", 1), ("100", "100 cm", 1)
-                ),
-            ),
-            *_family(
-                "ACC",
-                "SCK Cotton socks (pack of 3)",
-                (12, 16),
-                APPAREL_COLOURS,
-                _axis(("S", "EU 35-38", 1), ("M", "EU 39-42", 1), ("L", "EU 43-46", 1)),
-            ),
-        ],
-        "Home textiles": [
-            *_family(
-                "HOM",
-                "DUV Washed linen duvet cover",
-                (89, 99),
-                HOME_COLOURS,
-                _axis(("140", "140x200", 1), ("200", "200x200", 1.3), ("240", "240x220", 1.6)),
-            ),
-            *_family(
-                "HOM",
-                "SHT Percale fitted sheet",
-                (29, 35),
-                HOME_COLOURS,
-                _axis(("90", "90x190", 1), ("140", "140x190", 1.2), ("160", "160x200", 1.4)),
-            ),
-            *_family(
-                "HOM",
-                "TWL Organic cotton bath towel",
-                (9, 12),
-                HOME_COLOURS,
-                _axis(("30", "30x50", 0.6), ("50", "50x100", 1), ("70", "70x140", 1.8)),
-            ),
-            *_family(
-                "HOM",
-                "CUS Linen cushion cover",
-                (19, 25),
-                HOME_COLOURS,
-                _axis(("40", "40x40", 1), ("45", "45x45", 1.1), ("60", "60x60", 1.4)),
-            ),
-            *_family("HOM", "PLD Wool throw", (69, 89), HOME_COLOURS),
-        ],
-        "Home and kitchen": [
-            *_family(
-                "KIT",
-                "CND Scented candle",
-                (19, 25),
-                SCENTS,
-                _axis(("180", "180 g", 1), ("300", "300 g", 1.5)),
-            ),
-            *_family("KIT", "DIF Reed diffuser (100 ml)", (24, 32), SCENTS),
-            *_family(
-                "KIT",
-                "MUG Stoneware mug, PLT Stoneware dinner plate, BWL Stoneware bowl",
-                (8, 14),
-                HOME_COLOURS,
-            ),
-            *_family(
-                "KIT",
-                "VAS Recycled glass vase",
-                (19, 23),
-                _axis(("S", "small", 1), ("M", "medium", 1.4), ("L", "large", 1.9)),
-            ),
-        ],
-        "Beauty": [
-            *_family(
-                "BTY",
-                "FCR Hydrating face cream, NCR Night repair cream",
-                (22, 34),
-                _axis(("30", "30 ml", 1), ("50", "50 ml", 1.5)),
-            ),
-            *_family("BTY", "SER Vitamin C serum (30 ml)", (29, 39)),
-            *_family(
-                "BTY",
-                "SHP Gentle shampoo, CND Nourishing conditioner",
-                (8, 11),
-                _axis(("NRM", "normal hair", 1), ("DRY", "dry hair", 1), ("OIL", "oily hair", 1)),
-                _axis(("250", "250 ml", 1), ("500", "500 ml", 1.6)),
-            ),
-            *_family(
-                "BTY",
-                "LIP Satin lipstick",
-                (18, 24),
-                Axis(
-                    _options(
-                        "01 01 nude, 02 02 rose, 03 03 coral, 04 04 brick, 05 05 cherry, "
-                        "06 06 plum, 07 07 classic red, 08 08 mocha"
-                    )
-                ),
-            ),
-            *_family(
-                "BTY",
-                "EDT Eau de toilette",
-                (39, 49),
-                SCENTS,
-                _axis(("50", "50 ml", 1), ("100", "100 ml", 1.5)),
-            ),
-            *_family(
-                "BTY",
-                "HND Hand cream",
-                (6, 9),
-                SCENTS,
-                _axis(("30", "30 ml", 1), ("75", "75 ml", 1.8)),
-            ),
-            *_family(
-                "BTY",
-                "SUN Sunscreen",
-                (12, 16),
-                _axis(("30", "SPF 30", 1), ("50", "SPF 50", 1.1)),
-                _axis(("50", "50 ml", 1), ("200", "200 ml", 2.2)),
-            ),
-        ],
-        "Electronics accessories": [
-            *_family(
-                "ELC",
-                "USC USB-C to USB-C cable, UCL USB-C to Lightning cable",
-                (12, 16),
-                TECH_COLOURS,
-                _axis(("1M", "1 m", 1), ("2M", "2 m", 1.3)),
-            ),
-            *_family(
-                "ELC",
-                "CHG GaN fast charger",
-                (24, 29),
-                _axis(("30W", "30 W", 1), ("65W", "65 W", 1.6), ("100W", "100 W", 2.2)),
-            ),
-            *_family(
-                "ELC",
-                "PWB Power bank",
-                (29, 35),
-                TECH_COLOURS,
-                _axis(("10K", "10,000 mAh", 1), ("20K", "20,000 mAh", 1.5)),
-            ),
-            *_family(
-                "ELC",
-                "EAR Wireless earbuds, HPH Over-ear headphones, SPK Bluetooth speaker",
-                (49, 129),
-                TECH_COLOURS,
-            ),
-            *_family("ELC", "CAS Silicone phone case", (19, 29), PHONES, TECH_COLOURS),
-            *_family("ELC", "SCR Tempered-glass screen protector", (14, 19), PHONES),
-        ],
+        ),
+        _family(
+            "BTY",
+            "EDT Eau de toilette",
+            (39, 49),
+            SCENTS,
+            _axis(("50", "50 ml", 1), ("100", "100 ml", 1.5)),
+        ),
+        _family(
+            "BTY",
+            "HND Hand cream",
+            (6, 9),
+            SCENTS,
+            _axis(("30", "30 ml", 1), ("75", "75 ml", 1.8)),
+        ),
+        _family(
+            "BTY",
+            "SUN Sunscreen",
+            (12, 16),
+            _axis(("30", "SPF 30", 1), ("50", "SPF 50", 1.1)),
+            _axis(("50", "50 ml", 1), ("200", "200 ml", 2.2)),
+        ),
+    ),
+    "Electronics accessories": (
+        _family(
+            "ELC",
+            "USC USB-C to USB-C cable, UCL USB-C to Lightning cable",
+            (12, 16),
+            TECH_COLOURS,
+            _axis(("1M", "1 m", 1), ("2M", "2 m", 1.3)),
+        ),
+        _family(
+            "ELC",
+            "CHG GaN fast charger",
+            (24, 29),
+            _axis(("30W", "30 W", 1), ("65W", "65 W", 1.6), ("100W", "100 W", 2.2)),
+        ),
+        _family(
+            "ELC",
+            "PWB Power bank",
+            (29, 35),
+            TECH_COLOURS,
+            _axis(("10K", "10,000 mAh", 1), ("20K", "20,000 mAh", 1.5)),
+        ),
+        _family(
+            "ELC",
+            "EAR Wireless earbuds, HPH Over-ear headphones, SPK Bluetooth speaker",
+            (49, 129),
+            TECH_COLOURS,
+        ),
+        _family("ELC", "CAS Silicone phone case", (19, 29), PHONES, TECH_COLOURS),
+        _family("ELC", "SCR Tempered-glass screen protector", (14, 19), PHONES),
+    ),
+}
+
+
+def catalogue() -> dict[str, list[Style]]:
+    """The demo's range, by department: every style and the axes of its variants."""
+    return {
+        department: [style for family in families for style in family.styles()]
+        for department, families in RANGE.items()
     }
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedItem:
-    item: Item
-    depth: float  # how much stock of it the chain holds, relative to the others
-
-
-def plan_items(*, count: int, rng: random.Random) -> list[PlannedItem]:
-    """`count` variants. Each department in turn adds its next colour of a style in every size
-    (a full size run), so even a small demo spans the whole range."""
-    queues = [_size_runs(styles, rng) for styles in catalogue().values()]
-    planned: list[PlannedItem] = []
-    while len(planned) < count and any(queues):
-        for queue in queues:
-            if queue and len(planned) < count:
-                planned.extend(queue.popleft())
-    if len(planned) < count:
-        raise InvalidInput("items", f"the demo catalogue holds at most {len(planned)} items")
-    return [
-        dataclasses.replace(p, item=dataclasses.replace(p.item, barcode=ean13(n)))
-        for n, p in enumerate(planned[:count])
-    ]
-
-
-def _size_runs(styles: Sequence[Style], rng: random.Random) -> deque[list[PlannedItem]]:
-    """A department's variants, style by style in a random order, one colour at a time."""
-    runs: deque[list[PlannedItem]] = deque()
-    for style in rng.sample(list(styles), len(styles)):
-        offered = [_offered(axis, rng) for axis in style.axes]
-        base_price = rng.uniform(*style.price)
-        demand = rng.lognormvariate(0, 0.8)  # a long tail of styles, a few selling far more
-        if len(offered) >= 2:
-            groups = [[(head, *rest) for rest in product(*offered[1:])] for head in offered[0]]
-        else:
-            groups = [list(product(*offered))]
-        for group in groups:
-            runs.append([_variant(style, combo, base_price, demand, rng) for combo in group])
-    return runs
-
-
-def _variant(
-    style: Style, combo: tuple[Option, ...], base_price: float, demand: float, rng: random.Random
-) -> PlannedItem:
-    sku = "-".join([style.sku, *(o.code for o in combo)])
-    name = f"{style.name} — {', '.join(o.label for o in combo)}" if combo else style.name
-    price = _retail_price(base_price * math.prod(o.price for o in combo))
-    depth = demand * math.prod(o.depth for o in combo) * rng.uniform(0.7, 1.3)
-    return PlannedItem(Item(sku=sku, name=name, price=price), depth)
-
-
-def _offered(axis: Axis, rng: random.Random) -> list[Option]:
-    if axis.choose is None:
-        return list(axis.options)
-    picked = set(rng.sample(range(len(axis.options)), rng.randint(*axis.choose)))
-    return [o for i, o in enumerate(axis.options) if i in picked]
-
-
-def _retail_price(raw: float) -> Decimal:
-    """A shelf price: whole euros and 90 cents (29.90)."""
-    return Decimal(max(int(raw), 1)) + Decimal("0.90")
-
-
-#: GS1 France prefix (376) and a made-up company number: the demo's own barcode range.
-_EAN_PREFIX = "3760123"
-
-
-def ean13(n: int) -> str:
-    """The demo's `n`-th EAN-13 barcode, with its check digit."""
-    body = f"{_EAN_PREFIX}{n:05d}"
-    if len(body) != 12:
-        raise InvalidInput("items", "the demo's barcode range holds 100,000 items")
-    return body + str(ean13_check_digit(body))
-
-
-def ean13_check_digit(body: str) -> int:
-    """Check digit of the 12 first digits: weights 1, 3, 1, 3… from the left."""
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return (10 - total % 10) % 10

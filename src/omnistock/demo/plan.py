@@ -6,8 +6,8 @@ import dataclasses
 import random
 from dataclasses import dataclass
 
-from omnistock.demo.catalogue import PlannedItem, plan_items
 from omnistock.demo.geography import WAREHOUSES, PlannedLocation, plan_stores
+from omnistock.demo.items import PlannedItem, plan_items
 from omnistock.demo.orders import DemoOrder, plan_orders
 from omnistock.demo.returns import DemoReturn, plan_returns
 from omnistock.demo.stock import Holding, plan_stock

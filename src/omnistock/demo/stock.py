@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from omnistock.db import bulk
-from omnistock.demo.catalogue import PlannedItem
 from omnistock.demo.geography import PlannedLocation
+from omnistock.demo.items import PlannedItem
 from omnistock.domain.catalog import LocationType
 from omnistock.domain.stock import MovementType, Position, movement_deltas
 
