@@ -3,7 +3,7 @@ a few hundred orders in every state of their workflow, some returned, and transf
 
 `load_demo` plans everything first, in pure Python and deterministically from a seed, then
 writes the retailer in one transaction: the locations through the catalogue service, the
-items in bulk (`omnistock.db.bulk`), and the stock through the ledger: a `receipt` for every
+items in bulk (`uow.bulk`), and the stock through the ledger: a `receipt` for every
 position, a `damage` for units found unsellable and a `sale` for the few positions already
 sold out, after which each position is written as the sum of its movements, so
 `omnistock check` stays clean.

@@ -9,8 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
-from omnistock.db import Database, ReadUnit, UnitOfWork, bulk
-from omnistock.db import orders as orders_sql
+from omnistock.db import Database, ReadUnit, UnitOfWork
 from omnistock.demo.orders import DemoOrder, OrderStep
 from omnistock.demo.plan import ORDERS, DemoPlan, plan_demo
 from omnistock.demo.returns import DemoReturn
@@ -56,8 +55,8 @@ def load_demo(
     ordered = _play_all(database, "Orders", plan.orders, _play, progress)
     returned = _play_all(database, "Returns", plan.returns, _take_back, progress)
     moved = _play_all(database, "Transfers", plan.transfers, _move, progress)
-    with database.read() as conn:
-        totals = bulk.stock_totals(conn, plan.codes)
+    with database.reading() as reads:
+        totals = reads.bulk.stock_totals(plan.codes)
     summary = (
         f"{totals.warehouses} warehouses, {totals.stores} stores, {totals.items:,} items, "
         f"{totals.positions:,} positions, {totals.units:,} units, {sum(ordered):,} orders, "
@@ -70,16 +69,16 @@ def load_demo(
 def _load(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, seed: int) -> bool:
     """Load the retailer and its opening stock; False (and nothing written) when it is
     there already."""
-    bulk.lock_loader(uow.conn, _LOADER_LOCK)
+    uow.bulk.lock_loader(_LOADER_LOCK)
     loaded_before = f"{DEMO_REFERENCE}/"
-    if bulk.has_movements(uow.conn, location=plan.codes[0], reference_prefix=loaded_before):
+    if uow.bulk.has_movements(location=plan.codes[0], reference_prefix=loaded_before):
         return False
     # A reference no client can send by chance: the positions sum exactly this load's rows.
     reference = f"{DEMO_REFERENCE}/{uuid.uuid4().hex}"
     _put_catalogue(uow, plan, progress)
     _put_channels(uow, plan)
     _receive_opening_stock(uow, plan, progress, reference=reference)
-    totals = bulk.stock_totals(uow.conn, plan.codes)
+    totals = uow.bulk.stock_totals(plan.codes)
     uow.emit(
         "demo.loaded",
         {
@@ -126,7 +125,7 @@ def _play_all(
 def _play_batch(
     uow: UnitOfWork, *, batch: Sequence[T], play: Callable[[UnitOfWork, T], str]
 ) -> list[str]:
-    bulk.lock_loader(uow.conn, _LOADER_LOCK)  # two loads at once take turns
+    uow.bulk.lock_loader(_LOADER_LOCK)  # two loads at once take turns
     return [play(uow, planned) for planned in batch]
 
 
@@ -134,7 +133,7 @@ def _play(uow: UnitOfWork, demo_order: DemoOrder) -> str:
     """Place one demo order unless it is there already, then take its steps."""
     new = demo_order.order
     assert new.external_id is not None
-    if orders_sql.order_of_external_id(uow.conn, new.channel, new.external_id) is not None:
+    if uow.orders.order_of_external_id(new.channel, new.external_id) is not None:
         return _FOUND
     try:
         with uow.savepoint():
@@ -149,7 +148,7 @@ def _play(uow: UnitOfWork, demo_order: DemoOrder) -> str:
 def _take_back(uow: UnitOfWork, planned: DemoReturn) -> str:
     """Take back a demo order's units unless it has had some back already; no more of each
     sku than it delivered or collected (none if it was not placed)."""
-    order_id = orders_sql.order_of_external_id(uow.conn, planned.channel, planned.external_id)
+    order_id = uow.orders.order_of_external_id(planned.channel, planned.external_id)
     if order_id is None:
         return _REFUSED
     if returns.list_returns(uow, order_id=order_id, limit=1)[0]:
@@ -300,7 +299,7 @@ def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback) 
     progress(phase, len(plan.locations), total)
     for start in range(0, len(plan.items), _BATCH):
         batch = [planned.item for planned in plan.items[start : start + _BATCH]]
-        created = bulk.put_items(uow.conn, batch, now=uow.now)
+        created = uow.bulk.put_items(batch, now=uow.now)
         for item in batch:
             event = "item.created" if item.sku in created else "item.updated"
             uow.emit(event, catalog.item_view(item))
@@ -312,11 +311,11 @@ def _receive_opening_stock(
 ) -> None:
     entries = [movement for holding in plan.holdings for movement in holding.movements()]
     progress("Opening stock movements", 0, len(entries))
-    after_id = bulk.last_movement_id(uow.conn)
+    after_id = uow.bulk.last_movement_id()
     for start in range(0, len(entries), _BATCH):
         batch = entries[start : start + _BATCH]
-        bulk.append_movements(uow.conn, batch, at=uow.now, reference=reference)
+        uow.bulk.append_movements(batch, at=uow.now, reference=reference)
         progress("Opening stock movements", start + len(batch), len(entries))
     progress("Positions from the ledger", 0, len(plan.holdings))
-    bulk.add_movements_to_positions(uow.conn, after_id=after_id, reference=reference)
+    uow.bulk.add_movements_to_positions(after_id=after_id, reference=reference)
     progress("Positions from the ledger", len(plan.holdings), len(plan.holdings))

@@ -6,11 +6,10 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from omnistock.db import bulk
 from omnistock.demo.geography import PlannedLocation
 from omnistock.demo.items import PlannedItem
 from omnistock.domain.catalog import LocationType
-from omnistock.domain.stock import MovementType, Position, movement_deltas
+from omnistock.domain.stock import MovementType, NewMovement, Position, movement_deltas
 
 _BEST_SELLER_SHARE = 0.02
 
@@ -25,7 +24,7 @@ class Holding:
     damaged: int = 0
     sold: int = 0
 
-    def movements(self) -> Iterator[bulk.NewMovement]:
+    def movements(self) -> Iterator[NewMovement]:
         """A receipt, then the units found damaged, then those sold (a sold-out position)."""
         for movement_type, quantity, reason in (
             (MovementType.RECEIPT, self.received, "opening stock"),
@@ -34,7 +33,7 @@ class Holding:
         ):
             if quantity:
                 deltas = movement_deltas(movement_type, quantity, Position())
-                yield bulk.NewMovement(self.sku, self.location, str(movement_type), deltas, reason)
+                yield NewMovement(self.sku, self.location, str(movement_type), deltas, reason)
 
 
 def plan_stock(
