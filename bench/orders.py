@@ -65,6 +65,7 @@ from sqlalchemy.engine import make_url
 
 import availability as av
 import movements as mv
+from omnistock import demo
 from omnistock.db import Database, UnitOfWork, bulk
 from omnistock.db.tables import orders as orders_table
 from omnistock.domain import sourcing as rules
@@ -72,7 +73,7 @@ from omnistock.domain.availability import BufferRule, Channel, winning_rule
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InsufficientStock
 from omnistock.domain.stock import Deltas, MovementType
-from omnistock.services import availability, catalog, channels, demo, orders, stock
+from omnistock.services import availability, catalog, channels, orders, stock
 from omnistock.services import sourcing as sourcing_service
 
 CHANNEL = av.CHANNEL

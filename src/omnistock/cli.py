@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
@@ -20,6 +30,9 @@ from omnistock.config import Settings
 from omnistock.db import Database
 from omnistock.services import access
 from omnistock.services import stock as stock_service
+
+if TYPE_CHECKING:
+    from omnistock.demo import ProgressCallback
 
 app = typer.Typer(
     help="omnistock: omnichannel order management with one unified, real-time stock.",
@@ -145,10 +158,26 @@ def run_worker(database: DatabaseOption = None) -> None:
 
 
 def _load_demo(db: Database) -> None:
-    from omnistock.services import demo as demo_service
+    from omnistock import demo as demo_retailer
 
-    summary = demo_service.load_demo(db, console=console)
+    with _progress_bars() as progress:
+        summary = demo_retailer.load_demo(db, progress=progress)
     console.print(f"[green]Demo retailer ready:[/] {summary}")
+
+
+@contextlib.contextmanager
+def _progress_bars() -> Iterator[ProgressCallback]:
+    """A bar on the console for each phase a long job reports."""
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bars.add_task(phase, total=total)
+            bars.update(tasks[phase], completed=done, total=total)
+
+        yield report
 
 
 @app.command()

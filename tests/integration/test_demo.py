@@ -9,7 +9,6 @@ themselves, or change it, take a fresh database each (`db`).
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from collections import Counter
@@ -21,7 +20,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from rich.console import Console
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
@@ -40,6 +38,7 @@ from omnistock.db.tables import (
     returns,
     transfers,
 )
+from omnistock.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, OrderStatus
@@ -48,7 +47,6 @@ from omnistock.services import availability, catalog, channels, stock
 from omnistock.services import orders as order_service
 from omnistock.services import returns as return_service
 from omnistock.services import transfers as transfer_service
-from omnistock.services.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 from paging import every
 
 ITEMS = 200  # keeps each load short; the default size is measured by the CLI
@@ -476,17 +474,30 @@ def test_a_demo_of_no_items_or_more_than_the_catalogue_holds_is_refused_and_writ
     assert snapshot(db)["locations"] == 0
 
 
-def test_the_load_shows_its_progress_on_the_console_it_is_given(db: Database) -> None:
-    out = io.StringIO()
+def test_the_load_reports_each_phase_from_nothing_done_to_all_done_to_the_callback_given(
+    db: Database,
+) -> None:
+    reported: dict[str, list[tuple[int, int]]] = {}
 
-    load_demo(db, items=ITEMS, orders=20, console=Console(file=out, width=120))
+    def progress(phase: str, done: int, total: int) -> None:
+        reported.setdefault(phase, []).append((done, total))
 
-    shown = out.getvalue()
-    assert "Opening stock movements" in shown
-    assert "Locations and items" in shown
-    assert "Orders" in shown
-    assert "Returns" in shown
-    assert "Transfers" in shown
+    load_demo(db, items=ITEMS, orders=20, progress=progress)
+
+    assert list(reported) == [
+        "Locations and items",
+        "Opening stock movements",
+        "Positions from the ledger",
+        "Orders",
+        "Returns",
+        "Transfers",
+    ]
+    for phase, steps in reported.items():
+        total = steps[0][1]
+        assert steps[0] == (0, total), phase
+        assert steps[-1] == (total, total), phase
+        assert [done for done, _ in steps] == sorted(done for done, _ in steps), phase
+    assert reported["Orders"][-1] == (20, 20)
 
 
 def test_the_same_seed_plans_the_same_retailer_and_another_seed_another() -> None:

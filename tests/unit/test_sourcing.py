@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omnistock.domain.catalog import Location, LocationType
-from omnistock.domain.reservations import distance_km, distance_to
+from omnistock.domain.geography import distance_km, distance_to
 from omnistock.domain.sourcing import Candidate, Considered, Costs, Decision, Shipment, source
 
 WAREHOUSE, STORE = LocationType.WAREHOUSE, LocationType.STORE

@@ -19,20 +19,9 @@ from sqlalchemy.dialects import postgresql
 from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import items, locations, movements, positions
 from omnistock.domain.catalog import Item
-from omnistock.domain.stock import Deltas
+from omnistock.domain.stock import NewMovement
 
 _QUANTITIES = ("on_hand", "reserved", "unsellable", "inbound")
-
-
-@dataclass(frozen=True, slots=True)
-class NewMovement:
-    """One ledger entry to append in bulk."""
-
-    sku: str
-    location: str
-    type: str
-    deltas: Deltas
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,13 @@ class Stock(StockReads, WriteRepository):
     append_movements = _on_conn(stock_sql.append_movements)
 
 
-class Bulk(WriteRepository):
+class BulkReads(Repository):
+    """What a bulk load left behind (the demo's summary)."""
+
+    stock_totals = _on_conn(bulk.stock_totals)
+
+
+class Bulk(BulkReads, WriteRepository):
     """Loading many rows at once (the demo, imports)."""
 
     put_items = _on_conn(bulk.put_items)
@@ -127,7 +133,6 @@ class Bulk(WriteRepository):
     last_movement_id = _on_conn(bulk.last_movement_id)
     append_movements = _on_conn(bulk.append_movements)
     add_movements_to_positions = _on_conn(bulk.add_movements_to_positions)
-    stock_totals = _on_conn(bulk.stock_totals)
 
 
 class HoldsReads(Repository):

@@ -68,6 +68,10 @@ class ReadUnit:
         return repositories.StockReads(self)
 
     @cached_property
+    def bulk(self) -> repositories.BulkReads:
+        return repositories.BulkReads(self)
+
+    @cached_property
     def holds(self) -> repositories.HoldsReads:
         return repositories.HoldsReads(self)
 

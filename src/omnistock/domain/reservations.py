@@ -8,12 +8,12 @@ then by location priority. A line may be split across locations. All lines or no
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from omnistock.domain.catalog import Location, LocationType
 from omnistock.domain.errors import ShortLine
+from omnistock.domain.geography import distance_km
 
 #: Ledger movement types written by holds (deltas on `reserved` only).
 RESERVE = "reserve"
@@ -24,7 +24,6 @@ ACTIVE, RELEASED, EXPIRED = "active", "released", "expired"
 ORDERED = "ordered"
 DEFAULT_TTL_SECONDS = 900
 MAX_TTL_SECONDS = 86_400
-_EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,31 +49,6 @@ def merged(lines: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     for sku, quantity in lines:
         totals[sku] = totals.get(sku, 0) + quantity
     return list(totals.items())
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance between two (lat, lon) points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
-
-
-def distance_to(point: tuple[float, float]) -> Callable[[float, float], float]:
-    """`distance_km((lat, lon), point)` as a function of (lat, lon), for many places and one
-    point: the point's share of the work is done once (the same floats as `distance_km`)."""
-    lat2, lon2 = math.radians(point[0]), math.radians(point[1])
-    cos_lat2 = math.cos(lat2)
-    sin, cos, radians = math.sin, math.cos, math.radians
-
-    def km(lat: float, lon: float) -> float:
-        lat1, lon1 = radians(lat), radians(lon)
-        h = sin((lat2 - lat1) / 2) ** 2 + cos(lat1) * cos_lat2 * sin((lon2 - lon1) / 2) ** 2
-        return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
-
-    return km
 
 
 def preferred(locations: Iterable[Location], ship_to: tuple[float, float] | None) -> list[Location]:

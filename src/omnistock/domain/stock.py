@@ -94,6 +94,17 @@ class Movement:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMovement:
+    """One ledger entry to append in bulk (the demo's opening stock, imports)."""
+
+    sku: str
+    location: str
+    type: str
+    deltas: Deltas
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Drift:
     """A position that differs from the sum of its movements (it never should)."""
 

@@ -6,7 +6,7 @@ import itertools
 import operator
 from collections.abc import Callable, Iterable, Sequence
 
-from omnistock.domain.reservations import distance_to
+from omnistock.domain.geography import distance_to
 from omnistock.domain.sourcing.plans import AT_CAPACITY, EXCLUDED, Candidate, Costs, Shipment
 
 

@@ -1,0 +1,322 @@
+"""Writing the planned demo through the services, as the API would: the retailer and its
+opening stock in one transaction, then its orders, returns and transfers in batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+from omnistock.db import Database, ReadUnit, UnitOfWork
+from omnistock.demo.orders import DemoOrder, OrderStep
+from omnistock.demo.plan import ORDERS, DemoPlan, plan_demo
+from omnistock.demo.returns import DemoReturn
+from omnistock.demo.transfers import DemoTransfer
+from omnistock.domain.availability import BufferRule, Channel
+from omnistock.domain.catalog import LocationType
+from omnistock.domain.errors import InsufficientStock, InvalidTransition, StockConflict
+from omnistock.domain.events import Event
+from omnistock.domain.orders import DONE, Action, DeliveryMethod, FulfilmentStatus, next_status
+from omnistock.domain.transfers import TransferAction
+from omnistock.services import catalog, channels, fulfilment, orders, returns, transfers
+
+T = TypeVar("T")
+
+#: Reference carried by every movement of the demo's opening stock (and how a load is detected).
+DEMO_REFERENCE = "demo-opening-stock"
+_BATCH = 5_000
+_LOADER_LOCK = 0x64656D6F
+_BATCH_PLAYED = 50  # orders (and what happens to them), returns or transfers a transaction
+
+
+class ProgressCallback(Protocol):
+    """Told how far a phase of the load has got: `done` of `total`, 0 as the phase starts."""
+
+    def __call__(self, phase: str, done: int, total: int) -> None: ...
+
+
+def _silent(phase: str, done: int, total: int) -> None:
+    """Reports to no one."""
+
+
+def load_demo(
+    database: Database,
+    *,
+    progress: ProgressCallback = _silent,
+    items: int = 2000,
+    orders: int = ORDERS,
+    seed: int = 7,
+) -> str:
+    """Load the demo retailer, its orders, their returns and its transfers (those not there
+    yet); return a one-line summary."""
+    plan = plan_demo(items=items, orders=orders, seed=seed)
+    stocked = database.run(lambda uow: _load(uow, plan, progress, seed=seed))
+    ordered = _play_all(database, "Orders", plan.orders, _play, progress)
+    returned = _play_all(database, "Returns", plan.returns, _take_back, progress)
+    moved = _play_all(database, "Transfers", plan.transfers, _move, progress)
+    with database.reading() as reads:
+        totals = reads.bulk.stock_totals(plan.codes)
+    summary = (
+        f"{totals.warehouses} warehouses, {totals.stores} stores, {totals.items:,} items, "
+        f"{totals.positions:,} positions, {totals.units:,} units, {sum(ordered):,} orders, "
+        f"{sum(returned):,} returns, {sum(moved):,} transfers"
+    )
+    changed = stocked or any(placed for placed, _ in (ordered, returned, moved))
+    return summary if changed else f"already loaded, nothing changed: {summary}"
+
+
+def _load(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, seed: int) -> bool:
+    """Load the retailer and its opening stock; False (and nothing written) when it is
+    there already."""
+    uow.bulk.lock_loader(_LOADER_LOCK)
+    loaded_before = f"{DEMO_REFERENCE}/"
+    if uow.bulk.has_movements(location=plan.codes[0], reference_prefix=loaded_before):
+        return False
+    # A reference no client can send by chance: the positions sum exactly this load's rows.
+    reference = f"{DEMO_REFERENCE}/{uuid.uuid4().hex}"
+    _put_catalogue(uow, plan, progress)
+    _put_channels(uow, plan)
+    _receive_opening_stock(uow, plan, progress, reference=reference)
+    totals = uow.bulk.stock_totals(plan.codes)
+    uow.emit(
+        Event.DEMO_LOADED,
+        {
+            "reference": reference,
+            "seed": seed,
+            "warehouses": totals.warehouses,
+            "stores": totals.stores,
+            "items": totals.items,
+            "positions": totals.positions,
+            "units": totals.units,
+        },
+    )
+    return True
+
+
+#: What became of a demo order, return or transfer in this load.
+_PLACED, _FOUND, _REFUSED = "placed", "found", "refused"
+
+
+def _play_all(
+    database: Database,
+    title: str,
+    planned: Sequence[T],
+    play: Callable[[UnitOfWork, T], str],
+    progress: ProgressCallback,
+) -> tuple[int, int]:
+    """Play each planned order (and what happens to it), return or transfer, a batch a
+    transaction; answers how many were placed now and how many were there already.
+
+    Each one and its steps share a transaction, so one that is there has been played out:
+    loading again skips it, and a load cut short goes on where it stopped.
+    """
+    progress(title, 0, len(planned))
+    placed = found = 0
+    for start in range(0, len(planned), _BATCH_PLAYED):
+        batch = planned[start : start + _BATCH_PLAYED]
+        outcomes = database.run(functools.partial(_play_batch, batch=batch, play=play))
+        placed += outcomes.count(_PLACED)
+        found += outcomes.count(_FOUND)
+        progress(title, start + len(batch), len(planned))
+    return placed, found
+
+
+def _play_batch(
+    uow: UnitOfWork, *, batch: Sequence[T], play: Callable[[UnitOfWork, T], str]
+) -> list[str]:
+    uow.bulk.lock_loader(_LOADER_LOCK)  # two loads at once take turns
+    return [play(uow, planned) for planned in batch]
+
+
+def _play(uow: UnitOfWork, demo_order: DemoOrder) -> str:
+    """Place one demo order unless it is there already, then take its steps."""
+    new = demo_order.order
+    assert new.external_id is not None
+    if uow.orders.order_of_external_id(new.channel, new.external_id) is not None:
+        return _FOUND
+    try:
+        with uow.savepoint():
+            view, created = orders.place(uow, new)
+            if created:
+                _take_steps(uow, view, demo_order)
+    except (InsufficientStock, StockConflict):
+        return _REFUSED  # the stock is not what the plan expected (it was changed since)
+    return _PLACED if created else _FOUND
+
+
+def _take_back(uow: UnitOfWork, planned: DemoReturn) -> str:
+    """Take back a demo order's units unless it has had some back already; no more of each
+    sku than it delivered or collected (none if it was not placed)."""
+    order_id = uow.orders.order_of_external_id(planned.channel, planned.external_id)
+    if order_id is None:
+        return _REFUSED
+    if returns.list_returns(uow, order_id=order_id, limit=1)[0]:
+        return _FOUND
+    left = _served_units(orders.get(uow, order_id))
+    lines = []
+    for line in planned.lines:
+        units = min(line.quantity, left.get(line.sku, 0))
+        if units:
+            lines.append(dataclasses.replace(line, quantity=units))
+            left[line.sku] -= units
+    if not lines:
+        return _REFUSED
+    returns.take_back(uow, order_id=order_id, location=planned.location, lines=lines)
+    return _PLACED
+
+
+def _served_units(order: dict[str, Any]) -> dict[str, int]:
+    """Units of each sku the order's fulfilments delivered or collected."""
+    done = {str(status) for status in DONE}
+    units: dict[str, int] = {}
+    for work in order["fulfillments"]:
+        if work["status"] in done:
+            for line in work["lines"]:
+                units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
+    return units
+
+
+def _move(uow: UnitOfWork, planned: DemoTransfer) -> str:
+    """Create one demo transfer unless it is there already, then take its steps."""
+    if _transfer_there(uow, planned.reference, planned.destination):
+        return _FOUND
+    eta = uow.now + planned.eta if planned.eta is not None else None
+    try:
+        with uow.savepoint():
+            transfer_id = transfers.create(
+                uow,
+                origin=planned.origin,
+                destination=planned.destination,
+                lines=planned.lines,
+                eta=eta,
+                reference=planned.reference,
+            )["id"]
+            for step in planned.steps:
+                if step is TransferAction.SHIP:
+                    transfers.ship(uow, transfer_id)
+                elif step is TransferAction.RECEIVE:
+                    counted = planned.lines if planned.arrived is None else planned.arrived
+                    transfers.receive(uow, transfer_id, counted)
+                else:
+                    transfers.cancel(uow, transfer_id)
+    except InsufficientStock:
+        return _REFUSED  # the stock is not what the plan expected (it was changed since)
+    return _PLACED
+
+
+def _transfer_there(reads: ReadUnit, reference: str, destination: str) -> bool:
+    after: int | None = 0
+    while after is not None:
+        page, after = transfers.list_transfers(reads, location=destination, after=after)
+        if any(found["reference"] == reference for found in page):
+            return True
+    return False
+
+
+def _take_steps(uow: UnitOfWork, placed: dict[str, Any], demo_order: DemoOrder) -> None:
+    """Each step of the order's story in turn, on its fulfilments as they stand (read again
+    only when a step may have added some)."""
+    order_id, method = placed["id"], demo_order.order.method
+    parcels = iter(demo_order.parcels)
+    works: list[dict[str, Any]] = placed["fulfillments"]
+    for step in demo_order.steps:
+        if step is OrderStep.CANCEL_ORDER:
+            works = orders.cancel(uow, order_id)["fulfillments"]
+        elif step is OrderStep.CANCEL_LAST_LINE:
+            last = placed["lines"][-1]
+            works = orders.cancel(uow, order_id, [(last["sku"], last["quantity"])])["fulfillments"]
+        elif step is Action.REJECT:
+            first = next((w for w in works if _allows(method, w["status"], step)), None)
+            if first is not None:
+                _act(uow, first, step, parcels)
+                works = orders.get(uow, order_id)["fulfillments"]  # sourced again
+        else:
+            works = [
+                _act(uow, w, step, parcels) if _allows(method, w["status"], step) else w
+                for w in works
+            ]
+
+
+def _allows(method: DeliveryMethod, status: str, action: Action) -> bool:
+    try:
+        next_status(method, FulfilmentStatus(status), action)
+    except InvalidTransition:
+        return False
+    return True
+
+
+def _act(
+    uow: UnitOfWork, work: dict[str, Any], action: Action, parcels: Iterator[tuple[str, str]]
+) -> dict[str, Any]:
+    """`action` on a fulfilment, with what a person would give with it; the fulfilment after."""
+    if action is Action.SHIP:
+        carrier, tracking = next(parcels, (None, None))
+        return fulfilment.act(uow, work["id"], action, carrier=carrier, tracking=tracking)
+    if action is Action.REJECT:
+        missing = [(work["lines"][0]["sku"], 1)]
+        return fulfilment.act(
+            uow, work["id"], action, reason="not found on the shelf", missing=missing
+        )
+    if action is Action.EXPIRE:  # as housekeeping would, a week on
+        days = uow.policy.pickup_expiry_days
+        return fulfilment.act(uow, work["id"], action, reason=f"not collected within {days} days")
+    return fulfilment.act(uow, work["id"], action)
+
+
+def _put_channels(uow: UnitOfWork, plan: DemoPlan) -> None:
+    """The web shop, the stores, and two marketplaces, with the buffers a chain would set.
+
+    The web shop sells from every ship-enabled location but leaves 2 units in each store for
+    walk-in customers; the stores sell their own stock; the marketplaces sell warehouse stock
+    only, and never more than 80% (fashion) or 70% (general) of it; the most expensive item
+    keeps 5 units back everywhere.
+    """
+    store, warehouse = (LocationType.STORE,), (LocationType.WAREHOUSE,)
+    for channel in (
+        Channel("web", "Web shop"),
+        Channel("store", "Stores", location_types=store),
+        Channel("marketplace-fashion", "Fashion marketplace", location_types=warehouse),
+        Channel("marketplace-general", "General marketplace", location_types=warehouse),
+    ):
+        channels.put_channel(uow, channel)
+    priciest = max(plan.items, key=lambda planned: planned.item.price or 0).item.sku
+    for rule in (
+        BufferRule(0, channel="web", location_type=LocationType.STORE, units=2),
+        BufferRule(0, channel="marketplace-fashion", basis_points=2_000),
+        BufferRule(0, channel="marketplace-general", basis_points=3_000),
+        BufferRule(0, sku=priciest, units=5),
+    ):
+        channels.add_rule(uow, rule)
+
+
+def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback) -> None:
+    """Locations through the catalogue service; items in bulk, with the same events."""
+    phase, total = "Locations and items", len(plan.locations) + len(plan.items)
+    progress(phase, 0, total)
+    for planned_location in plan.locations:
+        catalog.put_location(uow, planned_location.location)
+    progress(phase, len(plan.locations), total)
+    for start in range(0, len(plan.items), _BATCH):
+        batch = [planned.item for planned in plan.items[start : start + _BATCH]]
+        created = uow.bulk.put_items(batch, now=uow.now)
+        for item in batch:
+            event = Event.ITEM_CREATED if item.sku in created else Event.ITEM_UPDATED
+            uow.emit(event, catalog.item_view(item))
+        progress(phase, len(plan.locations) + start + len(batch), total)
+
+
+def _receive_opening_stock(
+    uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, reference: str
+) -> None:
+    entries = [movement for holding in plan.holdings for movement in holding.movements()]
+    progress("Opening stock movements", 0, len(entries))
+    after_id = uow.bulk.last_movement_id()
+    for start in range(0, len(entries), _BATCH):
+        batch = entries[start : start + _BATCH]
+        uow.bulk.append_movements(batch, at=uow.now, reference=reference)
+        progress("Opening stock movements", start + len(batch), len(entries))
+    progress("Positions from the ledger", 0, len(plan.holdings))
+    uow.bulk.add_movements_to_positions(after_id=after_id, reference=reference)
+    progress("Positions from the ledger", len(plan.holdings), len(plan.holdings))
