@@ -24,7 +24,7 @@ from omnistock.api.routes import (
     stock,
     transfers,
 )
-from omnistock.api.schemas import Health
+from omnistock.api.schemas.health import Health
 from omnistock.config import Settings
 from omnistock.db import Database
 

@@ -60,7 +60,7 @@ _DESCRIPTIONS = {
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI answers for these error statuses, as problem details."""
-    from omnistock.api.schemas import Problem
+    from omnistock.api.schemas.problems import Problem
 
     schema = {"content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
     return {status: {"description": _DESCRIPTIONS[status], **schema} for status in statuses}

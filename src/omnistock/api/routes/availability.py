@@ -10,7 +10,8 @@ from pydantic_core import to_json
 from omnistock.api.deps import Caller, scope
 from omnistock.api.problems import documented
 from omnistock.api.routes.catalog import SkuPath
-from omnistock.api.schemas import KEY_PATTERN, AvailabilityOut, AvailabilityPage
+from omnistock.api.schemas.availability import AvailabilityOut, AvailabilityPage
+from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.services import availability
 
 router = APIRouter(tags=["availability"], responses=documented(401, 403, 404, 422, 503))

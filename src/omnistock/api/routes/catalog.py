@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
-from omnistock.api.schemas import KEY_PATTERN, ItemIn, ItemOut, LocationIn, LocationOut
+from omnistock.api.schemas.catalog import ItemIn, ItemOut, LocationIn, LocationOut
+from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.db import UnitOfWork
 from omnistock.domain.catalog import Item, Location
 from omnistock.services import catalog

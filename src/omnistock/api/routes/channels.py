@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
-from omnistock.api.schemas import KEY_PATTERN, BufferRuleIn, BufferRuleOut, ChannelIn, ChannelOut
+from omnistock.api.schemas.channels import BufferRuleIn, BufferRuleOut, ChannelIn, ChannelOut
+from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import BASIS_POINTS, BufferRule, Channel
 from omnistock.services import channels

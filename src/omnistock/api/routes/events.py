@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from omnistock.api.deps import Caller, scope
 from omnistock.api.problems import documented
-from omnistock.api.schemas import EventPage
+from omnistock.api.schemas.events import EventPage
 from omnistock.events.feed import feed
 
 router = APIRouter(tags=["events"], responses=documented(401, 403, 422, 503))

@@ -14,7 +14,7 @@ from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
 from omnistock.api.routes.orders import After, KeyQuery, Limit
-from omnistock.api.schemas import FulfilmentOut, FulfilmentPage, RejectIn, ShipIn
+from omnistock.api.schemas.fulfilments import FulfilmentOut, FulfilmentPage, RejectIn, ShipIn
 from omnistock.db import UnitOfWork
 from omnistock.domain.orders import Action, FulfilmentStatus
 from omnistock.services import fulfilment

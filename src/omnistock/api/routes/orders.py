@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
-from omnistock.api.schemas import (
-    KEY_PATTERN,
+from omnistock.api.schemas.common import KEY_PATTERN
+from omnistock.api.schemas.orders import (
     CancelIn,
     DecisionOut,
     OrderDetailOut,

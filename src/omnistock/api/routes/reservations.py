@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
-from omnistock.api.schemas import ReservationIn, ReservationOut
+from omnistock.api.schemas.reservations import ReservationIn, ReservationOut
 from omnistock.db import UnitOfWork
 from omnistock.services import reservations
 

@@ -11,7 +11,8 @@ from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
 from omnistock.api.routes.catalog import SkuPath
-from omnistock.api.schemas import KEY_PATTERN, MovementIn, MovementOut, MovementResult, StockOut
+from omnistock.api.schemas.common import KEY_PATTERN
+from omnistock.api.schemas.stock import MovementIn, MovementOut, MovementResult, StockOut
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import Forbidden
 from omnistock.domain.stock import Movement

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
-from omnistock.api.schemas import KEY_PATTERN, ReceiveIn, TransferIn, TransferOut, TransferPage
+from omnistock.api.schemas.common import KEY_PATTERN
+from omnistock.api.schemas.transfers import ReceiveIn, TransferIn, TransferOut, TransferPage
 from omnistock.db import UnitOfWork
 from omnistock.domain.transfers import TransferStatus
 from omnistock.services import transfers

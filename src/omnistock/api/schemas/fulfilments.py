@@ -1,0 +1,40 @@
+"""Fulfilments: a location's share of an order, shipped, collected or rejected."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from omnistock.api.schemas.common import HoldLineIn, HoldLineOut, Model, Note, Short
+
+
+class FulfilmentOut(Model):
+    id: int
+    order_id: int
+    location: str
+    status: str = Field(
+        description="allocated, picked, packed, shipped, delivered, ready_for_pickup, "
+        "collected, expired, rejected or cancelled"
+    )
+    lines: list[HoldLineOut]
+    carrier: str | None
+    tracking: str | None
+    reason: str | None
+
+
+class FulfilmentPage(Model):
+    fulfillments: list[FulfilmentOut]
+    next: int | None = Field(description="Pass as `after` for the next page; null at the end")
+
+
+class ShipIn(Model):
+    carrier: Short | None = None
+    tracking: Short | None = None
+
+
+class RejectIn(Model):
+    reason: Note = Field(description="Why the location cannot serve it")
+    missing: Annotated[list[HoldLineIn], Field(max_length=100)] = Field(
+        default_factory=list, description="Units not found there: written off at the location"
+    )

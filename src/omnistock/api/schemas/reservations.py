@@ -1,0 +1,38 @@
+"""Holds: units kept for a channel's customer for a while, and where they are held."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from omnistock.api.schemas.common import HoldLineIn, HoldLineOut, Key, Model
+
+
+class Coordinates(Model):
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class ReservationIn(Model):
+    channel: Key
+    lines: Annotated[list[HoldLineIn], Field(min_length=1, max_length=100)]
+    ship_to: Coordinates | None = Field(None, description="Hold nearest to the customer")
+    location: Key | None = Field(None, description="Hold at this location only")
+    ttl_seconds: Annotated[int, Field(strict=True, ge=1, le=86_400)] = 900
+
+
+class AllocationOut(Model):
+    location: str
+    sku: str
+    quantity: int
+
+
+class ReservationOut(Model):
+    id: str
+    status: str = Field(description="active, released or expired")
+    channel: str
+    expires_at: dt.datetime
+    lines: list[HoldLineOut]
+    allocations: list[AllocationOut]

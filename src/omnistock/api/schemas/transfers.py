@@ -1,0 +1,85 @@
+"""Transfers between locations and suppliers' announced deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+
+from omnistock.api.schemas.common import HoldLineIn, Key, Model, Note
+from omnistock.domain.stock import MAX_QUANTITY
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str) or not re.match(r"\d{4}-\d\d-\d\d[Tt ]", value):
+        raise ValueError("an ISO 8601 time with its zone, e.g. 2026-12-01T08:00:00Z")
+    return value
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("once in UTC, this time is outside the calendar") from None
+
+
+#: An ISO 8601 time with its zone (a number of seconds is not a time anyone means here).
+When = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
+
+
+class TransferIn(Model):
+    from_: Key | None = Field(
+        None, alias="from", description="The origin; absent: a supplier's announced delivery"
+    )
+    to: Key
+    lines: Annotated[list[HoldLineIn], Field(min_length=1, max_length=100)]
+    eta: When | None = Field(None, description="When it is expected (ISO 8601, with a zone)")
+    reference: Note | None = Field(None, description="E.g. the supplier's delivery note")
+
+
+class ReceivedLineIn(Model):
+    sku: Key
+    quantity: Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]
+
+
+class ReceiveIn(Model):
+    lines: Annotated[list[ReceivedLineIn], Field(max_length=100)] = Field(
+        description="The units counted, by sku; a sku not listed did not arrive"
+    )
+
+
+class TransferLineOut(Model):
+    sku: str
+    requested: int = Field(description="As asked")
+    quantity: int = Field(description="Carried (fewer than asked if the origin lost units)")
+    received: int | None = Field(description="Counted at the destination, once received")
+
+
+class DiscrepancyOut(Model):
+    sku: str
+    shipped: int
+    received: int
+    difference: int = Field(description="received - shipped: negative when units are missing")
+
+
+class TransferOut(Model):
+    id: int
+    status: str = Field(description="open, shipped, received or cancelled")
+    from_: str | None = Field(alias="from", description="null: a supplier's delivery")
+    to: str
+    eta: dt.datetime | None
+    reference: str | None
+    reason: str | None = Field(description="Why it carries fewer units, or was cancelled")
+    created_at: dt.datetime
+    shipped_at: dt.datetime | None
+    received_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    lines: list[TransferLineOut]
+    discrepancies: list[DiscrepancyOut]
+
+
+class TransferPage(Model):
+    transfers: list[TransferOut]
+    next: int | None = Field(description="Pass as `after` for the next page; null at the end")
