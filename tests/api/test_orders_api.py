@@ -7,7 +7,7 @@ channel from the stores. Coordinates are real, so "nearest" means what a custome
 
 Every scenario ends with the books balanced (`assert_books_balance`): the ledger replays to the
 positions, and each position's `reserved` is exactly what open fulfilments and active holds
-promise there. The fulfilment workflow is in test_fulfillments_api.py.
+promise there. The fulfilment workflow is in test_fulfilments_api.py.
 """
 
 from __future__ import annotations
@@ -193,10 +193,10 @@ def assert_books_balance(db: Database) -> None:
         assert list(stock.check(reads)) == []
         promised: defaultdict[tuple[str, str], int] = defaultdict(int)
         fulfilments = reads.conn.execute(
-            select(t.fulfillments.c.location, t.fulfillment_lines.c.sku)
-            .add_columns(t.fulfillment_lines.c.quantity)
-            .select_from(t.fulfillments.join(t.fulfillment_lines))
-            .where(t.fulfillments.c.status.in_(OPEN))
+            select(t.fulfilments.c.location, t.fulfilment_lines.c.sku)
+            .add_columns(t.fulfilment_lines.c.quantity)
+            .select_from(t.fulfilments.join(t.fulfilment_lines))
+            .where(t.fulfilments.c.status.in_(OPEN))
         )
         for location, sku, quantity in fulfilments:
             promised[location, sku] += quantity
@@ -224,10 +224,10 @@ def assert_books_balance(db: Database) -> None:
         lines = reads.conn.execute(select(t.order_lines)).all()
         live_units: Counter[tuple[int, str]] = Counter()
         rows = reads.conn.execute(
-            select(t.fulfillments.c.order_id, t.fulfillment_lines.c.sku)
-            .add_columns(t.fulfillment_lines.c.quantity)
-            .select_from(t.fulfillments.join(t.fulfillment_lines))
-            .where(t.fulfillments.c.status.not_in(DROPPED))
+            select(t.fulfilments.c.order_id, t.fulfilment_lines.c.sku)
+            .add_columns(t.fulfilment_lines.c.quantity)
+            .select_from(t.fulfilments.join(t.fulfilment_lines))
+            .where(t.fulfilments.c.status.not_in(DROPPED))
         )
         for order_id, sku, quantity in rows:
             live_units[order_id, sku] += quantity

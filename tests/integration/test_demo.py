@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url
 from omnistock.db import Database, UnitOfWork
 from omnistock.db.tables import (
     events,
-    fulfillment_lines,
-    fulfillments,
+    fulfilment_lines,
+    fulfilments,
     items,
     locations,
     metadata,
@@ -144,7 +144,7 @@ def snapshot(db: Database) -> dict[str, object]:
             "movements": count(conn, movements),
             "events": count(conn, events),
             "orders": count(conn, orders),
-            "fulfillments": count(conn, fulfillments),
+            "fulfillments": count(conn, fulfilments),
             "history": count(conn, order_history),
         }
 
@@ -171,7 +171,7 @@ def demo_orders(db: Database) -> list[dict[str, Any]]:
 
 def fulfilment_rows(db: Database) -> list[Any]:
     with db.read() as conn:
-        return list(conn.execute(select(fulfillments)))
+        return list(conn.execute(select(fulfilments)))
 
 
 def all_returns(db: Database) -> list[dict[str, Any]]:
@@ -625,7 +625,7 @@ def test_after_the_orders_the_ledger_replays_clean_and_every_reserved_unit_is_an
 ) -> None:
     """No holds in the demo: what is reserved anywhere is exactly what open fulfilments
     and open transfers promise there, and no location promises more than it has."""
-    f, fl = fulfillments.c, fulfillment_lines.c
+    f, fl = fulfilments.c, fulfilment_lines.c
     with demo.db.reading() as reads:
         assert list(stock.check(reads)) == []
         reserved = {
@@ -636,7 +636,7 @@ def test_after_the_orders_the_ledger_replays_clean_and_every_reserved_unit_is_an
             (location, sku): int(units)
             for location, sku, units in reads.conn.execute(
                 select(f.location, fl.sku, func.sum(fl.quantity))
-                .join(fulfillment_lines, fl.fulfillment_id == f.id)
+                .join(fulfilment_lines, fl.fulfillment_id == f.id)
                 .where(f.status.in_([str(s) for s in OPEN]))
                 .group_by(f.location, fl.sku)
             )

@@ -36,7 +36,7 @@ from test_oversell import (
 )
 
 from omnistock.db import Database
-from omnistock.db.tables import events, fulfillment_capacity, reservations
+from omnistock.db.tables import events, fulfilment_capacity, reservations
 from omnistock.domain.availability import BufferRule, winning_rule
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.orders import DROPPED, OPEN, FulfilmentStatus
@@ -364,7 +364,7 @@ def assert_no_location_took_more_than_its_capacity(
 ) -> None:
     """Each day's count of fulfilments a location accepted stays within its capacity, and
     counts every fulfilment sourced there."""
-    c = fulfillment_capacity.c
+    c = fulfilment_capacity.c
     with db.read() as conn:
         counted = conn.execute(select(c.location, c.day, c.accepted)).all()
     for location, day, accepted in counted:

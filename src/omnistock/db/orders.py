@@ -23,9 +23,9 @@ from sqlalchemy import (
 )
 
 from omnistock.db.tables import (
-    fulfillment_capacity,
-    fulfillment_lines,
-    fulfillments,
+    fulfilment_capacity,
+    fulfilment_lines,
+    fulfilments,
     order_history,
     order_lines,
     orders,
@@ -42,7 +42,7 @@ from omnistock.domain.orders import (
     OrderStatus,
 )
 
-f, fl, o, ol = fulfillments.c, fulfillment_lines.c, orders.c, order_lines.c
+f, fl, o, ol = fulfilments.c, fulfilment_lines.c, orders.c, order_lines.c
 
 
 def add_order(
@@ -94,7 +94,7 @@ _ADD_ORDER_ONCE = (
     )
     .columns(id=o.id.type)
 )
-_ADD_FULFILMENT = insert(fulfillments).returning(f.id)
+_ADD_FULFILMENT = insert(fulfilments).returning(f.id)
 
 
 def order_of_external_id(conn: Connection, channel: str, external_id: str) -> int | None:
@@ -147,7 +147,7 @@ def add_fulfilment(
     }
     fulfilment_id: int = conn.execute(_ADD_FULFILMENT, values).scalar_one()
     rows = [{"fulfillment_id": fulfilment_id, "sku": sku, "quantity": q} for sku, q in lines]
-    conn.execute(insert(fulfillment_lines), rows)
+    conn.execute(insert(fulfilment_lines), rows)
     return fulfilment_id
 
 
@@ -163,7 +163,7 @@ def move_status(
     """Move a fulfilment from `from_` to `to`; False when it was no longer `from_` (someone
     else moved it first: the status check makes every transition happen once)."""
     moved = conn.execute(
-        update(fulfillments)
+        update(fulfilments)
         .where(f.id == fulfilment_id, f.status == str(from_))
         .values(status=str(to), status_at=now, **{k: v for k, v in details.items() if v})
     )
@@ -173,9 +173,9 @@ def move_status(
 def take_from_fulfilment(conn: Connection, fulfilment_id: int, sku: str, units: int) -> None:
     """Take `units` of `sku` off a fulfilment (its line goes when none are left)."""
     where = (fl.fulfillment_id == fulfilment_id, fl.sku == sku)
-    gone = conn.execute(delete(fulfillment_lines).where(*where, fl.quantity == units))
+    gone = conn.execute(delete(fulfilment_lines).where(*where, fl.quantity == units))
     if gone.rowcount == 0:
-        conn.execute(update(fulfillment_lines).where(*where).values(quantity=fl.quantity - units))
+        conn.execute(update(fulfilment_lines).where(*where).values(quantity=fl.quantity - units))
 
 
 def lock_order(conn: Connection, order_id: int) -> bool:
@@ -335,8 +335,8 @@ def _fulfilments(
     conn: Connection, where: ColumnElement[bool], *, order_by: Sequence[Any]
 ) -> list[Fulfilment]:
     rows = conn.execute(
-        select(fulfillments, fl.sku, fl.quantity)
-        .select_from(fulfillments.outerjoin(fulfillment_lines, fl.fulfillment_id == f.id))
+        select(fulfilments, fl.sku, fl.quantity)
+        .select_from(fulfilments.outerjoin(fulfilment_lines, fl.fulfillment_id == f.id))
         .where(where)
         .order_by(*order_by, fl.sku)
     ).all()
@@ -365,7 +365,7 @@ def open_allocations(conn: Connection, *, location: str, sku: str) -> list[tuple
     one has started on, newest first: those healing moves first."""
     rows = conn.execute(
         select(f.id, f.order_id, fl.quantity)
-        .select_from(fulfillments.join(fulfillment_lines, fl.fulfillment_id == f.id))
+        .select_from(fulfilments.join(fulfilment_lines, fl.fulfillment_id == f.id))
         .where(
             f.location == location,
             f.status == str(FulfilmentStatus.ALLOCATED),
@@ -406,7 +406,7 @@ def decisions(conn: Connection, order_id: int) -> list[dict[str, Any]]:
 
 def accepted_today(conn: Connection, locations: Sequence[str], day: str) -> dict[str, int]:
     """Fulfilments each of `locations` has accepted on `day`."""
-    c = fulfillment_capacity.c
+    c = fulfilment_capacity.c
     rows = conn.execute(
         select(c.location, c.accepted).where(c.location.in_(locations), c.day == day)
     )

@@ -293,7 +293,8 @@ order_lines = Table(
     ),
 )
 
-fulfillments = Table(
+# The code spells fulfilment; the tables, like the API, keep the word they were created with.
+fulfilments = Table(
     "fulfillments",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
@@ -310,7 +311,7 @@ fulfillments = Table(
     Index("ix_fulfillments_status", "status", "status_at"),
 )
 
-fulfillment_lines = Table(
+fulfilment_lines = Table(
     "fulfillment_lines",
     metadata,
     Column("fulfillment_id", BigId, ForeignKey("fulfillments.id"), primary_key=True),
@@ -346,7 +347,7 @@ order_history = Table(
 
 #: Fulfilments each location with a daily capacity accepted per (UTC) day, counted by the
 #: guarded statement that accepts one more.
-fulfillment_capacity = Table(
+fulfilment_capacity = Table(
     "fulfillment_capacity",
     metadata,
     Column("location", Key, ForeignKey("locations.code"), primary_key=True),
