@@ -4,7 +4,7 @@ until it arrives (issue 5).
     from a location   open → shipped → received      (open → cancelled)
     from a supplier   shipped → received             (announced: already on its way)
 
-The network, the helpers and the closing check of the books come from test_orders_api.py: after
+The network, the helpers and the closing check of the books come from orders_helpers.py: after
 every scenario the ledger replays to the positions, and each position's `reserved` is exactly
 what open fulfilments, active holds and open transfers promise there.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from test_orders_api import (
+from orders_helpers import (
     VERSAILLES,
     assert_books_balance,
     events,
