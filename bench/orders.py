@@ -945,10 +945,10 @@ def time_sourcing(
         new = _ten_line_order(size, shape, n, city)
         need = new.need()
         skus = [sku for sku, _ in need.lines]
-        with database.read() as conn:
-            book, sku_rules = database.configuration.current(conn, skus)
+        with database.reading() as reads:
+            book, sku_rules = reads.rulebook(skus)
             candidates, _ = sourcing_service._candidates(
-                conn, book, sku_rules, need, now=dt.datetime.now(dt.UTC)
+                reads, book, sku_rules, need, now=dt.datetime.now(dt.UTC)
             )
         counts.append(len(candidates))
         started, calls, explain_times = time.perf_counter(), 0, []
