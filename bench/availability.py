@@ -22,24 +22,18 @@ rules; units and percent). Then:
 
 It prints figures and ratios (the issue's targets: reads >= 0.6 x bare, holds and flash
 sale >= 0.5 x raw). It never asserts a time. Machinery (PostgreSQL cluster, uvicorn, bare
-app, threaded runs) comes from `movements.py`.
+app, threaded runs, the HTTP load) comes from `_harness.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import http.client
 import itertools
 import json
-import math
 import os
-import queue
 import random
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,23 +48,60 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import psycopg
-from psycopg.types.json import Json
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 
-import movements as mv
+from _harness import (
+    APP,
+    BENCH_DIR,
+    CHANNEL,
+    LOCATIONS,
+    WAREHOUSE_EVERY,
+    WRK_COUNTS,
+    BackendRun,
+    Loader,
+    LoadSpec,
+    RawTransaction,
+    Result,
+    Worker,
+    bench_parser,
+    count_rows,
+    footer,
+    http_client,
+    ledger_drifts,
+    ledger_replay,
+    load_with_httpx,
+    load_with_wrk,
+    location_code,
+    make_location,
+    measure_backends,
+    measure_load,
+    measure_raw,
+    measure_service,
+    ms,
+    open_web_shop,
+    percentiles_ms,
+    progress,
+    ratio_of,
+    ratio_row,
+    ratio_table,
+    results_table,
+    server_env,
+    server_note,
+    stock_changed_data,
+    uvicorn_server,
+    vs_full,
+    watching,
+    write_json,
+)
 from omnistock.db import Database, UnitOfWork
 from omnistock.db.tables import positions, reservation_lines, reservations
-from omnistock.domain.availability import BufferRule, Channel, winning_rule
-from omnistock.domain.catalog import Item, Location, LocationType
+from omnistock.domain.availability import BufferRule, winning_rule
+from omnistock.domain.catalog import Item, LocationType
 from omnistock.domain.errors import InsufficientStock
 from omnistock.domain.stock import MovementType
-from omnistock.services import catalog, channels, stock
+from omnistock.services import channels, stock
 from omnistock.services import reservations as holds
 
-LOCATIONS = 200
-WAREHOUSE_EVERY = 10  # L-000, L-010, ...: 20 warehouses and 180 stores
-CHANNEL = "web"
 ATS_SKU = "ATS-1"
 HOLD_SKUS = 100
 HOLD_STOCK = 1_000_000
@@ -81,20 +112,12 @@ FLASH_SKU, FLASH_RAW_SKU = "FLASH-APP", "FLASH-RAW"
 FLASH = SimpleNamespace(holds=10_000, units=1_000)
 FLASH_CLIENTS = 32
 READ_TARGET, HOLD_TARGET = 0.6, 0.5
-WRK_THREADS = 2
 #: A flash sale that has not ended after this long is reported unfinished.
 FLASH_BOUND_SECONDS = 600
-#: ... or has answered nothing for this long (wrk: a hold lost on the way).
-FLASH_STALL_SECONDS = 60
 AVAILABILITY_PATH = f"/v1/availability/{ATS_SKU}?channel={CHANNEL}"
 HOLDS_PATH = "/v1/reservations"
-BARE_GET_PATH = "/healthz"  # movements.bare_app: GET {"status": "ok"}
+BARE_GET_PATH = "/healthz"  # _harness.bare_app: GET {"status": "ok"}
 BARE_ANSWER_ENV = "OMNISTOCK_BENCH_ANSWER"
-APP = "omnistock.api.app:create_app_from_env"
-
-
-def location_code(i: int) -> str:
-    return f"L-{i:03d}"
 
 
 def hold_sku(i: int) -> str:
@@ -107,20 +130,6 @@ FLASH_LOCATION = location_code(0)
 def hold_location(i: int) -> str:
     """Where HOLD-i is stocked: one warehouse each, spread over the 20."""
     return location_code(i % (LOCATIONS // WAREHOUSE_EVERY) * WAREHOUSE_EVERY)
-
-
-def make_location(i: int) -> Location:
-    warehouse = i % WAREHOUSE_EVERY == 0
-    return Location(
-        code=location_code(i),
-        name=f"{'Warehouse' if warehouse else 'Store'} {i}",
-        type=LocationType.WAREHOUSE if warehouse else LocationType.STORE,
-        lat=43.0 + (i % 20) * 0.4,
-        lon=-1.0 + (i // 20) * 0.7,
-        ship_enabled=warehouse or i % 3 != 0,
-        pickup_enabled=not warehouse,
-        priority=10 + i % 7 if warehouse else 100 + i % 13,
-    )
 
 
 def buffer_rules() -> list[BufferRule]:
@@ -140,22 +149,12 @@ def buffer_rules() -> list[BufferRule]:
     ]
     for n, i in enumerate(range(5, LOCATIONS, 20)):  # 10 stores with a rule of their own
         channel = CHANNEL if n % 2 else None
-        amount = {"basis_points": 2500} if n % 3 == 0 else {"units": n + 1}
-        rules.append(BufferRule(0, channel=channel, location=location_code(i), **amount))
+        location = location_code(i)
+        if n % 3 == 0:
+            rules.append(BufferRule(0, channel=channel, location=location, basis_points=2500))
+        else:
+            rules.append(BufferRule(0, channel=channel, location=location, units=n + 1))
     return rules
-
-
-def open_web_shop(uow: UnitOfWork, items: Sequence[Item], rules: Sequence[BufferRule]) -> None:
-    """The LOCATIONS locations (`make_location`), `items`, and channel `web` selling from
-    every warehouse and store under `rules`, through the services."""
-    for i in range(LOCATIONS):
-        catalog.put_location(uow, make_location(i))
-    for item in items:
-        catalog.put_item(uow, item)
-    kinds = (LocationType.WAREHOUSE, LocationType.STORE)
-    channels.put_channel(uow, Channel(CHANNEL, "Web shop", location_types=kinds))
-    for rule in rules:
-        channels.add_rule(uow, rule)
 
 
 def set_up(url: str) -> None:
@@ -220,15 +219,6 @@ def targets(url: str, skus: list[tuple[str, str]]) -> dict[str, Target]:
 
 # --------------------------------------------------------------------------- raw SQL
 
-#: The app's guarded reserve (omnistock.db.stock._RESERVE): after it, what is available
-#: still covers the buffer, computed on the row as it is (percent rounded up).
-_RESERVE = """
-UPDATE positions SET reserved = reserved + :q
-WHERE sku = :sku AND location = :location
-  AND on_hand - reserved - unsellable - :q
-      >= :units + ((on_hand - reserved - unsellable) * :bp + 9999) / 10000
-RETURNING on_hand, reserved, unsellable, inbound
-"""
 _LEDGER = """
 INSERT INTO movements (at, sku, location, type, on_hand, reserved, unsellable, inbound,
     reason, reference)
@@ -242,31 +232,13 @@ _LINES = """
 INSERT INTO reservation_lines (reservation_id, position, sku, location, quantity)
 VALUES (:id, 0, :sku, NULL, :q), (:id, 1, :sku, :location, :q)
 """
-_PUBLISH = """
-INSERT INTO channel_availability (channel, sku, available_to_sell) VALUES (:channel, :sku, :ats)
-ON CONFLICT (channel, sku) DO UPDATE SET available_to_sell = excluded.available_to_sell
-"""
-_EVENT_SQLITE = """
-INSERT INTO events (seq, type, at, data)
-VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), :type, :at, :data)
-"""
-_EVENT_PG = """
-INSERT INTO events (xid, type, at, data)
-VALUES (pg_current_xact_id()::text::bigint, :type, :at, :data)
-"""
 
 
-def _pg(sql: str) -> str:
-    """sqlite3's `:name` parameters as psycopg's `%(name)s` (leaving `::casts` alone)."""
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
-
-
-class RawHold:
+class RawHold(RawTransaction):
     """The hold's transaction in plain sqlite3 / psycopg 3: the guarded reserve, the ledger
     movement, the reservation and its lines; with `full`, also the outbox events the app
     writes (stock.changed, reservation.created, availability.changed) and the published ATS.
-
-    SQLite writers queue on `lock` (one per run, shared by the threads), as the app's do.
+    Connections, times, JSON and the transaction are `RawTransaction`'s.
     """
 
     def __init__(
@@ -278,41 +250,9 @@ class RawHold:
         lock: threading.Lock | None = None,
         publish: bool = True,
     ) -> None:
-        self.sqlite = url.startswith("sqlite")
-        self.url, self.pick, self.full, self.publish = url, pick, full, publish
-        self.lock: contextlib.AbstractContextManager[Any] = lock or contextlib.nullcontext()
-        self.conn: Any = None
-        self.sql: dict[str, str] = {}
-        self._prepare(
-            {
-                "reserve": _RESERVE,
-                "ledger": _LEDGER,
-                "hold": _HOLD,
-                "lines": _LINES,
-                "publish": _PUBLISH,
-                "event": _EVENT_SQLITE if self.sqlite else _EVENT_PG,
-            }
-        )
-
-    def _prepare(self, statements: dict[str, str]) -> None:
-        """Add `statements` (written with sqlite3's `:name` parameters) to `self.sql`, in the
-        driver's own parameter style."""
-        self.sql.update({n: s if self.sqlite else _pg(s) for n, s in statements.items()})
-
-    def open(self) -> None:
-        if self.sqlite:
-            self.conn = mv.sqlite_connection(self.url.removeprefix("sqlite:///"))
-        else:
-            self.conn = psycopg.connect(mv.libpq(self.url))
-
-    def _time(self, moment: dt.datetime) -> Any:
-        # SQLite: naive UTC text, as SQLAlchemy stores UTCDateTime there.
-        if self.sqlite:
-            return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return moment
-
-    def _json(self, data: dict[str, Any]) -> Any:
-        return json.dumps(data) if self.sqlite else Json(data)
+        super().__init__(url, full=full, lock=lock, publish=publish)
+        self.pick = pick
+        self._prepare({"ledger": _LEDGER, "hold": _HOLD, "lines": _LINES})
 
     def step(self, rng: random.Random) -> bool:
         target = self.pick(rng)
@@ -345,31 +285,8 @@ class RawHold:
 
         return self._in_transaction(hold)
 
-    def _in_transaction(self, work: Callable[[], bool]) -> bool:
-        """Run `work` in a transaction of its own (SQLite: BEGIN IMMEDIATE, behind `lock`):
-        committed when it returns True; rolled back when it returns False (a guard held it
-        back) or raises."""
-        conn = self.conn
-        with self.lock:
-            if self.sqlite:
-                conn.execute("BEGIN IMMEDIATE")
-            try:
-                done = work()
-                if self.sqlite:
-                    conn.execute("COMMIT" if done else "ROLLBACK")
-                else:
-                    conn.commit() if done else conn.rollback()
-            except BaseException:
-                if self.sqlite:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                else:
-                    conn.rollback()
-                raise
-        return done
-
     def _app_writes(self, params: dict[str, Any], row: tuple[int, ...], now: dt.datetime) -> None:
-        position = mv.stock_changed_data(params["sku"], params["location"], row)
+        position = stock_changed_data(params["sku"], params["location"], row)
         available = position["available"]
         view = {
             "id": params["id"],
@@ -389,10 +306,6 @@ class RawHold:
         ):
             event = {"type": kind, "at": params["at"], "data": self._json(data)}
             self.conn.execute(self.sql["event"], event)
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
 
 
 def hold_one(skus: Sequence[str], rng: random.Random) -> Callable[[UnitOfWork], object]:
@@ -414,110 +327,18 @@ def has_table(url: str, name: str) -> bool:
 # --------------------------------------------------------------------------- HTTP load
 
 
-@dataclass(frozen=True)
-class LoadSpec:
-    """What the HTTP client sends: `get` one path; `holds` of 1 unit of a random sku among
-    `skus`; `flash`: `quota` holds of `skus[0]` in all, then stop."""
-
-    mode: str
-    path: str
-    key: str
-    skus: tuple[str, ...] = ()
-    quota: int = 0
-
-
-@dataclass
-class Load:
-    requests: int
-    seconds: float
-    ok: int  # 2xx other than 201
-    created: int  # 201
-    conflict: int  # 409
-    other: int  # any other status
-    socket_errors: int
-    p50_ms: float | None
-    p99_ms: float | None
-    finished: bool = True  # flash: every hold answered within the bound
-
-    @classmethod
-    def from_wrk(cls, figures: dict[str, Any], *, finished: bool = True) -> Load:
-        """What `WRK_COUNTS`' done() reports."""
-        return cls(
-            requests=figures["requests"],
-            seconds=figures["duration_us"] / 1e6,
-            ok=figures["ok"],
-            created=figures["created"],
-            conflict=figures["conflict"],
-            other=figures["other"],
-            socket_errors=figures["socket"],
-            p50_ms=figures["p50_us"] / 1000,
-            p99_ms=figures["p99_us"] / 1000,
-            finished=finished,
-        )
-
-    @classmethod
-    def from_httpx(cls, seen: mv.Exchanges) -> Load:
-        """The answers an httpx load saw, counted as `WRK_COUNTS` counts them."""
-        statuses = seen.statuses
-        created, conflict = statuses[201], statuses[409]
-        success = sum(n for code, n in statuses.items() if 200 <= code < 300)
-        p50, p99 = mv.percentiles_ms(seen.latencies)
-        return cls(
-            requests=sum(statuses.values()),
-            seconds=seen.seconds,
-            ok=success - created,
-            created=created,
-            conflict=conflict,
-            other=sum(statuses.values()) - success - conflict,
-            socket_errors=seen.failures,
-            p50_ms=p50,
-            p99_ms=p99,
-        )
-
-
-#: The start of a wrk script that counts the answers (`count_answer(status)` in its
-#: response()): 201, 409, other 2xx and anything else, per thread; done() sums the threads'
-#: counts and writes them with wrk's figures as one `WRK_JSON {...}` line (`Load.from_wrk`).
-WRK_COUNTS = r"""
-local threads = {}
-ok_n, created_n, conflict_n, other_n = 0, 0, 0, 0
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("thread_number", #threads)
-end
-
-function count_answer(status)
-  if status == 201 then created_n = created_n + 1
-  elseif status == 409 then conflict_n = conflict_n + 1
-  elseif status >= 200 and status < 300 then ok_n = ok_n + 1
-  else other_n = other_n + 1 end
-end
-
-function done(summary, latency, requests)
-  local c = {ok_n = 0, created_n = 0, conflict_n = 0, other_n = 0}
-  for _, t in ipairs(threads) do
-    for name, value in pairs(c) do c[name] = value + (t:get(name) or 0) end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"duration_us":%d,"requests":%d,"ok":%d,"created":%d,"conflict":%d,' ..
-    '"other":%d,"socket":%d,"p50_us":%d,"p99_us":%d}\n',
-    summary.duration, summary.requests, c.ok_n, c.created_n, c.conflict_n, c.other_n,
-    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
 WRK_SCRIPT = (
     WRK_COUNTS
     + r"""
--- args: mode (get|holds|flash), key, seed, path, channel, ttl, quota, threads, skus...
+-- args: key, seed, threads, quota, mode (get|holds|flash), path, channel, ttl, skus...
 local pool, counter, granted, permits, quota, mode = {}, 0, 0, 0, 0, nil
 local filler = nil
 
 function init(args)
-  mode = args[1]
-  local key, seed, path, channel, ttl = args[2], tonumber(args[3]), args[4], args[5], args[6]
-  local total, nthreads = tonumber(args[7]), tonumber(args[8])
+  local key, seed = args[1], tonumber(args[2])
+  local nthreads, total = tonumber(args[3]), tonumber(args[4])
+  mode = args[5]
+  local path, channel, ttl = args[6], args[7], args[8]
   quota = math.floor(total / nthreads)
   if thread_number <= total % nthreads then quota = quota + 1 end
   math.randomseed(seed * 1000 + thread_number)
@@ -578,105 +399,30 @@ end
 """
 
 
-def load_with_wrk(base: str, spec: LoadSpec, *, clients: int, seconds: float, seed: int) -> Load:
-    """Run wrk; a flash sale ends (SIGINT) once each wrk thread has its quota answered."""
-    flash = spec.mode == "flash"
-    threads = min(WRK_THREADS, clients)
-    args = [spec.mode, spec.key, str(seed), spec.path, CHANNEL, str(HOLD_TTL), str(spec.quota),
-            str(threads), *spec.skus]  # fmt: skip
-    output: list[str] = []
-    done_threads = 0
-    wrk = mv.Wrk(base + spec.path, threads, clients, seconds, "30s", args)
-    with mv.lua_script(WRK_SCRIPT + (WRK_FLASH_DELAY if flash else "")) as script:
-        process = subprocess.Popen(
-            wrk.command(script),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            lines: queue.Queue[str | None] = queue.Queue()
-            reader = threading.Thread(target=_pump, args=(process, lines), daemon=True)
-            reader.start()
-            while (line := _next_line(lines, FLASH_STALL_SECONDS if flash else None)) is not None:
-                output.append(line)  # ends when wrk exits: at -d at the latest
-                if line.startswith("THREAD_DONE"):
-                    done_threads += 1
-                    if done_threads == threads:
-                        process.send_signal(signal.SIGINT)  # wrk reports at once
-                elif line == "STALLED":
-                    process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
-            reader.join(timeout=15)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=15)
-    figures = mv.wrk_figures("".join(output), process.returncode)
-    return Load.from_wrk(figures, finished=not flash or done_threads == threads)
+async def send_hold(
+    mode: str, skus: tuple[str, ...], client: Any, path: str, rng: random.Random
+) -> Any:
+    """The httpx client's request: `get` the path, or POST a hold of 1 unit of a random sku
+    among `skus` (`holds` and `flash`)."""
+    if mode == "get":
+        return await client.get(path)
+    line = {"sku": rng.choice(skus), "quantity": 1}
+    body = {"channel": CHANNEL, "lines": [line], "ttl_seconds": HOLD_TTL}
+    return await client.post(path, json=body)
 
 
-def _pump(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.put(line)
-    lines.put(None)
-
-
-def _next_line(lines: queue.Queue[str | None], stall: float | None) -> str | None:
-    """The next line of wrk's output; "STALLED" when a flash sale has answered nothing for
-    `stall` seconds (a hold lost on the way: wrk stops being waited for); None at the end."""
-    try:
-        return lines.get(timeout=stall)
-    except queue.Empty:
-        return "STALLED"
-
-
-async def _httpx_load(
-    base: str, spec: LoadSpec, clients: int, seconds: float, seed: int
-) -> dict[str, Any]:
-    left = spec.quota
-
-    async def send(client: Any, rng: random.Random) -> Any:
-        nonlocal left
-        if spec.mode == "flash":
-            if left <= 0:
-                return None
-            left -= 1
-        if spec.mode == "get":
-            return await client.get(spec.path)
-        line = {"sku": rng.choice(spec.skus), "quantity": 1}
-        body = {"channel": CHANNEL, "lines": [line], "ttl_seconds": HOLD_TTL}
-        return await client.post(spec.path, json=body)
-
-    seen = await mv.load_over_httpx(send, spec.key, clients, seconds, seed, timeout=30, base=base)
-    load = Load.from_httpx(seen)
-    load.finished = spec.mode != "flash" or load.created + load.conflict + load.other == spec.quota
-    return asdict(load)
-
-
-def load_with_httpx(base: str, spec: LoadSpec, *, clients: int, seconds: float, seed: int) -> Load:
-    """The fallback client: httpx + asyncio in a process of its own (much slower than wrk)."""
-    return Load(
-        **mv.in_own_process(_httpx_load, base, spec, clients, seconds, seed, seconds=seconds)
-    )
-
-
-Loader = Callable[..., Load]
+def load_spec(
+    mode: str, path: str, key: str, skus: tuple[str, ...] = (), quota: int = 0
+) -> LoadSpec:
+    """What the client sends: `get` one path; `holds` of 1 unit of a random sku among `skus`;
+    `flash`: `quota` holds of `skus[0]` in all, then stop."""
+    script = WRK_SCRIPT + (WRK_FLASH_DELAY if mode == "flash" else "")
+    args = (mode, path, CHANNEL, str(HOLD_TTL), *skus)
+    send = functools.partial(send_hold, mode, skus)
+    return LoadSpec(path, key, script, send, args, quota)
 
 
 # --------------------------------------------------------------------------- database reads
-
-
-def count_rows(url: str, table: Table) -> int:
-    """How many rows `table` holds (what the HTTP measurements count as done)."""
-    database = Database(url)
-    try:
-        with database.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-    finally:
-        database.dispose()
 
 
 @dataclass
@@ -741,52 +487,17 @@ class Options:
     client_name: str
 
 
-def measure_load(
-    name: str,
-    kind: str,
-    *,
-    server: mv.Server,
-    spec: LoadSpec,
-    options: Options,
-    clients: int,
-    workers: int,
-    count: Callable[[], int] | None = None,
-    note: str = "",
-) -> mv.Result:
-    """Warm up, then load; holds are counted in the database, reads from the answers."""
-    options.loader(server.base, spec, clients=clients, seconds=mv.WARMUP_SECONDS, seed=1)
-    before = count() if count else 0
-    cpu_before = server.cpu_seconds()
-    load = options.loader(server.base, spec, clients=clients, seconds=options.seconds, seed=2)
-    cpu = server.cpu_seconds() - cpu_before
-    completed = count() - before if count else load.ok
-    return mv.Result(
-        name=name,
-        kind=kind,
-        clients=clients,
-        workers=workers,
-        completed=completed,
-        seconds=load.seconds,
-        refused=load.conflict,
-        errors=load.other + load.socket_errors,
-        p50_ms=load.p50_ms,
-        p99_ms=load.p99_ms,
-        cpu_ms=cpu / completed * 1000 if completed else None,
-        note=note,
-    )
-
-
 def ats_reads(
     url: str, options: Options, say: Callable[[str], None]
-) -> tuple[list[mv.Result], dict[str, Any]]:
+) -> tuple[list[Result], dict[str, Any]]:
     """GET availability and the bare endpoint, side by side, with 1 and 2 workers."""
-    key, env = mv.server_env(url)
+    key, env = server_env(url)
     results, answer = [], {}
     for workers in (1, 2):
         say(f"bare FastAPI GET, {workers} worker(s), {CLIENTS} clients")
-        with mv.uvicorn_server("movements:bare_app", workers=workers, env={},
-                               app_dir=mv.BENCH_DIR) as server:  # fmt: skip
-            spec = LoadSpec("get", BARE_GET_PATH, key)
+        with uvicorn_server("_harness:bare_app", workers=workers, env={},
+                               app_dir=BENCH_DIR) as server:  # fmt: skip
+            spec = load_spec("get", BARE_GET_PATH, key)
             results.append(
                 measure_load(
                     "bare FastAPI GET {status: ok} (no DB)", "bare", server=server, spec=spec,
@@ -795,13 +506,13 @@ def ats_reads(
                 )
             )  # fmt: skip
         say(f"HTTP GET availability, {workers} worker(s), {CLIENTS} clients")
-        with mv.uvicorn_server(APP, workers=workers, env=env) as server:
+        with uvicorn_server(APP, workers=workers, env=env) as server:
             status, body = ats_answer(server.base, key)
             locations = body.get("locations", [])
             answer = {"status": status, "ats": body.get("available_to_sell"),
                       "locations": len(locations),
                       "buffered": sum(1 for e in locations if e.get("buffer"))}  # fmt: skip
-            spec = LoadSpec("get", AVAILABILITY_PATH, key)
+            spec = load_spec("get", AVAILABILITY_PATH, key)
             results.append(
                 measure_load(
                     f"HTTP GET /v1/availability/{ATS_SKU}", "reads", server=server, spec=spec,
@@ -813,10 +524,10 @@ def ats_reads(
         with tempfile.NamedTemporaryFile(suffix=".json") as copy:
             copy.write(json.dumps(body).encode())
             copy.flush()
-            with mv.uvicorn_server("availability:bare_answer_app", workers=workers,
+            with uvicorn_server("availability:bare_answer_app", workers=workers,
                                    env={BARE_ANSWER_ENV: copy.name},
-                                   app_dir=mv.BENCH_DIR) as server:  # fmt: skip
-                spec = LoadSpec("get", BARE_GET_PATH, key)
+                                   app_dir=BENCH_DIR) as server:  # fmt: skip
+                spec = load_spec("get", BARE_GET_PATH, key)
                 results.append(
                     measure_load(
                         "bare FastAPI GET of the same answer (no DB)", "bare-answer",
@@ -842,33 +553,7 @@ def bare_answer_app() -> Any:
     return app
 
 
-def measure_raw(
-    label: str,
-    kind: str,
-    worker: Callable[..., mv.Worker],
-    *,
-    url: str,
-    seconds: float,
-    say: Callable[[str], None],
-    note: str,
-) -> mv.Result:
-    """A raw transaction, `worker(lock=...)`, from CLIENTS threads. SQLite's writers queue on
-    one process lock, as the app's do; `note` (after how they queue) says what it writes."""
-    say(f"{label}, {CLIENTS} threads")
-    sqlite = url.startswith("sqlite")
-    lock = threading.Lock() if sqlite else None
-    how = "writers queued on a process lock; WAL, FULL" if sqlite else "READ COMMITTED"
-    return mv.measure_threads(
-        label,
-        kind,
-        functools.partial(worker, lock=lock),
-        threads=CLIENTS,
-        seconds=seconds,
-        note=how + note,
-    )
-
-
-def holds_per_second(url: str, options: Options, say: Callable[[str], None]) -> list[mv.Result]:
+def holds_per_second(url: str, options: Options, say: Callable[[str], None]) -> list[Result]:
     skus = [hold_sku(i) for i in range(HOLD_SKUS)]
     where = targets(url, [(hold_sku(i), hold_location(i)) for i in range(HOLD_SKUS)])
     pool = [where[sku] for sku in skus]
@@ -889,23 +574,30 @@ def holds_per_second(url: str, options: Options, say: Callable[[str], None]) -> 
             note = "; = what the app writes" if publish else "; no published-ATS table"
         worker = functools.partial(RawHold, url, pick, full=full, publish=publish)
         results.append(
-            measure_raw(label, kind, worker, url=url, seconds=options.seconds, say=say, note=note)
+            measure_raw(
+                label,
+                kind,
+                worker,
+                url=url,
+                threads=CLIENTS,
+                seconds=options.seconds,
+                say=say,
+                note=note,
+            )
         )
     say(f"service layer, {CLIENTS} threads")
     hold = functools.partial(hold_one, skus)
     service = "service: db.run(reservations.hold)"
-    results.append(
-        mv.measure_service(service, url, hold, InsufficientStock, CLIENTS, options.seconds)
-    )
-    key, env = mv.server_env(url)
+    results.append(measure_service(service, url, hold, InsufficientStock, CLIENTS, options.seconds))
+    key, env = server_env(url)
     for workers in (1, 2):
         say(f"HTTP POST {HOLDS_PATH}, {workers} worker(s), {CLIENTS} clients")
-        note = mv.server_note(options.client_name, sqlite=sqlite, workers=workers)
-        with mv.uvicorn_server(APP, workers=workers, env=env) as server:
+        note = server_note(options.client_name, sqlite=sqlite, workers=workers)
+        with uvicorn_server(APP, workers=workers, env=env) as server:
             results.append(
                 measure_load(
                     f"HTTP POST {HOLDS_PATH}", "http", server=server,
-                    spec=LoadSpec("holds", HOLDS_PATH, key, tuple(skus)), options=options,
+                    spec=load_spec("holds", HOLDS_PATH, key, tuple(skus)), options=options,
                     clients=CLIENTS, workers=workers, count=lambda: count_rows(url, reservations),
                     note=note,
                 )
@@ -954,7 +646,7 @@ class Sale:
 
 
 def race_raw(
-    make_worker: Callable[[], mv.Worker], *, threads: int, attempts: int
+    make_worker: Callable[[], Worker], *, threads: int, attempts: int
 ) -> tuple[int, int, int, str, list[float], list[float], float]:
     """`attempts` raw holds shared by `threads` threads, all starting together.
 
@@ -1012,13 +704,13 @@ def race_raw(
 
 def flash_sale(url: str, options: Options, say: Callable[[str], None]) -> list[Sale]:
     sales = []
-    key, env = mv.server_env(url)
+    key, env = server_env(url)
     say(f"flash sale over HTTP: {FLASH.holds:,} holds on {FLASH.units:,} units, "
         f"{FLASH_CLIENTS} clients")  # fmt: skip
-    with mv.uvicorn_server(APP, workers=1, env=env) as server:
-        warm = LoadSpec("holds", HOLDS_PATH, key, (hold_sku(0),))  # other rows: code paths only
+    with uvicorn_server(APP, workers=1, env=env) as server:
+        warm = load_spec("holds", HOLDS_PATH, key, (hold_sku(0),))  # other rows: code paths only
         options.loader(server.base, warm, clients=FLASH_CLIENTS, seconds=1, seed=1)
-        spec = LoadSpec("flash", HOLDS_PATH, key, (FLASH_SKU,), FLASH.holds)
+        spec = load_spec("flash", HOLDS_PATH, key, (FLASH_SKU,), FLASH.holds)
         load = options.loader(
             server.base, spec, clients=FLASH_CLIENTS, seconds=FLASH_BOUND_SECONDS, seed=3
         )
@@ -1056,7 +748,7 @@ def flash_sale(url: str, options: Options, say: Callable[[str], None]) -> list[S
         attempts=FLASH.holds,
     )
     after = stored(url, FLASH_RAW_SKU, FLASH_LOCATION)
-    p50, p99 = mv.percentiles_ms(latencies)
+    p50, p99 = percentiles_ms(latencies)
     note = "reserve + ledger + hold, the same row for all; sold out: first to last grant"
     sales.append(
         Sale(
@@ -1084,93 +776,35 @@ def flash_sale(url: str, options: Options, say: Callable[[str], None]) -> list[S
 
 
 @dataclass
-class BackendReport(mv.BackendRun):
-    reads: list[mv.Result] = field(default_factory=list)
+class BackendReport(BackendRun):
+    reads: list[Result] = field(default_factory=list)
     ats: dict[str, Any] = field(default_factory=dict)
-    holds: list[mv.Result] = field(default_factory=list)
+    holds: list[Result] = field(default_factory=list)
     sales: list[Sale] = field(default_factory=list)
 
 
 def bench_backend(backend: str, url: str, server: str, options: Options) -> BackendReport:
-    say = mv._progress(backend)
+    say = progress(backend)
     report = BackendReport(backend=backend, server=server)
-    with mv.watching(report):
+    with watching(report):
         say("catalogue, channel, rules and stock (services)")
         set_up(url)
         report.reads, report.ats = ats_reads(url, options, say)
         report.holds = holds_per_second(url, options, say)
         report.sales = flash_sale(url, options, say)
         say("ledger check")
-        report.ledger_drifts = mv.ledger_drifts(url)
+        report.ledger_drifts = ledger_drifts(url)
     return report
 
 
 # --------------------------------------------------------------------------- output
 
 
-def ratio_of(a: float | None, b: float | None) -> float | None:
-    """a ÷ b, or None when either is missing or b is 0."""
-    return a / b if a is not None and b else None
-
-
-def verdict(value: float | None, target: float | None, *, at_most: bool = False) -> str:
-    """Whether a ratio meets its target (at least it, or with `at_most` at most it)."""
-    if target is None:
-        return "(context)"
-    sign = "<=" if at_most else ">="
-    if value is None or math.isnan(value):
-        return f"{sign} {target:g}"
-    met = value <= target if at_most else value >= target
-    return f"{sign} {target:g} " + ("met" if met else "missed")
-
-
-def ratio_row(
-    name: str, value: float | None, reference: float | None, target: float | None, **more: Any
-) -> dict[str, Any]:
-    """One ratio as a report prints and stores it: the figure measured, the one it is divided
-    by, the quotient and its target (None: context only), and `more` figures about it."""
-    return {"ratio": name, "value": value, "reference": reference,
-            "ratio_value": ratio_of(value, reference), **more, "target": target}  # fmt: skip
-
-
-def per_second(value: float) -> str:
-    return f"{value:,.0f}/s"
-
-
-def ratio_table(
-    title: str,
-    rows: Sequence[dict[str, Any]],
-    *,
-    amount: Callable[[float], str] = per_second,
-    digits: int = 2,
-    at_most: bool = False,
-    extra: Callable[[dict[str, Any]], str] = lambda row: "",
-) -> Any:
-    """The rows of `ratio_row` as a rich table: figures as `amount` writes them, quotients
-    to `digits` places, each against its target, and what `extra` adds about the row."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("ratio", "measured", "reference", "÷", "target", ""):
-        table.add_column(column, justify="left" if column == "ratio" else "right")
-    for row in rows:
-        value = row["ratio_value"]
-        table.add_row(
-            row["ratio"],
-            "-" if row["value"] is None else amount(row["value"]),
-            "-" if row["reference"] is None else amount(row["reference"]),
-            "-" if value is None else f"{value:.{digits}f}",
-            verdict(value, row["target"], at_most=at_most),
-            extra(row),
-        )
-    return table
-
-
 def ratios(report: BackendReport) -> list[dict[str, Any]]:
     """Every ratio the issue asks for, with what it divides."""
     rows: list[dict[str, Any]] = []
 
-    def one(kind: str, workers: int | None) -> mv.Result | None:
+    def one(kind: str, workers: int | None) -> Result | None:
         return next(
             (r for r in report.reads + report.holds if r.kind == kind and r.workers == workers),
             None,
@@ -1209,10 +843,9 @@ def print_report(report: BackendReport, options: Options) -> None:
     from rich.table import Table
 
     console = Console(width=170)
-    ms = mv._ms
     columns = {"cpu": "CPU ms/op", "refused": "refused (409)"}
     a = report.ats
-    reads = mv.results_table(
+    reads = results_table(
         f"{report.backend}: ATS reads ({options.seconds:g} s each)",
         report.reads,
         unit="reads/s",
@@ -1221,7 +854,7 @@ def print_report(report: BackendReport, options: Options) -> None:
         **columns,
     )
     console.print(reads)
-    hold_table = mv.results_table(
+    hold_table = results_table(
         f"{report.backend}: holds of 1 unit, random sku among {HOLD_SKUS} "
         f"({options.seconds:g} s each)",
         report.holds,
@@ -1259,31 +892,15 @@ def print_report(report: BackendReport, options: Options) -> None:
             f"{s.refused:,} refused, {s.errors} errors"
             + ("" if s.finished else ", [bold red]UNFINISHED within the bound[/]")
         )
-    console.print(mv.ledger_replay(report.backend, report.ledger_drifts))
+    console.print(ledger_replay(report.backend, report.ledger_drifts))
     console.print(
         ratio_table(f"{report.backend}: ratios", ratios(report), extra=vs_full("the app's other"))
     )
     console.print(footer(report))
 
 
-def vs_full(writes: str) -> Callable[[dict[str, Any]], str]:
-    """The ratio table's last column: the ratio against raw SQL doing all the app writes."""
-
-    def extra(row: dict[str, Any]) -> str:
-        if row.get("vs_full") is None:
-            return ""
-        return f"÷ raw with {writes} writes: {row['vs_full']:.2f}"
-
-    return extra
-
-
-def footer(report: mv.BackendRun) -> str:
-    """The last words on a backend: its server, the machine's conditions and the time it took."""
-    return f"{report.server}. {mv.conditions(report)}. Backend wall time {report.seconds:.0f} s.\n"
-
-
 def as_json(report: BackendReport) -> dict[str, Any]:
-    def result(r: mv.Result) -> dict[str, Any]:
+    def result(r: Result) -> dict[str, Any]:
         return {**asdict(r), "per_second": r.per_second}
 
     def sale(s: Sale) -> dict[str, Any]:
@@ -1306,7 +923,7 @@ def as_json(report: BackendReport) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = mv.bench_parser(__doc__, seconds=8.0, seconds_help="per timed measurement")
+    parser = bench_parser(__doc__, seconds=8.0, seconds_help="per timed measurement")
     parser.add_argument(
         "--flash-holds", type=int, default=FLASH.holds, help="flash sale holds (units: 1/10)"
     )
@@ -1316,19 +933,19 @@ def main(argv: list[str] | None = None) -> int:
     FLASH.holds, FLASH.units = args.flash_holds, args.flash_holds // 10
     if not 0.5 <= args.seconds <= 600:
         parser.error("--seconds must be 0.5..600")
-    use_wrk, client_name = mv.http_client(parser, args.client)
+    use_wrk, client_name = http_client(parser, args.client)
     options = Options(
         seconds=args.seconds,
         loader=load_with_wrk if use_wrk else load_with_httpx,
         client_name=client_name,
     )
     measure = functools.partial(bench_backend, options=options)
-    reports = mv.measure_backends(
+    reports = measure_backends(
         args.backend, measure, functools.partial(print_report, options=options)
     )
     flash = {"holds": FLASH.holds, "units": FLASH.units, "clients": FLASH_CLIENTS}
     backends = {r.backend: as_json(r) for r in reports}
-    mv.write_json(args.json, client_name, args.seconds, backends, flash_sale=flash)
+    write_json(args.json, client_name, args.seconds, backends, flash_sale=flash)
     return 0
 
 

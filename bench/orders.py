@@ -25,8 +25,8 @@ Then sourcing alone: `omnistock.domain.sourcing.source` for a 10-line order over
 
 It prints figures and ratios (the issue's targets: HTTP >= 0.5 x raw; sourcing <= 0.05 of the
 order; growth 100 -> 1,000 locations <= 10x). It never asserts a time. Machinery (PostgreSQL
-cluster, uvicorn, threaded runs, raw connections, load figures) comes from `movements.py` and
-`availability.py`.
+cluster, uvicorn, threaded runs, raw connections, the HTTP load and its figures, the 200
+locations) comes from `_harness.py`.
 """
 
 from __future__ import annotations
@@ -63,8 +63,47 @@ import psycopg
 from psycopg.types.json import Json
 from sqlalchemy.engine import make_url
 
-import availability as av
-import movements as mv
+from _harness import (
+    APP,
+    CHANNEL,
+    LOCATIONS,
+    WRK_COUNTS,
+    WRK_POOL,
+    BackendRun,
+    Loader,
+    LoadSpec,
+    RawTransaction,
+    Result,
+    Server,
+    bench_parser,
+    count_rows,
+    footer,
+    http_client,
+    ledger_drifts,
+    ledger_replay,
+    load_with_httpx,
+    load_with_wrk,
+    location_code,
+    make_location,
+    measure_backends,
+    measure_load,
+    measure_raw,
+    measure_service,
+    ms,
+    open_web_shop,
+    progress,
+    ratio_of,
+    ratio_row,
+    ratio_table,
+    results_table,
+    server_env,
+    server_note,
+    stock_changed_data,
+    uvicorn_server,
+    vs_full,
+    watching,
+    write_json,
+)
 from omnistock import demo
 from omnistock.db import Database, UnitOfWork, bulk
 from omnistock.db.tables import orders as orders_table
@@ -76,17 +115,14 @@ from omnistock.domain.stock import Deltas, MovementType
 from omnistock.services import availability, catalog, channels, orders, stock
 from omnistock.services import sourcing as sourcing_service
 
-CHANNEL = av.CHANNEL
-LOCATIONS = av.LOCATIONS
 ITEMS = 100
 LINES = 3
-CLIENTS = av.CLIENTS
+CLIENTS = 16
 BODIES = 512
 WAREHOUSE_UNITS, STORE_UNITS = 1_000_000, 100_000
 #: The share of the items a store carries (warehouses carry them all).
 STORE_RANGE = 0.5
 ORDERS_PATH = "/v1/orders"
-APP = av.APP
 HTTP_TARGET, SHARE_TARGET, GROWTH_TARGET = 0.5, 0.05, 10.0
 #: Sourcing alone: the networks, the order's lines, and the customers it is shipped to.
 NETWORKS = (100, 1_000)
@@ -118,7 +154,7 @@ def buffer_rules() -> list[BufferRule]:
         BufferRule(0, channel=CHANNEL, location_type=store, units=2),
         BufferRule(0, channel=CHANNEL, location_type=warehouse, basis_points=500),
         BufferRule(0, sku=sku_code(0), units=5),
-        BufferRule(0, channel=CHANNEL, location=av.location_code(5), units=4),
+        BufferRule(0, channel=CHANNEL, location=location_code(5), units=4),
     ]
 
 
@@ -216,12 +252,12 @@ def set_up(url: str) -> None:
 
         def catalogue(uow: UnitOfWork) -> None:
             items = [Item(sku_code(i), f"Item {i}", price=Decimal("19.90")) for i in range(ITEMS)]
-            av.open_web_shop(uow, items, buffer_rules())
+            open_web_shop(uow, items, buffer_rules())
 
         rng = random.Random(SEED)
         holdings = []
         for i in range(LOCATIONS):
-            location = av.make_location(i)
+            location = make_location(i)
             warehouse = location.type is LocationType.WAREHOUSE
             for j in range(ITEMS):
                 if warehouse:
@@ -236,7 +272,7 @@ def set_up(url: str) -> None:
 
 
 def count_orders(url: str) -> int:
-    return av.count_rows(url, orders_table)
+    return count_rows(url, orders_table)
 
 
 # --------------------------------------------------------------------------- raw SQL
@@ -327,24 +363,19 @@ def _as_is(text: str) -> str:
     return text
 
 
-def _no_target(_: random.Random) -> av.Target:
-    raise AssertionError("an order reserves where its plan says, not at one target")
-
-
-class RawOrder(av.RawHold):
+class RawOrder(RawTransaction):
     """The order's transaction in plain sqlite3 / psycopg 3 (connections, time and JSON as
-    `availability.RawHold` has them): the order insert, the guarded reserve of each line of
+    `RawTransaction` has them): the order insert, the guarded reserve of each line of
     its plan and the `order.created` event; with `full`, also what else the app writes: the
     order's lines, its fulfilment and their lines, the `allocate` ledger movements, the
     sourcing decision, a history entry, the published ATS and the other events (a
-    `stock.changed` and an `availability.changed` per line). Its transaction runs as
-    `RawHold`'s does (`_in_transaction`).
+    `stock.changed` and an `availability.changed` per line), in `_in_transaction`.
     """
 
     def __init__(
         self, url: str, plans: Sequence[Plan], *, full: bool, lock: threading.Lock | None
     ) -> None:
-        super().__init__(url, _no_target, full=full, lock=lock)
+        super().__init__(url, full=full, lock=lock)
         self.plans = plans
         self._prepare(
             {
@@ -442,7 +473,7 @@ class RawOrder(av.RawHold):
         events: list[tuple[str, dict[str, Any]]] = []
         published = []
         for location, sku, row in positions:
-            position = mv.stock_changed_data(sku, location, row)
+            position = stock_changed_data(sku, location, row)
             events.append(("stock.changed", position))
             published.append({"channel": CHANNEL, "sku": sku, "ats": position["available"]})
         view = self._view(order_id, plan, now, fulfilment_ids)
@@ -497,16 +528,16 @@ def place_one(
 # --------------------------------------------------------------------------- HTTP load
 
 WRK_SCRIPT = (
-    mv.WRK_POOL
-    + av.WRK_COUNTS
+    WRK_POOL
+    + WRK_COUNTS
     + r"""
 -- POSTs the orders of a file (one JSON body a line), each thread from its own place in it.
--- args: key, file, seed
+-- args: key, seed, threads, quota (unused), file
 
 function init(args)
   local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. args[1]}
-  for line in io.lines(args[2]) do pool[#pool + 1] = wrk.format("POST", nil, headers, line) end
-  math.randomseed(tonumber(args[3]) * 1000 + thread_number)
+  for line in io.lines(args[5]) do pool[#pool + 1] = wrk.format("POST", nil, headers, line) end
+  math.randomseed(tonumber(args[2]) * 1000 + thread_number)
   counter = math.random(#pool)
 end
 
@@ -517,37 +548,22 @@ end
 )
 
 
-def load_with_wrk(
-    base: str, spec: av.LoadSpec, *, clients: int, seconds: float, seed: int, bodies: Path
-) -> av.Load:
-    """`availability`'s loader signature: wrk POSTs the orders of `bodies` to `spec.path`."""
-    threads, args = min(av.WRK_THREADS, clients), [spec.key, str(bodies), str(seed)]
-    wrk = mv.Wrk(base + spec.path, threads, clients, seconds, "30s", args)
-    return av.Load.from_wrk(wrk.run(WRK_SCRIPT))
+@functools.cache
+def order_lines(bodies: Path) -> list[str]:
+    """The orders of the file `bodies` (one JSON body a line), read once per process."""
+    return bodies.read_text().splitlines()
 
 
-async def _httpx_load(
-    url: str, key: str, bodies: list[str], clients: int, seconds: float, seed: int
-) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-
-    async def send(client: Any, rng: random.Random) -> Any:
-        return await client.post(url, content=rng.choice(bodies), headers=headers)
-
-    seen = await mv.load_over_httpx(send, key, clients, seconds, seed, timeout=30)
-    return asdict(av.Load.from_httpx(seen))
+async def post_order(bodies: Path, client: Any, path: str, rng: random.Random) -> Any:
+    """The httpx client's request: a random order of the file `bodies`."""
+    body = rng.choice(order_lines(bodies))
+    return await client.post(path, content=body, headers={"Content-Type": "application/json"})
 
 
-def load_with_httpx(
-    base: str, spec: av.LoadSpec, *, clients: int, seconds: float, seed: int, bodies: Path
-) -> av.Load:
-    """The fallback client: httpx + asyncio in a process of its own (much slower than wrk)."""
-    lines = bodies.read_text().splitlines()
-    url = base + spec.path
-    figures = mv.in_own_process(
-        _httpx_load, url, spec.key, lines, clients, seconds, seed, seconds=seconds
-    )
-    return av.Load(**figures)
+def orders_of(bodies: Path, key: str) -> LoadSpec:
+    """The orders of the file `bodies` POSTed to ORDERS_PATH, by wrk or httpx."""
+    send = functools.partial(post_order, bodies)
+    return LoadSpec(ORDERS_PATH, key, WRK_SCRIPT, send, (str(bodies),))
 
 
 # --------------------------------------------------------------------------- throughput
@@ -557,14 +573,14 @@ def load_with_httpx(
 class Options:
     seconds: float
     client_name: str
-    use_wrk: bool
+    loader: Loader
     profile: bool
     only: str | None
 
 
 def throughput(
     url: str, options: Options, say: Callable[[str], None]
-) -> tuple[list[mv.Result], dict[str, Any] | None]:
+) -> tuple[list[Result], dict[str, Any] | None]:
     """Raw SQL, the service layer and HTTP placing the same orders, 16 clients each."""
     say(f"sourcing the {BODIES} orders of the pool (for the raw transaction)")
     bodies = order_bodies(BODIES, SEED)
@@ -582,8 +598,15 @@ def throughput(
             note = "; the issue's transaction (its reserves enter the ledger after the run)"
         worker = functools.partial(RawOrder, url, plans, full=full)
         results.append(
-            av.measure_raw(
-                label, kind, worker, url=url, seconds=options.seconds, say=say, note=note
+            measure_raw(
+                label,
+                kind,
+                worker,
+                url=url,
+                threads=CLIENTS,
+                seconds=options.seconds,
+                say=say,
+                note=note,
             )
         )
         if not full:
@@ -593,30 +616,26 @@ def throughput(
     place = functools.partial(place_one, pool)
     service = "service: db.run(orders.place)"
     results.append(
-        mv.measure_service(service, url, place, InsufficientStock, CLIENTS, options.seconds)
+        measure_service(service, url, place, InsufficientStock, CLIENTS, options.seconds)
     )
     profile: dict[str, Any] | None = None
     service_profile = ""
     if options.profile:
         say(f"cProfile of the service layer, one thread, CPU clock ({options.seconds:g} s)")
         service_profile = profile_service(url, pool, options.seconds)
-    key, env = mv.server_env(url)
+    key, env = server_env(url)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as file:
         file.write("".join(json.dumps(body) + "\n" for body in bodies))
     try:
-        loader = functools.partial(
-            load_with_wrk if options.use_wrk else load_with_httpx, bodies=Path(file.name)
-        )
-        load_options = av.Options(options.seconds, loader, options.client_name)
-        spec = av.LoadSpec("orders", ORDERS_PATH, key)
+        spec = orders_of(Path(file.name), key)
         for workers in (1, 2):
             say(f"HTTP POST {ORDERS_PATH}, {workers} worker(s), {CLIENTS} clients")
-            note = mv.server_note(options.client_name, sqlite=sqlite, workers=workers)
-            with mv.uvicorn_server(APP, workers=workers, env=env) as server:
+            note = server_note(options.client_name, sqlite=sqlite, workers=workers)
+            with uvicorn_server(APP, workers=workers, env=env) as server:
                 results.append(
-                    av.measure_load(
+                    measure_load(
                         f"HTTP POST {ORDERS_PATH}", "http", server=server, spec=spec,
-                        options=load_options, clients=CLIENTS, workers=workers,
+                        options=options, clients=CLIENTS, workers=workers,
                         count=lambda: count_orders(url), note=note,
                     )
                 )  # fmt: skip
@@ -624,7 +643,7 @@ def throughput(
                     say(
                         f"py-spy on the 1-worker server under the same load ({options.seconds:g} s)"
                     )
-                    profile = profile_server(url, server, spec, load_options)
+                    profile = profile_server(url, server, spec, options)
     finally:
         os.unlink(file.name)
     if service_profile:
@@ -701,7 +720,7 @@ def _layer(file: str) -> str:
 
 
 def profile_server(
-    url: str, server: mv.Server, spec: av.LoadSpec, options: av.Options
+    url: str, server: Server, spec: LoadSpec, options: Options
 ) -> dict[str, Any] | None:
     """Sample the server with py-spy while it takes orders; where its CPU goes, per order."""
     spy = Path(sys.executable).with_name("py-spy")
@@ -946,10 +965,10 @@ def time_sourcing(
         new = _ten_line_order(size, shape, n, city)
         need = new.need()
         skus = [sku for sku, _ in need.lines]
-        with database.read() as conn:
-            book, sku_rules = database.configuration.current(conn, skus)
+        with database.reading() as reads:
+            book, sku_rules = reads.rulebook(skus)
             candidates, _ = sourcing_service._candidates(
-                conn, book, sku_rules, need, now=dt.datetime.now(dt.UTC)
+                reads, book, sku_rules, need, now=dt.datetime.now(dt.UTC)
             )
         counts.append(len(candidates))
         started, calls, explain_times = time.perf_counter(), 0, []
@@ -1023,22 +1042,22 @@ def sourcing_alone(url: str, say: Callable[[str], None]) -> list[SourcingFigures
 
 
 @dataclass
-class BackendReport(mv.BackendRun):
-    results: list[mv.Result] = field(default_factory=list)
+class BackendReport(BackendRun):
+    results: list[Result] = field(default_factory=list)
     sourcing: list[SourcingFigures] = field(default_factory=list)
     profile: dict[str, Any] | None = None
 
 
 def bench_backend(backend: str, url: str, server: str, options: Options) -> BackendReport:
-    say = mv._progress(backend)
+    say = progress(backend)
     report = BackendReport(backend=backend, server=server)
-    with mv.watching(report):
+    with watching(report):
         if options.only != "sourcing":
             say("catalogue, channel and rules (services), stock (bulk, through the ledger)")
             set_up(url)
             report.results, report.profile = throughput(url, options, say)
             say("ledger check")
-            report.ledger_drifts = mv.ledger_drifts(url)
+            report.ledger_drifts = ledger_drifts(url)
         if options.only != "throughput":
             report.sourcing = sourcing_alone(url, say)
     return report
@@ -1050,7 +1069,7 @@ def bench_backend(backend: str, url: str, server: str, options: Options) -> Back
 def ratios(report: BackendReport) -> list[dict[str, Any]]:
     """HTTP and the service layer against raw SQL (and HTTP against the service layer)."""
 
-    def one(kind: str, workers: int | None = None) -> mv.Result | None:
+    def one(kind: str, workers: int | None = None) -> Result | None:
         return next((r for r in report.results if r.kind == kind and r.workers == workers), None)
 
     raw, full, service = one("raw"), one("raw+app"), one("service")
@@ -1059,17 +1078,15 @@ def ratios(report: BackendReport) -> list[dict[str, Any]]:
                             (service, "service")):  # fmt: skip
         if measured is None or raw is None:
             continue
-        vs_full = av.ratio_of(measured.per_second, full.per_second) if full else None
+        vs_full = ratio_of(measured.per_second, full.per_second) if full else None
         target = HTTP_TARGET if measured.kind == "http" else None
         name = f"orders: {label} ÷ raw"
-        rows.append(
-            av.ratio_row(name, measured.per_second, raw.per_second, target, vs_full=vs_full)
-        )
+        rows.append(ratio_row(name, measured.per_second, raw.per_second, target, vs_full=vs_full))
     for workers in (1, 2):
         http = one("http", workers)
         if http is not None and service is not None:
             name = f"orders: HTTP ({workers}w) ÷ service"
-            rows.append(av.ratio_row(name, http.per_second, service.per_second, None))
+            rows.append(ratio_row(name, http.per_second, service.per_second, None))
     return rows
 
 
@@ -1077,7 +1094,7 @@ def sourcing_ratios(figures: Sequence[SourcingFigures]) -> list[dict[str, Any]]:
     rows = []
     for f in figures:
         name = f"{f.shape} order, {f.locations:,} locations: source ÷ whole order"
-        rows.append(av.ratio_row(name, f.source_ms, f.place_ms, SHARE_TARGET,
+        rows.append(ratio_row(name, f.source_ms, f.place_ms, SHARE_TARGET,
                                  with_explanation=f.share_with_explanation,
                                  of_cpu=f.share_of_cpu, kind="share"))  # fmt: skip
     small, large = min(NETWORKS), max(NETWORKS)
@@ -1086,12 +1103,12 @@ def sourcing_ratios(figures: Sequence[SourcingFigures]) -> list[dict[str, Any]]:
         b = next((f for f in figures if f.shape == shape and f.locations == large), None)
         if a is None or b is None:
             continue
-        explained = av.ratio_of(b.source_ms + b.explain_ms, a.source_ms + a.explain_ms)
+        explained = ratio_of(b.source_ms + b.explain_ms, a.source_ms + a.explain_ms)
         name = f"{shape} order: source at {large:,} ÷ at {small:,} locations"
-        rows.append(av.ratio_row(name, b.source_ms, a.source_ms, GROWTH_TARGET,
+        rows.append(ratio_row(name, b.source_ms, a.source_ms, GROWTH_TARGET,
                                  with_explanation=explained, kind="growth"))  # fmt: skip
         name = f"{shape} order: whole order at {large:,} ÷ at {small:,}"
-        rows.append(av.ratio_row(name, b.place_ms, a.place_ms, None, kind="growth"))
+        rows.append(ratio_row(name, b.place_ms, a.place_ms, None, kind="growth"))
     return rows
 
 
@@ -1111,7 +1128,7 @@ def print_report(report: BackendReport, options: Options) -> None:
 
     console = Console(width=170)
     if report.results:
-        table = mv.results_table(
+        table = results_table(
             f"{report.backend}: orders of {LINES} lines shipped to French customers "
             f"({options.seconds:g} s each)",
             report.results,
@@ -1127,9 +1144,9 @@ def print_report(report: BackendReport, options: Options) -> None:
             "(the PostgreSQL server's not included), the uvicorn processes for HTTP. Orders are "
             "counted in the database (HTTP) or by commits (raw, service)."
         )
-        console.print(mv.ledger_replay(report.backend, report.ledger_drifts))
+        console.print(ledger_replay(report.backend, report.ledger_drifts))
         title = f"{report.backend}: orders per second, ratios"
-        console.print(av.ratio_table(title, ratios(report), extra=av.vs_full("all the app")))
+        console.print(ratio_table(title, ratios(report), extra=vs_full("all the app")))
     if report.sourcing:
         table = Table(
             title=f"{report.backend}: sourcing a {SOURCING_LINES}-line order alone "
@@ -1157,7 +1174,7 @@ def print_report(report: BackendReport, options: Options) -> None:
                           f"{f.share_with_explanation:.3f}",
                           str(f.refused))  # fmt: skip
         console.print(table)
-        ratio_table = av.ratio_table(
+        sourcing_table = ratio_table(
             f"{report.backend}: sourcing, ratios",
             sourcing_ratios(report.sourcing),
             amount=lambda ms: f"{ms:.3f} ms",
@@ -1165,13 +1182,13 @@ def print_report(report: BackendReport, options: Options) -> None:
             at_most=True,
             extra=sourcing_extra,
         )
-        console.print(ratio_table)
+        console.print(sourcing_table)
     if report.profile and "layers" in report.profile:
         print_profile(console, report.backend, report.profile)
     if report.profile and report.profile.get("service_cprofile"):
         console.print(f"[bold]{report.backend}: where the service layer's CPU goes[/]")
         print(report.profile["service_cprofile"])
-    console.print(av.footer(report))
+    console.print(footer(report))
 
 
 def print_profile(console: Any, backend: str, profile: dict[str, Any]) -> None:
@@ -1181,9 +1198,9 @@ def print_profile(console: Any, backend: str, profile: dict[str, Any]) -> None:
         f"[bold]{backend}: where one HTTP order's server time goes[/] (py-spy --gil, "
         f"{profile['rate']} samples/s of the thread holding the GIL, {profile['samples']:,} "
         f"samples, {profile['orders_per_second']:,.0f} orders/s under the profiler): "
-        f"{mv._ms(profile['server_cpu_ms_per_order'])} ms of server CPU per order (from /proc; "
+        f"{ms(profile['server_cpu_ms_per_order'])} ms of server CPU per order (from /proc; "
         "shared out below by samples), "
-        f"{mv._ms(profile['gil_ms_per_order'])} ms with the GIL held (a busy machine "
+        f"{ms(profile['gil_ms_per_order'])} ms with the GIL held (a busy machine "
         "deschedules threads that hold it)"
     )
     for key, title in (
@@ -1199,7 +1216,7 @@ def print_profile(console: Any, backend: str, profile: dict[str, Any]) -> None:
         table.add_column("spent beneath it in")
         for row in profile[key]:
             beneath = ", ".join(f"{k} {v:.0%}" for k, v in row["beneath"].items())
-            table.add_row(row["what"], f"{row['share']:.1%}", mv._ms(row["ms_per_order"]), beneath)
+            table.add_row(row["what"], f"{row['share']:.1%}", ms(row["ms_per_order"]), beneath)
         console.print(table)
 
 
@@ -1228,7 +1245,7 @@ def as_json(report: BackendReport) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = mv.bench_parser(__doc__, seconds=8.0, seconds_help="per timed measurement")
+    parser = bench_parser(__doc__, seconds=8.0, seconds_help="per timed measurement")
     parser.add_argument("--only", choices=["throughput", "sourcing"], help="one part only")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the 1-worker server taking orders"
@@ -1236,14 +1253,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0.5 <= args.seconds <= 600:
         parser.error("--seconds must be 0.5..600")
-    use_wrk, client_name = mv.http_client(parser, args.client)
-    options = Options(args.seconds, client_name, use_wrk, args.profile, args.only)
+    use_wrk, client_name = http_client(parser, args.client)
+    loader = load_with_wrk if use_wrk else load_with_httpx
+    options = Options(args.seconds, client_name, loader, args.profile, args.only)
     measure = functools.partial(bench_backend, options=options)
-    reports = mv.measure_backends(
+    reports = measure_backends(
         args.backend, measure, functools.partial(print_report, options=options)
     )
     backends = {r.backend: as_json(r) for r in reports}
-    mv.write_json(args.json, client_name, args.seconds, backends, clients=CLIENTS)
+    write_json(args.json, client_name, args.seconds, backends, clients=CLIENTS)
     return 0
 
 

@@ -10,6 +10,9 @@
   ledger, event feed, catalog, idempotency keys, API keys).
 - ``tables``: ``tables()`` is every row of every table now, for comparisons inside loops.
 - ``problem``: ``problem(response, 422, field="quantity")`` asserts an RFC 9457 answer.
+- ``france``: the French network of ``orders_helpers`` (locations, items, channels; no stock).
+- ``books_balance``: after the test, ``orders_helpers.assert_books_balance`` (a module asks for it
+  with ``pytestmark = pytest.mark.usefixtures("books_balance")``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from orders_helpers import assert_books_balance, set_up_france
 from sqlalchemy import select
 
 from omnistock.api.app import create_app
@@ -183,3 +187,14 @@ def tables(db: Database) -> Callable[[], dict[str, list[tuple[Any, ...]]]]:
 @pytest.fixture
 def problem() -> Callable[..., Any]:
     return assert_problem
+
+
+@pytest.fixture
+def france(shop: Shop) -> None:
+    set_up_france(shop)
+
+
+@pytest.fixture
+def books_balance(db: Database) -> Iterator[None]:
+    yield
+    assert_books_balance(db)

@@ -5,7 +5,7 @@ pickup    allocated → picked → ready_for_pickup → collected (or expired)
 in_store  collected at once
 cancel and reject end a fulfilment from any open status.
 
-The network, the helpers and the closing check of the books come from test_orders_api.py.
+The network, the helpers and the closing check of the books come from orders_helpers.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_orders_api import (
+from orders_helpers import (
     BELLECOUR,
     VERSAILLES,
     act,

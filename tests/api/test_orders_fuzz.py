@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from orders_helpers import assert_books_balance, receive, set_up_france
 from test_fuzz import (
     FUZZ,
     JSON,
@@ -32,7 +33,6 @@ from test_fuzz import (
     wrong_keys,
     wrong_quantities,
 )
-from test_orders_api import assert_books_balance, receive, set_up_france
 
 ORDER_STATUSES = {
     "backordered",

@@ -1,7 +1,7 @@
 """Returns over HTTP: any delivered or collected order, from any channel, back at any active
 location (issue 5).
 
-The French network of test_orders_api.py: warehouses in Paris and Lyon, a Lyon store that
+The French network of orders_helpers.py: warehouses in Paris and Lyon, a Lyon store that
 ships and offers click & collect (in the web pool), a Nice counter (stores channel only) and
 a closed store. A sellable unit returned somewhere is on hand there at once and counts in the
 ATS of every channel selling from there (buffers respected); a damaged one is on hand as
@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from test_orders_api import (
+from orders_helpers import (
     acted,
     assert_books_balance,
     events,

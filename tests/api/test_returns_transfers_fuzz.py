@@ -36,6 +36,16 @@ import httpx
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from orders_helpers import (
+    PRICES,
+    acted,
+    assert_books_balance,
+    pickup_at,
+    placed,
+    receive,
+    set_up_france,
+    sold_at,
+)
 from pydantic import AwareDatetime, TypeAdapter
 from sqlalchemy import select
 from test_fuzz import (
@@ -49,16 +59,6 @@ from test_fuzz import (
     tricky_text,
     wrong_keys,
     wrong_quantities,
-)
-from test_orders_api import (
-    PRICES,
-    acted,
-    assert_books_balance,
-    pickup_at,
-    placed,
-    receive,
-    set_up_france,
-    sold_at,
 )
 from test_orders_fuzz import near, well_formed
 

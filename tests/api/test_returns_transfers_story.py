@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_orders_api import acted, placed, receive, set_up_france
+from orders_helpers import acted, placed, receive, set_up_france
 
 MARSEILLE = {"lat": 43.2965, "lon": 5.3698}
 
