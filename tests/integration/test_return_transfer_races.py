@@ -336,14 +336,14 @@ def finish_the_work_started(db: Database) -> None:
             queue, _ = fulfilment.queue(reads, status=status, limit=100_000)
         for f in queue:
             for action in actions:
-                step = functools.partial(fulfilment.act, fulfilment_id=f["id"], action=action)
+                step = functools.partial(fulfilment.act, fulfilment_id=f.id, action=action)
                 try:
                     db.run(step)
                 except InvalidTransition:
                     continue  # a step of the other delivery method
                 except StockConflict:
                     cancel = functools.partial(
-                        fulfilment.act, fulfilment_id=f["id"], action=Action.CANCEL
+                        fulfilment.act, fulfilment_id=f.id, action=Action.CANCEL
                     )
                     db.run(cancel)
                 break
