@@ -192,7 +192,7 @@ def _move(uow: UnitOfWork, planned: DemoTransfer) -> str:
                 lines=planned.lines,
                 eta=eta,
                 reference=planned.reference,
-            )["id"]
+            ).id
             for step in planned.steps:
                 if step is TransferAction.SHIP:
                     transfers.ship(uow, transfer_id)
@@ -210,7 +210,7 @@ def _transfer_there(reads: ReadUnit, reference: str, destination: str) -> bool:
     after: int | None = 0
     while after is not None:
         page, after = transfers.list_transfers(reads, location=destination, after=after)
-        if any(found["reference"] == reference for found in page):
+        if any(found.reference == reference for found in page):
             return True
     return False
 
