@@ -22,6 +22,7 @@ from omnistock.domain.transfers import (
     INBOUND,
     TRANSFER_IN,
     TRANSFER_OUT,
+    Incoming,
     Transfer,
     TransferAction,
     TransferStatus,
@@ -232,14 +233,19 @@ def list_transfers(
     return found, (found[-1].id if len(found) == limit else None)
 
 
-def inbound(reads: ReadUnit, sku: str) -> dict[str, list[dict[str, Any]]]:
+def inbound(reads: ReadUnit, sku: str) -> dict[str, list[Incoming]]:
     """The transfers on their way with `sku`, by destination, soonest first."""
+    return reads.transfers.inbound(sku)
+
+
+def incoming_view(x: Incoming) -> dict[str, object]:
+    """Units on their way, as the API shows them under a position."""
     return {
-        location: [
-            {**x, "eta": iso(x["eta"]) if x["eta"] else None, "shipped_at": iso(x["shipped_at"])}
-            for x in found
-        ]
-        for location, found in reads.transfers.inbound(sku).items()
+        "transfer_id": x.transfer_id,
+        "from": x.origin,
+        "quantity": x.quantity,
+        "eta": iso(x.eta) if x.eta else None,
+        "shipped_at": iso(x.shipped_at),
     }
 
 
