@@ -77,7 +77,9 @@ def figures(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]
     for backend, measured in document["backends"].items():
         for result in measured.get("results", []):
             if "per_second" in result:
-                found[backend, result["name"]] = {
+                workers = result.get("workers")
+                name = result["name"] + (f" ({workers}w)" if workers else "")
+                found[backend, name] = {
                     "per_second": float(result["per_second"]),
                     "cpu_ms": float(result.get("cpu_ms") or 0.0),
                 }

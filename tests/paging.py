@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from omnistock.db import Database
 
-Lister = Callable[..., tuple[list[dict[str, Any]], int | None]]
+T = TypeVar("T")
 
 
-def every(db: Database, lister: Lister, **filters: Any) -> list[dict[str, Any]]:
+def every(
+    db: Database, lister: Callable[..., tuple[list[T], int | None]], **filters: Any
+) -> list[T]:
     """All that `lister(reads, after=, limit=, **filters)` answers, following its `next`."""
-    found: list[dict[str, Any]] = []
+    found: list[T] = []
     after: int | None = 0
     with db.reading() as reads:
         while after is not None:

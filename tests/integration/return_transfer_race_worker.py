@@ -438,8 +438,8 @@ def _returnable(reads: ReadUnit) -> dict[tuple[int, str], int]:
                 left[f.order_id, sku] = left.get((f.order_id, sku), 0) + quantity
     page, _ = returns.list_returns(reads, limit=100_000)
     for taken in page:
-        for line in taken["lines"]:
-            left[taken["order_id"], line["sku"]] -= line["quantity"]
+        for line in taken.lines:
+            left[taken.order_id, line.sku] -= line.quantity
     return left
 
 
@@ -598,13 +598,13 @@ def _act_on_transfer(
     if not found:
         return
     chosen = rng.choice(found)
-    transfer_id = chosen["id"]
+    transfer_id = chosen.id
     if kind == "transfer ship":
         attempt(db, report, kind, functools.partial(transfers.ship, transfer_id=transfer_id))
     elif kind == "transfer cancel":
         attempt(db, report, kind, functools.partial(transfers.cancel, transfer_id=transfer_id))
     else:
-        counted = [(line["sku"], line["quantity"]) for line in chosen["lines"]]
+        counted = [(line.sku, line.quantity) for line in chosen.lines]
         count, n = next(counts), rng.randrange(len(counted))
         sku, shipped = counted[n]
         if count == "over":
@@ -655,9 +655,7 @@ def _take_off_shelves(
                 select(p.location, p.sku, p.on_hand, p.reserved, p.unsellable).where(p.reserved > 0)
             ).all()
         shelf = {(row.location, row.sku): row for row in promised}
-        origins = {
-            (t["from"], line["sku"]) for t in open_ for line in t["lines"] if line["quantity"]
-        }
+        origins = {(t.origin, line.sku) for t in open_ for line in t.lines if line.quantity}
         spots = sorted((origins if at_origins else shelf.keys()) & shelf.keys())
         if not spots:
             continue

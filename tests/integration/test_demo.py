@@ -42,7 +42,9 @@ from omnistock.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, Order, OrderStatus
+from omnistock.domain.returns import Condition, Return
 from omnistock.domain.stock import MovementType
+from omnistock.domain.transfers import Transfer, TransferStatus
 from omnistock.services import availability, catalog, channels, stock
 from omnistock.services import orders as order_service
 from omnistock.services import returns as return_service
@@ -175,13 +177,13 @@ def fulfilment_rows(db: Database) -> list[Any]:
         return list(conn.execute(select(fulfilments)))
 
 
-def all_returns(db: Database) -> list[dict[str, Any]]:
-    """Every return as the API shows it."""
+def all_returns(db: Database) -> list[Return]:
+    """Every return."""
     return every(db, return_service.list_returns)
 
 
-def all_transfers(db: Database) -> list[dict[str, Any]]:
-    """Every transfer as the API shows it."""
+def all_transfers(db: Database) -> list[Transfer]:
+    """Every transfer."""
     return every(db, transfer_service.list_transfers)
 
 
@@ -349,8 +351,8 @@ def test_a_load_cut_short_is_completed_by_the_next_one_without_placing_any_order
     assert ", 120 orders, " in summary
     assert len(early) == 40 and len(placed) == 120
     assert {external: placed[external] for external in early} == early  # the same orders
-    returned = [r["order_id"] for r in all_returns(db)]
-    references = [t["reference"] for t in all_transfers(db)]
+    returned = [r.order_id for r in all_returns(db)]
+    references = [t.reference for t in all_transfers(db)]
     assert returned and len(returned) == len(set(returned))  # no order taken back twice
     assert references and len(references) == len(set(references))  # no transfer made twice
     with db.reading() as reads:
@@ -649,8 +651,8 @@ def test_after_the_orders_the_ledger_replays_clean_and_every_reserved_unit_is_an
         ).scalar_one()
     sent = Counter[tuple[str, str]]()
     for transfer in all_transfers(demo.db):
-        if transfer["status"] == "open":
-            sent.update({(transfer["from"], x["sku"]): x["quantity"] for x in transfer["lines"]})
+        if transfer.status is TransferStatus.OPEN:
+            sent.update({(transfer.origin, x.sku): x.quantity for x in transfer.lines})
     assert sent  # some transfers wait to leave
     assert reserved == dict(Counter(promised) + sent)
     assert promised  # some promises are still open
@@ -749,22 +751,20 @@ def test_web_orders_come_back_in_stores_of_other_cities_and_a_till_sale_in_a_sto
         return {f["location"] for f in order["fulfillments"]}
 
     web_in_stores = [
-        r
-        for r in found
-        if placed[r["order_id"]]["channel"] == "web" and kinds[r["location"]] == "store"
+        r for r in found if placed[r.order_id]["channel"] == "web" and kinds[r.location] == "store"
     ]
     shipped_then_brought = [
         r
         for r in web_in_stores
-        if placed[r["order_id"]]["delivery"]["method"] == "ship"
-        and r["location"] not in fulfilled_at(placed[r["order_id"]])
+        if placed[r.order_id]["delivery"]["method"] == "ship"
+        and r.location not in fulfilled_at(placed[r.order_id])
     ]
-    till_sales = [r for r in found if placed[r["order_id"]]["delivery"]["method"] == "in_store"]
+    till_sales = [r for r in found if placed[r.order_id]["delivery"]["method"] == "in_store"]
     assert 20 <= len(found) <= 60  # a few dozen
     assert len(shipped_then_brought) >= 2  # some
-    assert len({r["location"] for r in web_in_stores}) >= 5  # in stores across France
+    assert len({r.location for r in web_in_stores}) >= 5  # in stores across France
     assert till_sales
-    assert any(kinds[r["location"]] == "warehouse" for r in found)  # some posted back
+    assert any(kinds[r.location] == "warehouse" for r in found)  # some posted back
 
 
 def test_a_return_takes_back_no_more_than_its_order_delivered_or_collected_at_its_price(
@@ -773,30 +773,28 @@ def test_a_return_takes_back_no_more_than_its_order_delivered_or_collected_at_it
     placed = orders_by_id(demo.db)
 
     for taken in all_returns(demo.db):
-        order = placed[taken["order_id"]]
+        order = placed[taken.order_id]
         served = Counter[str]()
         for work in order["fulfillments"]:
             if work["status"] in ("delivered", "collected"):
                 served.update({x["sku"]: x["quantity"] for x in work["lines"]})
         back = Counter[str]()
-        for line in taken["lines"]:
-            back[line["sku"]] += line["quantity"]
+        for line in taken.lines:
+            back[line.sku] += line.quantity
         prices = {x["sku"]: Decimal(x["unit_price"]) for x in order["lines"]}
         assert order["external_id"].startswith("demo-")
         assert not back - served, (taken, order)  # nothing beyond what the customer got
-        assert Decimal(taken["refund_amount"]) == sum(
-            prices[x["sku"]] * x["quantity"] for x in taken["lines"]
-        )
+        assert taken.refund_amount == sum(prices[x.sku] * x.quantity for x in taken.lines)
 
 
 def test_some_returned_units_are_damaged_and_held_unsellable_where_they_came_back(
     demo: Loaded,
 ) -> None:
     damaged = [
-        (r["location"], x["sku"])
+        (r.location, x.sku)
         for r in all_returns(demo.db)
-        for x in r["lines"]
-        if x["condition"] == "damaged"
+        for x in r.lines
+        if x.condition is Condition.DAMAGED
     ]
     with demo.db.read() as conn:
         unsellable = {
@@ -821,13 +819,13 @@ def test_transfers_show_every_status_from_warehouses_stores_and_suppliers(demo: 
     found = all_transfers(demo.db)
     kinds = kinds_of(demo.db)
 
-    def route(t: dict[str, Any]) -> str:
-        return f"{kinds[t['from']] if t['from'] else 'supplier'} -> {kinds[t['to']]}"
+    def route(t: Transfer) -> str:
+        return f"{kinds[t.origin] if t.origin else 'supplier'} -> {kinds[t.destination]}"
 
-    statuses = Counter(t["status"] for t in found)
-    routes = {(route(t), t["status"]) for t in found}
+    statuses = Counter(t.status for t in found)
+    routes = {(route(t), str(t.status)) for t in found}
     assert 20 <= len(found) <= 40
-    assert set(statuses) == {"open", "shipped", "received", "cancelled"}
+    assert set(statuses) == set(TransferStatus)
     assert {
         ("warehouse -> store", "open"),
         ("warehouse -> store", "shipped"),
@@ -838,38 +836,39 @@ def test_transfers_show_every_status_from_warehouses_stores_and_suppliers(demo: 
         ("supplier -> warehouse", "received"),
         ("store -> warehouse", "shipped"),
     } <= routes
-    assert all(t["reference"] for t in found)
-    assert all(t["cancelled_at"] for t in found if t["status"] == "cancelled")
+    assert all(t.reference for t in found)
+    assert all(t.cancelled_at for t in found if t.status is TransferStatus.CANCELLED)
 
 
 def test_a_received_transfer_records_a_shortfall_and_another_arrived_exactly(
     demo: Loaded,
 ) -> None:
-    received = [t for t in all_transfers(demo.db) if t["status"] == "received"]
+    received = [t for t in all_transfers(demo.db) if t.status is TransferStatus.RECEIVED]
     with demo.db.read() as conn:
         recorded = {
             (row.reference, row.sku): row.inbound + row.on_hand
             for row in conn.execute(select(movements).where(movements.c.type == "discrepancy"))
         }
 
-    short = [t for t in received if any(d["difference"] < 0 for d in t["discrepancies"])]
-    exact = [t for t in received if not t["discrepancies"]]
+    short = [t for t in received if any((x.discrepancy or 0) < 0 for x in t.lines)]
+    exact = [t for t in received if not any(x.discrepancy for x in t.lines)]
     assert short and exact
-    assert any(t["from"] is None for t in short)  # a supplier's carton went missing
+    assert any(t.origin is None for t in short)  # a supplier's carton went missing
     for t in received:
-        for d in t["discrepancies"]:
-            assert d["received"] - d["shipped"] == d["difference"]
-            assert recorded[f"transfer:{t['id']}", d["sku"]] == d["difference"]
+        for x in t.lines:
+            assert x.received is not None  # every line counted
+            if x.discrepancy:
+                assert recorded[f"transfer:{t.id}", x.sku] == x.discrepancy
     for t in exact:
-        assert all(x["received"] == x["quantity"] for x in t["lines"])
+        assert all(x.received == x.quantity for x in t.lines)
 
 
 def test_stock_in_transit_is_inbound_at_its_destination_until_received(demo: Loaded) -> None:
     """Every unit of a shipped transfer is inbound where it goes, and nothing else is."""
     on_the_way = Counter[tuple[str, str]]()
-    shipped = [t for t in all_transfers(demo.db) if t["status"] == "shipped"]
+    shipped = [t for t in all_transfers(demo.db) if t.status is TransferStatus.SHIPPED]
     for t in shipped:
-        on_the_way.update({(t["to"], x["sku"]): x["quantity"] for x in t["lines"]})
+        on_the_way.update({(t.destination, x.sku): x.quantity for x in t.lines})
     with demo.db.read() as conn:
         inbound = {
             (row.location, row.sku): row.inbound
@@ -879,26 +878,27 @@ def test_stock_in_transit_is_inbound_at_its_destination_until_received(demo: Loa
     assert inbound  # some position has stock on its way
     assert inbound == dict(on_the_way)
     kinds = kinds_of(demo.db)
-    assert any(t["from"] is None and t["eta"] for t in shipped)  # a supplier's, announced
-    assert all(t["eta"] for t in shipped if t["from"] and kinds[t["from"]] == "warehouse")
+    assert any(t.origin is None and t.eta for t in shipped)  # a supplier's, announced
+    assert all(t.eta for t in shipped if t.origin and kinds[t.origin] == "warehouse")
 
 
 def test_returned_units_a_store_does_not_sell_are_sent_on_to_a_warehouse(demo: Loaded) -> None:
     m = movements.c
-    by_reference = {t["reference"]: t for t in all_transfers(demo.db)}
+    by_reference = {t.reference: t for t in all_transfers(demo.db) if t.reference}
     placed = {o["external_id"]: o for o in demo_orders(demo.db)}
     kinds = kinds_of(demo.db)
 
     with demo.db.read() as conn:
         ranged = set(conn.execute(select(m.location, m.sku).where(m.type == "receipt")))
-    forwarded = [t for ref, t in by_reference.items() if ref.endswith("/return")]
+    forwarded = [(ref, t) for ref, t in by_reference.items() if ref.endswith("/return")]
     assert forwarded
-    for t in forwarded:
-        order = placed[t["reference"].removesuffix("/return")]
+    for ref, t in forwarded:
+        order = placed[ref.removesuffix("/return")]
         with demo.db.reading() as reads:
             (back,), _ = return_service.list_returns(reads, order_id=order["id"])
-        sellable = {x["sku"] for x in back["lines"] if x["condition"] == "sellable"}
-        assert (kinds[t["from"]], kinds[t["to"]]) == ("store", "warehouse")
-        assert t["from"] == back["location"]
-        assert {x["sku"] for x in t["lines"]} <= sellable
-        assert not {(t["from"], x["sku"]) for x in t["lines"]} & ranged  # not sold there
+        sellable = {x.sku for x in back.lines if x.condition is Condition.SELLABLE}
+        assert t.origin is not None
+        assert (kinds[t.origin], kinds[t.destination]) == ("store", "warehouse")
+        assert t.origin == back.location
+        assert {x.sku for x in t.lines} <= sellable
+        assert not {(t.origin, x.sku) for x in t.lines} & ranged  # not sold there

@@ -27,7 +27,6 @@ import functools
 import time
 from collections import Counter
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -66,7 +65,9 @@ from omnistock.domain.catalog import LocationType
 from omnistock.domain.errors import InvalidTransition, StockConflict
 from omnistock.domain.orders import DONE, OPEN, Action, DeliveryMethod, FulfilmentStatus
 from omnistock.domain.reservations import ACTIVE
+from omnistock.domain.returns import Condition, Return
 from omnistock.domain.stock import Deltas, Position
+from omnistock.domain.transfers import Transfer, TransferStatus
 from omnistock.services import channels, fulfilment, returns, stock, transfers
 from paging import every
 from processes import SPAWN, run_together
@@ -182,11 +183,11 @@ def all_positions(db: Database) -> dict[tuple[str, str], Position]:
         return {(loc, sku): p for sku in SKUS for loc, p in stock.stock_of(reads, sku)}
 
 
-def all_transfers(db: Database) -> list[dict[str, Any]]:
+def all_transfers(db: Database) -> list[Transfer]:
     return every(db, transfers.list_transfers)
 
 
-def all_returns(db: Database) -> list[dict[str, Any]]:
+def all_returns(db: Database) -> list[Return]:
     return every(db, returns.list_returns)
 
 
@@ -205,14 +206,14 @@ def held_units(db: Database) -> Counter[tuple[str, str]]:
     return held
 
 
-def carried_units(found: Iterable[dict[str, Any]], status: str, end: str) -> Counter[Any]:
-    """Units of each (location, sku) that transfers in `status` carry, by their `end` (from
-    or to)."""
+def carried_units(found: Iterable[Transfer], status: TransferStatus, end: str) -> Counter[Any]:
+    """Units of each (location, sku) that transfers in `status` carry, by their `end`
+    (origin or destination)."""
     units: Counter[tuple[str, str]] = Counter()
     for t in found:
-        if t["status"] == status:
-            for line in t["lines"]:
-                units[t[end], line["sku"]] += line["quantity"]
+        if t.status is status:
+            for line in t.lines:
+                units[getattr(t, end), line.sku] += line.quantity
     return +units
 
 
@@ -222,7 +223,7 @@ def promised_units(db: Database, *statuses: FulfilmentStatus) -> Counter[tuple[s
     return (
         open_units(orders_now(db), *statuses)
         + held_units(db)
-        + carried_units(all_transfers(db), "open", "from")
+        + carried_units(all_transfers(db), TransferStatus.OPEN, "origin")
     )
 
 
@@ -289,12 +290,12 @@ def assert_the_race_hit_the_guards(db: Database, tally: Counter[tuple[str, str]]
         ("deliver", ACCEPTED),
     ):
         assert tally[kind, refusal], (kind, refusal)
-    conditions = {line["condition"] for x in all_returns(db) for line in x["lines"]}
-    assert conditions == {"sellable", "damaged"}
+    conditions = {line.condition for x in all_returns(db) for line in x.lines}
+    assert conditions == set(Condition)
     found = all_transfers(db)
-    differences = {d["difference"] > 0 for t in found for d in t["discrepancies"]}
+    differences = {d > 0 for t in found for line in t.lines if (d := line.discrepancy)}
     assert differences == {True, False}, "receptions should have come short and over"
-    assert any(line["quantity"] < line["requested"] for t in found for line in t["lines"]), (
+    assert any(line.quantity < line.requested for t in found for line in t.lines), (
         "facts at origins should have made open transfers carry less"
     )
     healed = [
@@ -360,7 +361,7 @@ def assert_no_position_promises_more_than_it_has(db: Database) -> None:
 
 
 def assert_inbound_is_what_shipped_transfers_carry(db: Database) -> None:
-    on_the_way = carried_units(all_transfers(db), "shipped", "to")
+    on_the_way = carried_units(all_transfers(db), TransferStatus.SHIPPED, "destination")
     inbound = {key: p.inbound for key, p in all_positions(db).items()}
     assert inbound == {key: on_the_way[key] for key in inbound}
     assert set(on_the_way) <= set(inbound)
@@ -373,9 +374,9 @@ def assert_no_order_got_back_more_than_it_delivered(db: Database) -> None:
     taken_back: Counter[tuple[int, str]] = Counter()
     returns_of: Counter[int] = Counter()
     for x in all_returns(db):
-        returns_of[x["order_id"]] += 1
-        for line in x["lines"]:
-            taken_back[x["order_id"], line["sku"]] += line["quantity"]
+        returns_of[x.order_id] += 1
+        for line in x.lines:
+            taken_back[x.order_id, line.sku] += line.quantity
     assert taken_back, "the race should have taken units back"
     for order_id, sku in taken_back:
         order = final[order_id].order
@@ -391,13 +392,12 @@ def assert_each_refund_is_what_was_paid(db: Database) -> None:
     """Each line is refunded at the price its order paid, and the return the sum, exactly."""
     final = orders_now(db)
     for x in all_returns(db):
-        paid = {line.sku: line.unit_price for line in final[x["order_id"]].order.lines}
-        assert x["currency"] == final[x["order_id"]].order.currency, x
-        for line in x["lines"]:
-            assert Decimal(line["unit_price"]) == paid[line["sku"]], x
-            assert Decimal(line["refund"]) == line["quantity"] * paid[line["sku"]], x
-        total = sum(line["quantity"] * paid[line["sku"]] for line in x["lines"])
-        assert Decimal(x["refund_amount"]) == total, x
+        paid = {line.sku: line.unit_price for line in final[x.order_id].order.lines}
+        assert x.currency == final[x.order_id].order.currency, x
+        for line in x.lines:
+            assert line.unit_price == paid[line.sku], x
+        total = sum(line.quantity * paid[line.sku] for line in x.lines)
+        assert x.refund_amount == total, x
 
 
 def assert_the_ledger_tells_each_transfer(db: Database) -> None:
@@ -408,17 +408,22 @@ def assert_the_ledger_tells_each_transfer(db: Database) -> None:
     ledger = ledger_by_reference(db, "transfer")
     for t in all_transfers(db):
         expected: list[tuple[str, str, Deltas]] = []
-        for line in t["lines"]:
-            sku, carried = line["sku"], line["quantity"]
-            if t["status"] == "open":
-                expected.append((t["from"], sku, Deltas(reserved=carried)))
-            if t["status"] in ("shipped", "received") and t["from"] is not None:
-                expected.append((t["from"], sku, Deltas(on_hand=-carried)))
-            if t["status"] == "shipped":
-                expected.append((t["to"], sku, Deltas(inbound=carried)))
-            if t["status"] == "received":
-                expected.append((t["to"], sku, Deltas(on_hand=line["received"])))
-        assert ledger.get(t["id"], {}) == sums(expected), t
+        for line in t.lines:
+            sku, carried = line.sku, line.quantity
+            if t.status is TransferStatus.OPEN:
+                assert t.origin is not None, t  # only a supplier's delivery has none
+                expected.append((t.origin, sku, Deltas(reserved=carried)))
+            if (
+                t.status in (TransferStatus.SHIPPED, TransferStatus.RECEIVED)
+                and t.origin is not None
+            ):
+                expected.append((t.origin, sku, Deltas(on_hand=-carried)))
+            if t.status is TransferStatus.SHIPPED:
+                expected.append((t.destination, sku, Deltas(inbound=carried)))
+            if t.status is TransferStatus.RECEIVED:
+                assert line.received is not None, t  # counted
+                expected.append((t.destination, sku, Deltas(on_hand=line.received)))
+        assert ledger.get(t.id, {}) == sums(expected), t
 
 
 def assert_the_ledger_tells_each_return(db: Database) -> None:
@@ -428,13 +433,13 @@ def assert_the_ledger_tells_each_return(db: Database) -> None:
     for x in all_returns(db):
         expected = [
             (
-                x["location"],
-                line["sku"],
+                x.location,
+                line.sku,
                 Deltas(
-                    on_hand=line["quantity"],
-                    unsellable=line["quantity"] if line["condition"] == "damaged" else 0,
+                    on_hand=line.quantity,
+                    unsellable=line.quantity if line.condition is Condition.DAMAGED else 0,
                 ),
             )
-            for line in x["lines"]
+            for line in x.lines
         ]
-        assert ledger.get(x["id"], {}) == sums(expected), x
+        assert ledger.get(x.id, {}) == sums(expected), x

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, insert, or_, select, update
 
 from omnistock.db.tables import transfer_lines, transfers
-from omnistock.domain.transfers import Transfer, TransferLine, TransferStatus
+from omnistock.domain.transfers import Incoming, Transfer, TransferLine, TransferStatus
 
 t, tl = transfers.c, transfer_lines.c
 _ADD = insert(transfers).returning(t.id)
@@ -137,7 +137,7 @@ def list_transfers(
     return _transfers(conn, t.id.in_(page))
 
 
-def inbound(conn: Connection, sku: str) -> dict[str, list[dict[str, Any]]]:
+def inbound(conn: Connection, sku: str) -> dict[str, list[Incoming]]:
     """The shipped transfers bringing `sku` to each destination, by ETA (unknown last)."""
     query = (
         select(t.id, t.origin, t.destination, t.eta, t.shipped_at, tl.quantity)
@@ -145,17 +145,10 @@ def inbound(conn: Connection, sku: str) -> dict[str, list[dict[str, Any]]]:
         .where(tl.sku == sku, t.status == str(TransferStatus.SHIPPED), tl.quantity > 0)
         .order_by(t.destination, t.eta.is_(None), t.eta, t.id)
     )
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[Incoming]] = {}
     for row in conn.execute(query):
-        found.setdefault(row.destination, []).append(
-            {
-                "transfer_id": row.id,
-                "from": row.origin,
-                "quantity": row.quantity,
-                "eta": row.eta,
-                "shipped_at": row.shipped_at,
-            }
-        )
+        incoming = Incoming(row.id, row.origin, row.quantity, row.eta, row.shipped_at)
+        found.setdefault(row.destination, []).append(incoming)
     return found
 
 

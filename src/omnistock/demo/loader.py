@@ -199,7 +199,7 @@ def _move(uow: UnitOfWork, planned: DemoTransfer) -> str:
                 lines=planned.lines,
                 eta=eta,
                 reference=planned.reference,
-            )["id"]
+            ).id
             for step in planned.steps:
                 if step is TransferAction.SHIP:
                     transfers.ship(uow, transfer_id)
@@ -217,7 +217,7 @@ def _transfer_there(reads: ReadUnit, reference: str, destination: str) -> bool:
     after: int | None = 0
     while after is not None:
         page, after = transfers.list_transfers(reads, location=destination, after=after)
-        if any(found["reference"] == reference for found in page):
+        if any(found.reference == reference for found in page):
             return True
     return False
 

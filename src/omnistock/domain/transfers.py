@@ -110,3 +110,14 @@ def reception(line: TransferLine, received: int) -> tuple[Deltas, Deltas | None]
     if received > line.quantity:
         return moved, Deltas(on_hand=received - line.quantity)
     return moved, None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """Units of one sku on their way to a location on a shipped transfer."""
+
+    transfer_id: int
+    origin: str | None  # None: a supplier's delivery
+    quantity: int
+    eta: dt.datetime | None
+    shipped_at: dt.datetime

@@ -20,7 +20,7 @@ from omnistock.services.views import iso
 
 def take_back(
     uow: UnitOfWork, *, order_id: int, location: str, lines: Sequence[ReturnLine]
-) -> dict[str, Any]:
+) -> Return:
     """Take back `lines` of a delivered or collected order at `location`: on hand there at
     once (unsellable if damaged); answers the return with its refund."""
     catalog.active_location(uow, location, field="location")
@@ -46,16 +46,16 @@ def take_back(
     )
     detail = ", ".join(f"{line.quantity} x {line.sku} ({line.condition})" for line in lines)
     uow.orders.add_history(order_id, [("returned", f"{detail} at {location}")], now=uow.now)
-    view = return_view(Return(return_id, order_id, location, order.currency, lines, uow.now))
-    uow.emit(Event.RETURN_CREATED, view)
-    return view
+    taken_back = Return(return_id, order_id, location, order.currency, lines, uow.now)
+    uow.emit(Event.RETURN_CREATED, return_view(taken_back))
+    return taken_back
 
 
-def get(reads: ReadUnit, return_id: int) -> dict[str, Any]:
+def get(reads: ReadUnit, return_id: int) -> Return:
     found = reads.returns.get(return_id)
     if found is None:
         raise NotFound("return", str(return_id), field="id")
-    return return_view(found)
+    return found
 
 
 def list_returns(
@@ -65,12 +65,12 @@ def list_returns(
     location: str | None = None,
     after: int = 0,
     limit: int = 100,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[Return], int | None]:
     """A page of returns, oldest first, and the id to pass as `after` for the next."""
     found = reads.returns.list_returns(
         order_id=order_id, location=location, after=after, limit=limit
     )
-    return [return_view(x) for x in found], (found[-1].id if len(found) == limit else None)
+    return found, (found[-1].id if len(found) == limit else None)
 
 
 def return_view(x: Return) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from omnistock.domain.transfers import (
     INBOUND,
     TRANSFER_IN,
     TRANSFER_OUT,
+    Incoming,
     Transfer,
     TransferAction,
     TransferStatus,
@@ -42,7 +43,7 @@ def create(
     lines: Sequence[tuple[str, int]],
     eta: dt.datetime | None = None,
     reference: str | None = None,
-) -> dict[str, Any]:
+) -> Transfer:
     """A transfer from `origin`, its units reserved there at once (every line or nothing:
     InsufficientStock), or with no origin a supplier's delivery, inbound at `destination`
     from now on."""
@@ -67,9 +68,7 @@ def create(
             reason=f"announced by a supplier{f' ({reference})' if reference else ''}",
             reference=f"transfer:{transfer_id}",
         )
-    view = transfer_view(_get(uow, transfer_id))
-    uow.emit(Event.TRANSFER_CREATED, view)
-    return view
+    return _announce(uow, Event.TRANSFER_CREATED, transfer_id)
 
 
 def _validate(
@@ -109,7 +108,7 @@ def _reserve(
     )
 
 
-def ship(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
+def ship(uow: UnitOfWork, transfer_id: int) -> Transfer:
     """The units leave the origin (`on_hand` and `reserved` down) and are inbound at the
     destination."""
     transfer = _move(uow, transfer_id, TransferAction.SHIP)
@@ -134,7 +133,7 @@ def ship(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
     return _announce(uow, Event.TRANSFER_SHIPPED, transfer_id)
 
 
-def receive(uow: UnitOfWork, transfer_id: int, lines: Sequence[tuple[str, int]]) -> dict[str, Any]:
+def receive(uow: UnitOfWork, transfer_id: int, lines: Sequence[tuple[str, int]]) -> Transfer:
     """What arrived, counted: inbound goes down by what was shipped, on hand up by what
     arrived. A sku not listed did not arrive at all; any difference is a discrepancy."""
     arrived = counted(_get(uow, transfer_id), lines)
@@ -163,7 +162,7 @@ def receive(uow: UnitOfWork, transfer_id: int, lines: Sequence[tuple[str, int]])
     return _announce(uow, Event.TRANSFER_RECEIVED, transfer_id)
 
 
-def cancel(uow: UnitOfWork, transfer_id: int) -> dict[str, Any]:
+def cancel(uow: UnitOfWork, transfer_id: int) -> Transfer:
     """Before it ships: the units reserved at the origin are free again."""
     transfer = _move(uow, transfer_id, TransferAction.CANCEL)
     assert transfer.origin is not None
@@ -215,8 +214,8 @@ def give_back(uow: UnitOfWork, transfer_id: int, sku: str, units: int, *, why: s
     return units
 
 
-def get(reads: ReadUnit, transfer_id: int) -> dict[str, Any]:
-    return transfer_view(_get(reads, transfer_id))
+def get(reads: ReadUnit, transfer_id: int) -> Transfer:
+    return _get(reads, transfer_id)
 
 
 def list_transfers(
@@ -226,22 +225,27 @@ def list_transfers(
     location: str | None = None,
     after: int = 0,
     limit: int = 100,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[Transfer], int | None]:
     """A page of transfers, oldest first, and the id to pass as `after` for the next."""
     found = reads.transfers.list_transfers(
         status=status, location=location, after=after, limit=limit
     )
-    return [transfer_view(x) for x in found], (found[-1].id if len(found) == limit else None)
+    return found, (found[-1].id if len(found) == limit else None)
 
 
-def inbound(reads: ReadUnit, sku: str) -> dict[str, list[dict[str, Any]]]:
+def inbound(reads: ReadUnit, sku: str) -> dict[str, list[Incoming]]:
     """The transfers on their way with `sku`, by destination, soonest first."""
+    return reads.transfers.inbound(sku)
+
+
+def incoming_view(x: Incoming) -> dict[str, object]:
+    """Units on their way, as the API shows them under a position."""
     return {
-        location: [
-            {**x, "eta": iso(x["eta"]) if x["eta"] else None, "shipped_at": iso(x["shipped_at"])}
-            for x in found
-        ]
-        for location, found in reads.transfers.inbound(sku).items()
+        "transfer_id": x.transfer_id,
+        "from": x.origin,
+        "quantity": x.quantity,
+        "eta": iso(x.eta) if x.eta else None,
+        "shipped_at": iso(x.shipped_at),
     }
 
 
@@ -311,7 +315,8 @@ def _lock(uow: UnitOfWork, locations: Sequence[str], lines: Sequence[tuple[str, 
     uow.stock.lock_positions(skus=skus, locations=sorted(locations))
 
 
-def _announce(uow: UnitOfWork, event: Event, transfer_id: int) -> dict[str, Any]:
-    view = transfer_view(_get(uow, transfer_id))
-    uow.emit(event, view)
-    return view
+def _announce(uow: UnitOfWork, event: Event, transfer_id: int) -> Transfer:
+    """The transfer as it stands now, and `event` with its view in the outbox."""
+    transfer = _get(uow, transfer_id)
+    uow.emit(event, transfer_view(transfer))
+    return transfer

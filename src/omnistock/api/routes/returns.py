@@ -38,8 +38,10 @@ async def create_return(
     ]
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
-        view = returns.take_back(uow, order_id=body.order_id, location=body.location, lines=lines)
-        return 201, view
+        taken_back = returns.take_back(
+            uow, order_id=body.order_id, location=body.location, lines=lines
+        )
+        return 201, returns.return_view(taken_back)
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=action
@@ -60,7 +62,7 @@ async def list_returns(
             reads, order_id=order_id, location=location, after=after, limit=limit
         )
     )
-    return {"returns": found, "next": next_after}
+    return {"returns": [returns.return_view(x) for x in found], "next": next_after}
 
 
 @router.get("/returns/{id}", response_model=ReturnOut)
@@ -68,4 +70,4 @@ async def get_return(
     return_id: Annotated[int, Path(alias="id", ge=1, le=2**63 - 1)],
     caller: Caller = scope("returns:read"),
 ) -> object:
-    return await caller.read(lambda reads: returns.get(reads, return_id))
+    return returns.return_view(await caller.read(lambda reads: returns.get(reads, return_id)))

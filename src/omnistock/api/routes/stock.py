@@ -107,7 +107,8 @@ async def get_stock(
         if include == "inbound":
             coming = transfers.inbound(reads, sku)
             for position in positions:
-                position["inbound_transfers"] = coming.get(position["location"], [])
+                here = coming.get(position["location"], [])
+                position["inbound_transfers"] = [transfers.incoming_view(x) for x in here]
         return {"sku": sku, "positions": positions, "total": stock.total(found).as_dict()}
 
     return await caller.read(read)

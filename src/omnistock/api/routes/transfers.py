@@ -14,7 +14,7 @@ from omnistock.api.problems import documented
 from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.api.schemas.transfers import ReceiveIn, TransferIn, TransferOut, TransferPage
 from omnistock.db import UnitOfWork
-from omnistock.domain.transfers import TransferStatus
+from omnistock.domain.transfers import Transfer, TransferStatus
 from omnistock.services import transfers
 
 router = APIRouter(tags=["transfers"], responses=documented(401, 403, 404, 422, 503))
@@ -35,7 +35,7 @@ async def create_transfer(
     units `inbound` at the destination until received."""
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
-        view = transfers.create(
+        created = transfers.create(
             uow,
             origin=body.from_,
             destination=body.to,
@@ -43,7 +43,7 @@ async def create_transfer(
             eta=body.eta,
             reference=body.reference,
         )
-        return 201, view
+        return 201, transfers.transfer_view(created)
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=action
@@ -66,12 +66,14 @@ async def list_transfers(
             reads, status=status, location=location, after=after, limit=limit
         )
     )
-    return {"transfers": found, "next": next_after}
+    return {"transfers": [transfers.transfer_view(x) for x in found], "next": next_after}
 
 
 @router.get("/transfers/{id}", response_model=TransferOut)
 async def get_transfer(transfer_id: TransferId, caller: Caller = scope("transfers:read")) -> object:
-    return await caller.read(lambda reads: transfers.get(reads, transfer_id))
+    return transfers.transfer_view(
+        await caller.read(lambda reads: transfers.get(reads, transfer_id))
+    )
 
 
 async def _act(
@@ -79,10 +81,15 @@ async def _act(
     caller: Caller,
     key: str | None,
     body: ReceiveIn | None,
-    run: Callable[[UnitOfWork], dict[str, Any]],
+    run: Callable[[UnitOfWork], Transfer],
 ) -> JSONResponse:
+    """Run a step of a transfer's life under the idempotency key; answers it as it is then."""
+
+    def action(uow: UnitOfWork) -> tuple[int, object]:
+        return 200, transfers.transfer_view(run(uow))
+
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=lambda uow: (200, run(uow))
+        request=request, caller=caller, key=key, payload=body, action=action
     )
 
 
