@@ -230,7 +230,15 @@ class Rulebook:
     ) -> int:
         """ATS of `sku` on `channel`: the same sum as `breakdown`, over the stocked locations
         only (a location with nothing available sells nothing, whatever its buffer)."""
-        return sum(s.units for s in self.sellable(channel, {sku: available}, {sku: sku_rules}))
+        total = 0
+        pool = self._pool_at[channel]
+        rule_at = self.resolver(channel, sku, sku_rules)
+        for code, units in available.items():  # the hot loop of publishing: no tuple a location
+            location = pool.get(code)
+            if units > 0 and location is not None:
+                rule = rule_at(location)
+                total += sellable(units, kept(rule, units))
+        return total
 
     def sellable(
         self,
