@@ -75,8 +75,9 @@ def figures(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]
     """Each measurement of a run, by (backend, name): its rate and CPU per operation."""
     found = {}
     for backend, measured in document["backends"].items():
-        for result in measured.get("results", []):
-            if "per_second" in result:
+        lists = [value for value in measured.values() if isinstance(value, list)]
+        for result in (r for results in lists for r in results if isinstance(r, dict)):
+            if "per_second" in result and "name" in result:
                 workers = result.get("workers")
                 name = result["name"] + (f" ({workers}w)" if workers else "")
                 found[backend, name] = {
