@@ -106,17 +106,14 @@ class _Planner:
         units = self._first if self._first is not None else self._available()
         self._first = None
         at = {loc.code: loc for loc in self.order}
-        sellable = {
-            (s.location, s.sku): s
-            for s in self.book.sellable(self.channel, units, self.sku_rules, at=at)
-        }
+        sellable = self.book.sellable(self.channel, units, self.sku_rules, at=at)
         allocations, short = plan(
-            self.wanted, self.order, {row: s.units for row, s in sellable.items()}
+            self.wanted, self.order, {row: left for row, (left, _) in sellable.items()}
         )
         if short:
             raise InsufficientStock(short)
         return [
-            Claim(a.location, a.sku, a.quantity, sellable[a.location, a.sku].rule)
+            Claim(a.location, a.sku, a.quantity, sellable[a.location, a.sku][1])
             for a in allocations
         ]
 
