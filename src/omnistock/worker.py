@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from omnistock.config import Settings
-from omnistock.db import Database
+from omnistock.db import Database, UnitOfWork
 from omnistock.services import availability as availability_service
 from omnistock.services import fulfilment as fulfilment_service
 from omnistock.services import housekeeping
@@ -48,23 +49,21 @@ def run(settings: Settings, database: Database, stop: threading.Event) -> None:
 
 
 def _sweep_holds(database: Database, stop: threading.Event) -> None:
-    released = _SWEEP_BATCH
-    while released == _SWEEP_BATCH and not stop.is_set():
-        released = database.run(
-            lambda uow: reservations_service.release_expired(uow, most=_SWEEP_BATCH)
-        )
-        if released:
-            log.info("released %d expired holds", released)
+    def sweep(uow: UnitOfWork) -> int:
+        return reservations_service.release_expired(uow, most=_SWEEP_BATCH)
+
+    released = _drain(database, stop, sweep, _SWEEP_BATCH)
+    if released:
+        log.info("released %d expired holds", released)
 
 
 def _expire_pickups(database: Database, stop: threading.Event) -> None:
-    expired = _PICKUP_BATCH
-    while expired == _PICKUP_BATCH and not stop.is_set():
-        expired = database.run(
-            lambda uow: fulfilment_service.expire_pickups(uow, most=_PICKUP_BATCH)
-        )
-        if expired:
-            log.info("expired %d uncollected pickups", expired)
+    def expire(uow: UnitOfWork) -> int:
+        return fulfilment_service.expire_pickups(uow, most=_PICKUP_BATCH)
+
+    expired = _drain(database, stop, expire, _PICKUP_BATCH)
+    if expired:
+        log.info("expired %d uncollected pickups", expired)
 
 
 def _republish(database: Database, stop: threading.Event) -> None:
@@ -78,13 +77,22 @@ def _republish(database: Database, stop: threading.Event) -> None:
 
 
 def _purge_keys(settings: Settings, database: Database, stop: threading.Event) -> None:
-    purged, batch = 0, _PURGE_BATCH
-    while batch == _PURGE_BATCH and not stop.is_set():
-        batch = database.run(
-            lambda uow: housekeeping.purge_idempotency_keys(
-                uow, keep_hours=settings.idempotency_ttl_hours, most=_PURGE_BATCH
-            )
-        )
-        purged += batch
+    def purge(uow: UnitOfWork) -> int:
+        keep = settings.idempotency_ttl_hours
+        return housekeeping.purge_idempotency_keys(uow, keep_hours=keep, most=_PURGE_BATCH)
+
+    purged = _drain(database, stop, purge, _PURGE_BATCH)
     if purged:
         log.info("forgot %d idempotency keys", purged)
+
+
+def _drain(
+    database: Database, stop: threading.Event, job: Callable[[UnitOfWork], int], batch: int
+) -> int:
+    """Run `job` (a batch at most) in a transaction after another, until one comes back short
+    or the worker stops; answers how many it handled in all."""
+    handled, last = 0, batch
+    while last == batch and not stop.is_set():
+        last = database.run(job)
+        handled += last
+    return handled

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
-from typing import Any
 
 from oversell_worker import START_TIMEOUT_SECONDS, warm_up
 from sqlalchemy import select
@@ -231,20 +230,17 @@ def place(db: Database, channel: str, wanted: Wanted) -> Placed | Refused:
         allow_partial=wanted.partial,
     )
     try:
-        view, created = db.run(lambda uow: orders.place(uow, new))
+        order, created = db.run(lambda uow: orders.place(uow, new))
     except InsufficientStock as refusal:
         short = tuple((s.sku, s.requested, s.available) for s in refusal.lines)
         return Refused(wanted, short)
     return Placed(
         wanted,
-        view["id"],
+        order.id,
         created,
-        view["status"],
-        tuple(
-            (f["location"], tuple((line["sku"], line["quantity"]) for line in f["lines"]))
-            for f in view["fulfillments"]
-        ),
-        tuple((b["sku"], b["quantity"]) for b in view["backorders"]),
+        str(order.status),
+        tuple((f.location, tuple(sorted(f.lines))) for f in order.fulfilments),
+        tuple((line.sku, line.backordered) for line in order.lines if line.backordered),
     )
 
 
@@ -343,16 +339,16 @@ def take_action(db: Database, rng: random.Random, action: str) -> str | None:
         queue, _ = fulfilment.queue(reads, status=_FROM[action], limit=10_000)
     if not queue:
         return None
-    chosen: dict[str, Any] = rng.choice(queue)
+    chosen = rng.choice(queue)
     if action == "cancel order":
-        db.run(lambda uow: orders.cancel(uow, chosen["order_id"]))
+        db.run(lambda uow: orders.cancel(uow, chosen.order_id))
     elif action == "reject":
-        first = chosen["lines"][0]
+        first = min(sku for sku, _ in chosen.lines)  # the first line as the API lists them
         db.run(
             lambda uow: fulfilment.act(
-                uow, chosen["id"], Action.REJECT, reason="not found", missing=[(first["sku"], 1)]
+                uow, chosen.id, Action.REJECT, reason="not found", missing=[(first, 1)]
             )
         )
     else:
-        db.run(lambda uow: fulfilment.act(uow, chosen["id"], Action(action)))
+        db.run(lambda uow: fulfilment.act(uow, chosen.id, Action(action)))
     return "done"

@@ -55,7 +55,13 @@ from omnistock.domain.errors import (
     ReservationEnded,
     StockConflict,
 )
-from omnistock.domain.orders import Action, DeliveryMethod, FulfilmentStatus, OrderStatus
+from omnistock.domain.orders import (
+    Action,
+    DeliveryMethod,
+    FulfilmentStatus,
+    Order,
+    OrderStatus,
+)
 from omnistock.domain.returns import Condition, ReturnLine
 from omnistock.domain.stock import MovementType
 from omnistock.domain.transfers import TransferStatus
@@ -362,17 +368,17 @@ def work_the_floor(
                 time.sleep(race.pause_seconds)
                 continue
             chosen = rng.choice(queue)
-            method = DeliveryMethod(orders.get(reads, chosen["order_id"])["delivery"]["method"])
+            method = orders.get(reads, chosen.order_id).method
         action = _NEXT[method, status]
         if status is S.ALLOCATED and rng.random() < 0.1:
             action = Action.CANCEL
-        step = functools.partial(fulfilment.act, fulfilment_id=chosen["id"], action=action)
+        step = functools.partial(fulfilment.act, fulfilment_id=chosen.id, action=action)
         if attempt(db, report, str(action), step)[0] == "StockConflict":
             # A fact took the units it was about to hand over: they cannot be found.
-            missing = [(line["sku"], line["quantity"]) for line in chosen["lines"]]
+            missing = sorted(chosen.lines)
             reject = functools.partial(
                 fulfilment.act,
-                fulfilment_id=chosen["id"],
+                fulfilment_id=chosen.id,
                 action=Action.REJECT,
                 reason="not found",
                 missing=missing,
@@ -405,10 +411,10 @@ def take_returns(
                 continue
             order_id, sku = rng.choice(found)
             order = orders.get(reads, order_id)
-        if order["external_id"].startswith(DUEL):
+        if order.external_id.startswith(DUEL):
             continue
         if over:
-            (ordered,) = (line["quantity"] for line in order["lines"] if line["sku"] == sku)
+            (ordered,) = (line.quantity for line in order.lines if line.sku == sku)
             returned = _delivered(order)[sku] - left[order_id, sku]
             # Delivered units never exceed the line: this is more than can ever come back.
             lines = [ReturnLine(sku, ordered - returned + 1, Condition.SELLABLE, condition)]
@@ -428,9 +434,8 @@ def _returnable(reads: ReadUnit) -> dict[tuple[int, str], int]:
     for status in (S.DELIVERED, S.COLLECTED):
         queue, _ = fulfilment.queue(reads, status=status, limit=100_000)
         for f in queue:
-            for line in f["lines"]:
-                key = f["order_id"], line["sku"]
-                left[key] = left.get(key, 0) + line["quantity"]
+            for sku, quantity in f.lines:
+                left[f.order_id, sku] = left.get((f.order_id, sku), 0) + quantity
     page, _ = returns.list_returns(reads, limit=100_000)
     for taken in page:
         for line in taken.lines:
@@ -449,12 +454,12 @@ def _returned_lines(sku: str, units: int, condition: str) -> list[ReturnLine]:
     return [ReturnLine(sku, units, Condition.DAMAGED if damaged else Condition.SELLABLE)]
 
 
-def _delivered(order: dict[str, Any]) -> dict[str, int]:
+def _delivered(order: Order) -> dict[str, int]:
     units: dict[str, int] = {}
-    for f in order["fulfillments"]:
-        if f["status"] in (S.DELIVERED, S.COLLECTED):
-            for line in f["lines"]:
-                units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
+    for f in order.fulfilments:
+        if f.status in (S.DELIVERED, S.COLLECTED):
+            for sku, quantity in f.lines:
+                units[sku] = units.get(sku, 0) + quantity
     return units
 
 
@@ -507,10 +512,10 @@ def _last_unit(db: Database) -> tuple[int, str] | None:
                 reads, status=OrderStatus.COMPLETED, after=after, limit=500
             )
             for order in page:
-                if order["external_id"].startswith(DUEL):
+                if order.external_id.startswith(DUEL):
                     ((sku, _),) = _delivered(order).items()
-                    if left[order["id"], sku]:
-                        return order["id"], sku
+                    if left[order.id, sku]:
+                        return order.id, sku
     return None
 
 

@@ -41,7 +41,7 @@ from omnistock.db.tables import (
 from omnistock.demo import DEMO_REFERENCE, ORDERS, load_demo, plan_demo
 from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
-from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, OrderStatus
+from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, Order, OrderStatus
 from omnistock.domain.returns import Condition, Return
 from omnistock.domain.stock import MovementType
 from omnistock.domain.transfers import Transfer, TransferStatus
@@ -162,13 +162,13 @@ def every_row(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def all_orders(db: Database) -> list[dict[str, Any]]:
-    """Every order as the API shows it."""
+def all_orders(db: Database) -> list[Order]:
+    """Every order."""
     return every(db, order_service.list_orders)
 
 
-def demo_orders(db: Database) -> list[dict[str, Any]]:
-    return [o for o in all_orders(db) if (o["external_id"] or "").startswith("demo-")]
+def demo_orders(db: Database) -> list[Order]:
+    return [o for o in all_orders(db) if (o.external_id or "").startswith("demo-")]
 
 
 def fulfilment_rows(db: Database) -> list[Any]:
@@ -186,8 +186,8 @@ def all_transfers(db: Database) -> list[Transfer]:
     return every(db, transfer_service.list_transfers)
 
 
-def orders_by_id(db: Database) -> dict[int, dict[str, Any]]:
-    return {o["id"]: o for o in all_orders(db)}
+def orders_by_id(db: Database) -> dict[int, Order]:
+    return {o.id: o for o in all_orders(db)}
 
 
 def kinds_of(db: Database) -> dict[str, str]:
@@ -341,11 +341,11 @@ def test_a_load_cut_short_is_completed_by_the_next_one_without_placing_any_order
     """The orders are placed a batch a transaction: a load stopped after some of them (here,
     one asked for fewer) leaves those in place, and the next load places only the others."""
     load_demo(db, items=ITEMS, orders=40)
-    early = {o["external_id"]: o["id"] for o in demo_orders(db)}
+    early = {o.external_id: o.id for o in demo_orders(db)}
 
     summary = load_demo(db, items=ITEMS, orders=120)
 
-    placed = {o["external_id"]: o["id"] for o in demo_orders(db)}
+    placed = {o.external_id: o.id for o in demo_orders(db)}
     assert not summary.startswith("already loaded")
     assert ", 120 orders, " in summary
     assert len(early) == 40 and len(placed) == 120
@@ -373,7 +373,7 @@ def test_two_loads_at_once_load_the_demo_and_each_of_its_orders_once(db: Databas
         assert list(stock.check(reads)) == []
     assert receipts == len(plan_demo(items=ITEMS).holdings)  # the opening stock, once
     placed = demo_orders(db)
-    assert len(placed) == len({o["external_id"] for o in placed}) == 120
+    assert len(placed) == len({o.external_id for o in placed}) == 120
 
 
 def test_the_summary_counts_what_was_loaded(demo: Loaded) -> None:
@@ -602,18 +602,19 @@ def test_the_demo_places_orders_on_every_channel_with_every_delivery_method(
     placed = demo_orders(demo.db)
 
     assert len(placed) == ORDERS
-    assert {o["channel"] for o in placed} == DEMO_CHANNELS
-    methods = Counter(o["delivery"]["method"] for o in placed)
+    assert {o.channel for o in placed} == DEMO_CHANNELS
+    methods = Counter(o.method for o in placed)
     assert set(methods) == set(DeliveryMethod)
-    assert methods["ship"] > methods["pickup"] > methods["in_store"]  # mostly shipped
-    assert all(o["channel"] == "store" for o in placed if o["delivery"]["method"] == "in_store")
+    ship, pickup, in_store = DeliveryMethod.SHIP, DeliveryMethod.PICKUP, DeliveryMethod.IN_STORE
+    assert methods[ship] > methods[pickup] > methods[in_store]  # mostly shipped
+    assert all(o.channel == "store" for o in placed if o.method is in_store)
 
 
 def test_every_order_status_appears(demo: Loaded) -> None:
-    statuses = Counter(o["status"] for o in demo_orders(demo.db))
+    statuses = Counter(o.status for o in demo_orders(demo.db))
 
     assert set(statuses) == set(OrderStatus)
-    assert statuses["completed"] > statuses["backordered"]  # a few, not most
+    assert statuses[OrderStatus.COMPLETED] > statuses[OrderStatus.BACKORDERED]  # a few, not most
 
 
 def test_every_fulfilment_status_appears(demo: Loaded) -> None:
@@ -663,18 +664,20 @@ def test_ship_orders_go_to_addresses_in_french_towns_and_pickups_to_stores(demo:
     with demo.db.read() as conn:
         found = location_rows(conn)
 
-    addresses = [o["delivery"]["address"] for o in placed if o["delivery"]["method"] == "ship"]
+    addresses: list[Any] = [
+        o.delivery["address"] for o in placed if o.method is DeliveryMethod.SHIP
+    ]
     assert len({a["city"] for a in addresses}) >= 20
     for address in addresses:
         assert address["country"] == "FR"
         assert re.fullmatch(r"\d{5}", address["postcode"]), address
         assert re.fullmatch(r"\d+ \w.+", address["line1"]), address
         assert 41 <= address["lat"] <= 52 and -5 <= address["lon"] <= 10, address
-    at_stores = [o for o in placed if o["delivery"]["method"] != "ship"]
-    assert all(found[o["delivery"]["location"]].pickup_enabled for o in at_stores)
-    assert all(found[o["delivery"]["location"]].type == "store" for o in at_stores)
+    at_stores = [o for o in placed if o.method is not DeliveryMethod.SHIP]
+    assert all(found[o.delivery["location"]].pickup_enabled for o in at_stores)
+    assert all(found[o.delivery["location"]].type == "store" for o in at_stores)
     for order in placed:
-        assert order["customer"]["name"] and "@" in order["customer"]["email"]
+        assert order.customer["name"] and "@" in order.customer["email"]
 
 
 def test_each_order_line_bears_the_price_of_its_item(demo: Loaded) -> None:
@@ -682,8 +685,8 @@ def test_each_order_line_bears_the_price_of_its_item(demo: Loaded) -> None:
         prices = dict(conn.execute(select(items.c.sku, items.c.price)).all())
 
     for order in demo_orders(demo.db):
-        for line in order["lines"]:
-            assert Decimal(line["unit_price"]) == prices[line["sku"]]
+        for line in order.lines:
+            assert line.unit_price == prices[line.sku]
 
 
 def test_shipped_parcels_carry_a_carrier_and_a_tracking_number(demo: Loaded) -> None:
@@ -703,34 +706,36 @@ def test_a_rejected_fulfilment_is_written_off_and_its_lines_sourced_again_elsewh
             (r.reference, r.location)
             for r in reads.conn.execute(select(movements).where(movements.c.type == "write_off"))
         }
-        views = {
-            r.order_id: order_service.get(reads, r.order_id, with_history=True) for r in rejected
-        }
+        found = {r.order_id: order_service.detail(reads, r.order_id) for r in rejected}
 
-    ships = [r for r in rejected if views[r.order_id]["delivery"]["method"] == "ship"]
-    pickups = [r for r in rejected if views[r.order_id]["delivery"]["method"] == "pickup"]
+    ships = [r for r in rejected if found[r.order_id].order.method is DeliveryMethod.SHIP]
+    pickups = [r for r in rejected if found[r.order_id].order.method is DeliveryMethod.PICKUP]
     assert ships and pickups
     for row in rejected:
         assert (f"order:{row.order_id}", row.location) in written_off
         assert row.reason == "not found on the shelf"
+
+    def waits(order: Order) -> bool:
+        return any(line.backordered for line in order.lines)
+
     for row in ships:  # another location took the lines, or they wait for stock
-        order = views[row.order_id]
-        elsewhere = [f for f in order["fulfillments"] if f["location"] != row.location]
-        assert elsewhere or order["backorders"], order
-        assert {"resourced", "backordered"} & {h["event"] for h in order["history"]}
+        order = found[row.order_id].order
+        elsewhere = [f for f in order.fulfilments if f.location != row.location]
+        assert elsewhere or waits(order), order
+        assert {"resourced", "backordered"} & {h["event"] for h in found[row.order_id].history}
     for row in pickups:  # only the chosen store serves a pickup: the order waits there
-        assert views[row.order_id]["backorders"]
+        assert waits(found[row.order_id].order)
 
 
 def test_an_order_for_more_than_the_warehouses_hold_is_partly_allocated_the_rest_backordered(
     demo: Loaded,
 ) -> None:
-    partial = [o for o in demo_orders(demo.db) if o["status"] == "partially_allocated"]
+    partial = [o for o in demo_orders(demo.db) if o.status is OrderStatus.PARTIALLY_ALLOCATED]
 
     assert partial
     for order in partial:
-        assert order["backorders"]
-        assert any(f["status"] == "allocated" for f in order["fulfillments"])
+        assert any(line.backordered for line in order.lines)
+        assert any(f.status is FulfilmentStatus.ALLOCATED for f in order.fulfilments)
 
 
 # --------------------------------------------------------------------------- the returns
@@ -744,19 +749,19 @@ def test_web_orders_come_back_in_stores_of_other_cities_and_a_till_sale_in_a_sto
     placed = orders_by_id(demo.db)
     kinds = kinds_of(demo.db)
 
-    def fulfilled_at(order: dict[str, Any]) -> set[str]:
-        return {f["location"] for f in order["fulfillments"]}
+    def fulfilled_at(order: Order) -> set[str]:
+        return {f.location for f in order.fulfilments}
 
     web_in_stores = [
-        r for r in found if placed[r.order_id]["channel"] == "web" and kinds[r.location] == "store"
+        r for r in found if placed[r.order_id].channel == "web" and kinds[r.location] == "store"
     ]
     shipped_then_brought = [
         r
         for r in web_in_stores
-        if placed[r.order_id]["delivery"]["method"] == "ship"
+        if placed[r.order_id].method is DeliveryMethod.SHIP
         and r.location not in fulfilled_at(placed[r.order_id])
     ]
-    till_sales = [r for r in found if placed[r.order_id]["delivery"]["method"] == "in_store"]
+    till_sales = [r for r in found if placed[r.order_id].method is DeliveryMethod.IN_STORE]
     assert 20 <= len(found) <= 60  # a few dozen
     assert len(shipped_then_brought) >= 2  # some
     assert len({r.location for r in web_in_stores}) >= 5  # in stores across France
@@ -772,14 +777,14 @@ def test_a_return_takes_back_no_more_than_its_order_delivered_or_collected_at_it
     for taken in all_returns(demo.db):
         order = placed[taken.order_id]
         served = Counter[str]()
-        for work in order["fulfillments"]:
-            if work["status"] in ("delivered", "collected"):
-                served.update({x["sku"]: x["quantity"] for x in work["lines"]})
+        for work in order.fulfilments:
+            if work.status in (FulfilmentStatus.DELIVERED, FulfilmentStatus.COLLECTED):
+                served.update(dict(work.lines))
         back = Counter[str]()
         for line in taken.lines:
             back[line.sku] += line.quantity
-        prices = {x["sku"]: Decimal(x["unit_price"]) for x in order["lines"]}
-        assert order["external_id"].startswith("demo-")
+        prices = {x.sku: x.unit_price for x in order.lines}
+        assert (order.external_id or "").startswith("demo-")
         assert not back - served, (taken, order)  # nothing beyond what the customer got
         assert taken.refund_amount == sum(prices[x.sku] * x.quantity for x in taken.lines)
 
@@ -882,7 +887,7 @@ def test_stock_in_transit_is_inbound_at_its_destination_until_received(demo: Loa
 def test_returned_units_a_store_does_not_sell_are_sent_on_to_a_warehouse(demo: Loaded) -> None:
     m = movements.c
     by_reference = {t.reference: t for t in all_transfers(demo.db) if t.reference}
-    placed = {o["external_id"]: o for o in demo_orders(demo.db)}
+    placed = {o.external_id: o for o in demo_orders(demo.db)}
     kinds = kinds_of(demo.db)
 
     with demo.db.read() as conn:
@@ -892,7 +897,7 @@ def test_returned_units_a_store_does_not_sell_are_sent_on_to_a_warehouse(demo: L
     for ref, t in forwarded:
         order = placed[ref.removesuffix("/return")]
         with demo.db.reading() as reads:
-            (back,), _ = return_service.list_returns(reads, order_id=order["id"])
+            (back,), _ = return_service.list_returns(reads, order_id=order.id)
         sellable = {x.sku for x in back.lines if x.condition is Condition.SELLABLE}
         assert t.origin is not None
         assert (kinds[t.origin], kinds[t.destination]) == ("store", "warehouse")

@@ -173,30 +173,32 @@ def refused_in(reports: Iterable[Report]) -> list[Refused]:
     return [f for r in reports for f in r.refused]
 
 
-def orders_now(db: Database) -> dict[int, dict[str, Any]]:
+def orders_now(db: Database) -> dict[int, orders.OrderDetail]:
     """Every order as it stands, with its history, by id (one snapshot)."""
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, orders.OrderDetail] = {}
     after: int | None = 0
     with db.reading() as reads:
         while after is not None:
             page, after = orders.list_orders(reads, after=after, limit=500)
             for listed in page:
-                found[listed["id"]] = orders.get(reads, listed["id"], with_history=True)
+                found[listed.id] = orders.detail(reads, listed.id)
     return found
 
 
-def events_of(order: dict[str, Any]) -> list[str]:
-    return [entry["event"] for entry in order["history"]]
+def events_of(found: orders.OrderDetail) -> list[str]:
+    return [entry["event"] for entry in found.history]
 
 
-def open_units(final: dict[int, dict[str, Any]], *statuses: str) -> Counter[tuple[str, str]]:
+def open_units(
+    final: dict[int, orders.OrderDetail], *statuses: FulfilmentStatus
+) -> Counter[tuple[str, str]]:
     """Units of each (location, sku) in fulfilments of these statuses."""
     units: Counter[tuple[str, str]] = Counter()
-    for order in final.values():
-        for f in order["fulfillments"]:
-            if f["status"] in statuses:
-                for line in f["lines"]:
-                    units[f["location"], line["sku"]] += line["quantity"]
+    for found in final.values():
+        for f in found.order.fulfilments:
+            if f.status in statuses:
+                for sku, quantity in f.lines:
+                    units[f.location, sku] += quantity
     return units
 
 
@@ -220,7 +222,9 @@ def stock_changes(db: Database) -> Iterator[tuple[str, str, Position]]:
 # --------------------------------------------------------------------------- what must hold
 
 
-def assert_the_race_hit_the_guards(reports: list[Report], final: dict[int, dict[str, Any]]) -> None:
+def assert_the_race_hit_the_guards(
+    reports: list[Report], final: dict[int, orders.OrderDetail]
+) -> None:
     """The race is worth something only if stock ran out, orders split, tills sold units,
     promises moved after they were made, and the floor moved fulfilments."""
     placed = placed_in(reports)
@@ -265,36 +269,37 @@ def assert_refusals_explain_themselves(refused: Iterable[Refused]) -> None:
 
 
 def assert_refused_orders_left_nothing(
-    final: dict[int, dict[str, Any]], placed: list[Placed], refused: list[Refused]
+    final: dict[int, orders.OrderDetail], placed: list[Placed], refused: list[Refused]
 ) -> None:
     """The orders stored are exactly those placed: a refused order left no order behind."""
     assert sorted(final) == sorted(p.order_id for p in placed)
-    stored = {o["external_id"] for o in final.values()}
+    stored = {found.order.external_id for found in final.values()}
     assert stored == {p.wanted.external_id for p in placed}
     assert stored.isdisjoint(f.wanted.external_id for f in refused)
 
 
 def assert_every_unit_of_every_order_is_accounted_for(
-    final: dict[int, dict[str, Any]], placed: list[Placed]
+    final: dict[int, orders.OrderDetail], placed: list[Placed]
 ) -> None:
     """Each unit of each line is in a fulfilment not dropped, cancelled, or backordered; an
     order placed whole waits for stock only after a physical fact or a rejection took units
     it had been promised (its history says so)."""
     whole = {p.order_id for p in placed if not p.wanted.partial}
-    for order in final.values():
+    for found in final.values():
+        order = found.order
         served: Counter[str] = Counter()
-        for f in order["fulfillments"]:
-            if f["status"] not in DROPPED:
-                served.update({line["sku"]: line["quantity"] for line in f["lines"]})
-        for line in order["lines"]:
-            accounted = served[line["sku"]] + line["cancelled"] + line["backordered"]
-            assert accounted == line["quantity"], order
-        if order["id"] in whole and order["backorders"]:
-            assert "backordered" in events_of(order), order
+        for f in order.fulfilments:
+            if f.status not in DROPPED:
+                served.update(dict(f.lines))
+        for line in order.lines:
+            accounted = served[line.sku] + line.cancelled + line.backordered
+            assert accounted == line.quantity, order
+        if order.id in whole and any(line.backordered for line in order.lines):
+            assert "backordered" in events_of(found), found
 
 
 def assert_each_position_reserves_its_open_fulfilments(
-    db: Database, final: dict[int, dict[str, Any]]
+    db: Database, final: dict[int, orders.OrderDetail]
 ) -> None:
     """`reserved` is the units of open fulfilments there (the race holds nothing), and the
     ledger, read order by order, says the same of each order."""
@@ -304,11 +309,11 @@ def assert_each_position_reserves_its_open_fulfilments(
     positions = all_positions(db)
     assert {key: p.reserved for key, p in positions.items()} == {k: promised[k] for k in positions}
     by_order: Counter[tuple[int, str, str]] = Counter()
-    for order in final.values():
-        for f in order["fulfillments"]:
-            if f["status"] in OPEN:
-                for line in f["lines"]:
-                    by_order[order["id"], f["location"], line["sku"]] += line["quantity"]
+    for found in final.values():
+        for f in found.order.fulfilments:
+            if f.status in OPEN:
+                for sku, quantity in f.lines:
+                    by_order[found.order.id, f.location, sku] += quantity
     ledger: Counter[tuple[int, str, str]] = Counter()
     with db.reading() as reads:
         for sku in SKUS:
@@ -320,7 +325,9 @@ def assert_each_position_reserves_its_open_fulfilments(
     assert +ledger == by_order and -ledger == Counter(), "each order's reserved units"
 
 
-def assert_no_promise_outlives_a_shortage(db: Database, final: dict[int, dict[str, Any]]) -> None:
+def assert_no_promise_outlives_a_shortage(
+    db: Database, final: dict[int, orders.OrderDetail]
+) -> None:
     """Healing: wherever a physical fact left fewer units than promised, no allocation that
     nobody started on is left there (only picked or packed units may still wait)."""
     untouched = open_units(final, FulfilmentStatus.ALLOCATED)
@@ -360,7 +367,7 @@ def assert_every_promise_kept_the_buffer_and_only_facts_went_below_zero(db: Data
 
 
 def assert_no_location_took_more_than_its_capacity(
-    db: Database, final: dict[int, dict[str, Any]]
+    db: Database, final: dict[int, orders.OrderDetail]
 ) -> None:
     """Each day's count of fulfilments a location accepted stays within its capacity, and
     counts every fulfilment sourced there."""
@@ -370,7 +377,7 @@ def assert_no_location_took_more_than_its_capacity(
     for location, day, accepted in counted:
         capacity = next(loc.daily_capacity for loc in NETWORK if loc.code == location)
         assert capacity is not None and accepted <= capacity, (location, day, accepted)
-    sourced = Counter(f["location"] for o in final.values() for f in o["fulfillments"])
+    sourced = Counter(f.location for found in final.values() for f in found.order.fulfilments)
     capped = {loc.code for loc in NETWORK if loc.daily_capacity is not None}
     accepted_at: Counter[str] = Counter()
     for location, _, accepted in counted:

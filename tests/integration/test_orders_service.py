@@ -29,7 +29,7 @@ from omnistock.db import orders as orders_sql
 from omnistock.db.tables import movements
 from omnistock.domain.availability import Channel
 from omnistock.domain.catalog import Item
-from omnistock.domain.orders import Action, OrderPolicy, OrderStatus
+from omnistock.domain.orders import Action, FulfilmentStatus, Order, OrderPolicy, OrderStatus
 from omnistock.domain.stock import MovementType
 from omnistock.events.feed import feed
 from omnistock.services import catalog, channels, fulfilment, healing, orders, stock
@@ -118,10 +118,10 @@ def new_order(
     )
 
 
-def place(db: Database, *lines: tuple[str, int], **fields: Any) -> dict[str, Any]:
-    view, created = db.run(lambda uow: orders.place(uow, new_order(*lines, **fields)))
+def place(db: Database, *lines: tuple[str, int], **fields: Any) -> Order:
+    order, created = db.run(lambda uow: orders.place(uow, new_order(*lines, **fields)))
     assert created
-    return view
+    return order
 
 
 def act(db: Database, fulfilment_id: int, *actions: str, **details: Any) -> None:
@@ -136,14 +136,14 @@ def act(db: Database, fulfilment_id: int, *actions: str, **details: Any) -> None
 def open_fulfilment(db: Database, order_id: int) -> int:
     """The id of the order's one fulfilment still carrying units."""
     found = get(db, order_id)
-    (live,) = [f for f in found["fulfillments"] if f["status"] not in ("cancelled", "rejected")]
-    fulfilment_id: int = live["id"]
-    return fulfilment_id
+    gone = (FulfilmentStatus.CANCELLED, FulfilmentStatus.REJECTED)
+    (live,) = [f for f in found.fulfilments if f.status not in gone]
+    return live.id
 
 
-def get(db: Database, order_id: int) -> dict[str, Any]:
+def get(db: Database, order_id: int) -> Order:
     with db.reading() as reads:
-        return orders.get(reads, order_id, with_history=True)
+        return orders.get(reads, order_id)
 
 
 def position(db: Database, sku: str, location: str) -> dict[str, int]:
@@ -164,10 +164,9 @@ def an_order_in_every_status(db: Database) -> dict[int, tuple[str, OrderStatus]]
     stock_up(db, RARE.sku, {STORE.code: 2})
     built: dict[int, tuple[str, OrderStatus]] = {}
 
-    def keep(how: str, view: dict[str, Any], status: OrderStatus) -> int:
-        order_id: int = view["id"]
-        built[order_id] = (how, status)
-        return order_id
+    def keep(how: str, order: Order, status: OrderStatus) -> int:
+        built[order.id] = (how, status)
+        return order.id
 
     expired = keep(
         "never collected", place(db, (TEE.sku, 1), delivery=PICKUP), OrderStatus.CANCELLED
@@ -226,9 +225,9 @@ def test_the_sql_status_filter_agrees_with_the_derived_status_in_every_status(
 
     with paris.reading() as reads:
         every, _ = orders.list_orders(reads, limit=500)
-        derived = {o["id"]: OrderStatus(o["status"]) for o in every}
+        derived = {o.id: o.status for o in every}
         listed = {
-            status: [o["id"] for o in orders.list_orders(reads, status=status, limit=500)[0]]
+            status: [o.id for o in orders.list_orders(reads, status=status, limit=500)[0]]
             for status in OrderStatus
         }
 
@@ -244,7 +243,7 @@ def test_the_sql_status_filter_agrees_with_the_derived_status_in_every_status(
 
 def test_the_status_filter_pages_like_the_whole_list(paris: Database) -> None:
     stock_up(paris, TEE.sku, {STORE.code: 10})
-    ids = [place(paris, (TEE.sku, 1))["id"] for _ in range(5)]
+    ids = [place(paris, (TEE.sku, 1)).id for _ in range(5)]
     act(paris, open_fulfilment(paris, ids[2]), "pick")
 
     pages, after = [], 0
@@ -253,7 +252,7 @@ def test_the_status_filter_pages_like_the_whole_list(paris: Database) -> None:
             page, following = orders.list_orders(
                 reads, status=OrderStatus.ALLOCATED, after=after, limit=2
             )
-            pages.append([o["id"] for o in page])
+            pages.append([o.id for o in page])
             if following is None:
                 break
             after = following
@@ -269,22 +268,23 @@ def test_a_pickup_left_uncollected_for_a_week_expires_and_its_units_go_back(
 ) -> None:
     stock_up(paris, TEE.sku, {STORE.code: 3})
     pickup = place(paris, (TEE.sku, 2), delivery=PICKUP)
-    waiting = open_fulfilment(paris, pickup["id"])
+    waiting = open_fulfilment(paris, pickup.id)
     act(paris, waiting, "pick", "ready")
     assert position(paris, TEE.sku, STORE.code)["reserved"] == 2
 
     assert paris.run(later(6, fulfilment.expire_pickups)) == 0, "six days: still waiting"
-    assert get(paris, pickup["id"])["status"] == "in_progress"
+    assert get(paris, pickup.id).status is OrderStatus.IN_PROGRESS
     mark = feed_mark(paris)
     assert paris.run(later(8, fulfilment.expire_pickups)) == 1
 
-    found = get(paris, pickup["id"])
-    (expired,) = found["fulfillments"]
-    assert (expired["id"], expired["status"]) == (waiting, "expired")
-    assert expired["reason"] == "not collected within 7 days"
-    assert found["status"] == "cancelled"
-    assert [(line["sku"], line["cancelled"]) for line in found["lines"]] == [(TEE.sku, 2)]
-    assert any(entry["event"] == "fulfillment_expired" for entry in found["history"])
+    with paris.reading() as reads:
+        found = orders.detail(reads, pickup.id)
+    (expired,) = found.order.fulfilments
+    assert (expired.id, expired.status) == (waiting, FulfilmentStatus.EXPIRED)
+    assert expired.reason == "not collected within 7 days"
+    assert found.order.status is OrderStatus.CANCELLED
+    assert [(line.sku, line.cancelled) for line in found.order.lines] == [(TEE.sku, 2)]
+    assert any(entry["event"] == "fulfillment_expired" for entry in found.history)
     assert position(paris, TEE.sku, STORE.code) == {
         "on_hand": 3,
         "reserved": 0,
@@ -298,7 +298,7 @@ def test_a_pickup_left_uncollected_for_a_week_expires_and_its_units_go_back(
             .where(movements.c.sku == TEE.sku)
             .order_by(movements.c.id)
         ).all()
-    assert tuple(ledger[-1]) == ("deallocate", -2, f"order:{pickup['id']}")
+    assert tuple(ledger[-1]) == ("deallocate", -2, f"order:{pickup.id}")
     shown, _ = feed(paris, after=mark, limit=1000)
     changed = [e["data"] for e in shown if e["type"] == "fulfillment.status_changed"]
     assert [(f["id"], f["status"]) for f in changed] == [(waiting, "expired")]
@@ -309,13 +309,13 @@ def test_only_pickups_waiting_at_the_store_expire(paris: Database) -> None:
     stock_up(paris, TEE.sku, {STORE.code: 5})
     allocated = place(paris, (TEE.sku, 1), delivery=PICKUP)
     picked = place(paris, (TEE.sku, 1), delivery=PICKUP)
-    act(paris, open_fulfilment(paris, picked["id"]), "pick")
+    act(paris, open_fulfilment(paris, picked.id), "pick")
     shipment = place(paris, (TEE.sku, 1))
-    act(paris, open_fulfilment(paris, shipment["id"]), "pick", "pack")
+    act(paris, open_fulfilment(paris, shipment.id), "pick", "pack")
 
     assert paris.run(later(30, fulfilment.expire_pickups)) == 0
 
-    assert [get(paris, o["id"])["status"] for o in (allocated, picked, shipment)] == [
+    assert [get(paris, o.id).status for o in (allocated, picked, shipment)] == [
         "allocated",
         "in_progress",
         "in_progress",
@@ -329,13 +329,13 @@ def test_the_pickup_expiry_follows_the_retailers_policy(database_url: str, db: D
         setup(impatient, store=STORE)
         stock_up(impatient, TEE.sku, {STORE.code: 1})
         pickup = place(impatient, (TEE.sku, 1), delivery=PICKUP)
-        act(impatient, open_fulfilment(impatient, pickup["id"]), "pick", "ready")
+        act(impatient, open_fulfilment(impatient, pickup.id), "pick", "ready")
 
         assert impatient.run(later(1, fulfilment.expire_pickups)) == 0
         assert impatient.run(later(3, fulfilment.expire_pickups)) == 1
 
-        (expired,) = get(impatient, pickup["id"])["fulfillments"]
-        assert expired["reason"] == "not collected within 2 days"
+        (expired,) = get(impatient, pickup.id).fulfilments
+        assert expired.reason == "not collected within 2 days"
         assert position(impatient, TEE.sku, STORE.code)["available"] == 1
     finally:
         impatient.dispose()
@@ -356,16 +356,14 @@ def capped(db: Database) -> Database:
 NOON = dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
-def place_at(
-    db: Database, moment: dt.datetime, *lines: tuple[str, int], **fields: Any
-) -> dict[str, Any]:
-    view, created = db.run(at(moment, lambda uow: orders.place(uow, new_order(*lines, **fields))))
+def place_at(db: Database, moment: dt.datetime, *lines: tuple[str, int], **fields: Any) -> Order:
+    order, created = db.run(at(moment, lambda uow: orders.place(uow, new_order(*lines, **fields))))
     assert created
-    return view
+    return order
 
 
-def shipped_from(view: dict[str, Any]) -> list[str]:
-    return [f["location"] for f in view["fulfillments"]]
+def shipped_from(order: Order) -> list[str]:
+    return [f.location for f in order.fulfilments]
 
 
 def test_a_store_at_its_daily_capacity_is_skipped_and_the_decision_says_so(
@@ -379,7 +377,7 @@ def test_a_store_at_its_daily_capacity_is_skipped_and_the_decision_says_so(
         [WAREHOUSE.code],
     ]
     with capped.reading() as reads:
-        decision = orders.sourcing_of(reads, third["id"])["decision"]
+        decision = orders.sourcing_view(orders.sourcing_of(reads, third.id))["decision"]
         accepted = orders_sql.accepted_today(reads.conn, [STORE.code], NOON.date().isoformat())
     (store,) = [c for c in decision["considered"] if c["location"] == STORE.code]
     assert store["verdict"] == "at capacity"
@@ -433,10 +431,10 @@ def test_healing_does_not_send_a_promise_to_a_store_at_capacity(db: Database) ->
         )
     )
 
-    found = get(db, far["id"])
-    assert (found["status"], found["backorders"]) == (
-        "backordered",
-        [{"sku": TEE.sku, "quantity": 1}],
+    found = get(db, far.id)
+    assert (found.status, [(line.sku, line.backordered) for line in found.lines]) == (
+        OrderStatus.BACKORDERED,
+        [(TEE.sku, 1)],
     )
     assert position(db, TEE.sku, WAREHOUSE.code)["available"] == 0
 
@@ -450,7 +448,7 @@ def test_healing_still_heals_when_promises_keep_landing_while_it_locks(
     has one writer: it never needs to lock ahead.)"""
     stock_up(paris, TEE.sku, {STORE.code: 1, WAREHOUSE.code: 3})
     order = place(paris, (TEE.sku, 1))
-    assert [f["location"] for f in order["fulfillments"]] == [STORE.code]
+    assert [f.location for f in order.fulfilments] == [STORE.code]
     promised_at = healing._promised_at
     calls = iter(range(1_000))
 
@@ -471,9 +469,9 @@ def test_healing_still_heals_when_promises_keep_landing_while_it_locks(
             )
         )
 
-    moved = get(paris, order["id"])
-    live = [f for f in moved["fulfillments"] if f["status"] == "allocated"]
-    assert [f["location"] for f in live] == [WAREHOUSE.code]
+    moved = get(paris, order.id)
+    live = [f for f in moved.fulfilments if f.status is FulfilmentStatus.ALLOCATED]
+    assert [f.location for f in live] == [WAREHOUSE.code]
     assert position(paris, TEE.sku, STORE.code)["available"] == 0
     warned = [r for r in caplog.records if "promises keep landing" in r.getMessage()]
     assert len(warned) == (0 if paris.is_sqlite else 1)

@@ -27,7 +27,6 @@ import functools
 import time
 from collections import Counter
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -64,7 +63,7 @@ from omnistock.db.tables import reservation_lines, reservations
 from omnistock.domain.availability import BufferRule
 from omnistock.domain.catalog import LocationType
 from omnistock.domain.errors import InvalidTransition, StockConflict
-from omnistock.domain.orders import DONE, OPEN, Action, FulfilmentStatus
+from omnistock.domain.orders import DONE, OPEN, Action, DeliveryMethod, FulfilmentStatus
 from omnistock.domain.reservations import ACTIVE
 from omnistock.domain.returns import Condition, Return
 from omnistock.domain.stock import Deltas, Position
@@ -154,9 +153,9 @@ def test_returns_and_transfers_racing_orders_on_the_same_skus_keep_every_invaria
 
     finish_the_work_started(db)
     assert any(
-        f["status"] == "collected" and o["delivery"]["method"] == "pickup"
-        for o in orders_now(db).values()
-        for f in o["fulfillments"]
+        f.status is FulfilmentStatus.COLLECTED and found.order.method is DeliveryMethod.PICKUP
+        for found in orders_now(db).values()
+        for f in found.order.fulfilments
     ), "customers should have collected pickups"
 
     assert_each_position_reserves_its_promises(db)
@@ -218,7 +217,7 @@ def carried_units(found: Iterable[Transfer], status: TransferStatus, end: str) -
     return +units
 
 
-def promised_units(db: Database, *statuses: str) -> Counter[tuple[str, str]]:
+def promised_units(db: Database, *statuses: FulfilmentStatus) -> Counter[tuple[str, str]]:
     """What each position promises: units of fulfilments in `statuses`, of active holds and
     of open transfers from there."""
     return (
@@ -301,8 +300,8 @@ def assert_the_race_hit_the_guards(db: Database, tally: Counter[tuple[str, str]]
     )
     healed = [
         entry
-        for order in orders_now(db).values()
-        for entry in order["history"]
+        for found in orders_now(db).values()
+        for entry in found.history
         if entry["event"] in ("resourced", "backordered") and "went short" in entry["detail"]
     ]
     assert healed, "facts should have moved units promised to orders"
@@ -338,14 +337,14 @@ def finish_the_work_started(db: Database) -> None:
             queue, _ = fulfilment.queue(reads, status=status, limit=100_000)
         for f in queue:
             for action in actions:
-                step = functools.partial(fulfilment.act, fulfilment_id=f["id"], action=action)
+                step = functools.partial(fulfilment.act, fulfilment_id=f.id, action=action)
                 try:
                     db.run(step)
                 except InvalidTransition:
                     continue  # a step of the other delivery method
                 except StockConflict:
                     cancel = functools.partial(
-                        fulfilment.act, fulfilment_id=f["id"], action=Action.CANCEL
+                        fulfilment.act, fulfilment_id=f.id, action=Action.CANCEL
                     )
                     db.run(cancel)
                 break
@@ -380,27 +379,21 @@ def assert_no_order_got_back_more_than_it_delivered(db: Database) -> None:
             taken_back[x.order_id, line.sku] += line.quantity
     assert taken_back, "the race should have taken units back"
     for order_id, sku in taken_back:
-        order = final[order_id]
-        delivered = sum(
-            line["quantity"]
-            for f in order["fulfillments"]
-            if f["status"] in DONE
-            for line in f["lines"]
-            if line["sku"] == sku
-        )
+        order = final[order_id].order
+        delivered = sum(dict(f.lines).get(sku, 0) for f in order.fulfilments if f.status in DONE)
         assert taken_back[order_id, sku] <= delivered, order
-    for order in final.values():
-        assert events_of(order).count("returned") == returns_of[order["id"]], order
-    duels = [o for o in final.values() if o["external_id"].startswith(DUEL)]
-    assert any(returns_of[o["id"]] for o in duels), "a duel order should have come back"
+    for found in final.values():
+        assert events_of(found).count("returned") == returns_of[found.order.id], found
+    duels = [found.order for found in final.values() if found.order.external_id.startswith(DUEL)]
+    assert any(returns_of[o.id] for o in duels), "a duel order should have come back"
 
 
 def assert_each_refund_is_what_was_paid(db: Database) -> None:
     """Each line is refunded at the price its order paid, and the return the sum, exactly."""
     final = orders_now(db)
     for x in all_returns(db):
-        paid = {line["sku"]: Decimal(line["unit_price"]) for line in final[x.order_id]["lines"]}
-        assert x.currency == final[x.order_id]["currency"], x
+        paid = {line.sku: line.unit_price for line in final[x.order_id].order.lines}
+        assert x.currency == final[x.order_id].order.currency, x
         for line in x.lines:
             assert line.unit_price == paid[line.sku], x
         total = sum(line.quantity * paid[line.sku] for line in x.lines)

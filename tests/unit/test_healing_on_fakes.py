@@ -16,7 +16,7 @@ import pytest
 from fakes import FakeDatabase
 
 from omnistock.domain.availability import Channel
-from omnistock.domain.orders import OrderStatus
+from omnistock.domain.orders import FulfilmentStatus, Order, OrderStatus
 from omnistock.domain.stock import MovementType, Position
 from omnistock.services import orders, reservations, stock
 from samples import STORE, TEE, WAREHOUSE
@@ -53,21 +53,26 @@ def place(db: FakeDatabase, quantity: int, delivery: dict[str, Any] = SHIP) -> i
         delivery=delivery,
         lines=[(TEE.sku, quantity, Decimal("19.90"))],
     )
-    view, _ = db.run(lambda uow: orders.place(uow, new))
-    return int(view["id"])
+    placed, _ = db.run(lambda uow: orders.place(uow, new))
+    return placed.id
 
 
-def order(db: FakeDatabase, order_id: int) -> dict[str, Any]:
+def order(db: FakeDatabase, order_id: int) -> orders.OrderDetail:
+    """The order and its history."""
     with db.reading() as reads:
-        return orders.get(reads, order_id, with_history=True)
+        return orders.detail(reads, order_id)
 
 
-def live(view: dict[str, Any]) -> dict[str, int]:
+def live(order: Order) -> dict[str, int]:
     return {
-        f["location"]: sum(line["quantity"] for line in f["lines"])
-        for f in view["fulfillments"]
-        if f["status"] == "allocated"
+        f.location: sum(q for _, q in f.lines)
+        for f in order.fulfilments
+        if f.status is FulfilmentStatus.ALLOCATED
     }
+
+
+def backorders(order: Order) -> list[tuple[str, int]]:
+    return [(line.sku, line.backordered) for line in order.lines if line.backordered]
 
 
 def test_a_count_below_what_an_order_reserved_sources_it_again_elsewhere(
@@ -76,17 +81,17 @@ def test_a_count_below_what_an_order_reserved_sources_it_again_elsewhere(
     record(db, STORE.code, MovementType.RECEIPT, 3)
     record(db, WAREHOUSE.code, MovementType.RECEIPT, 5)
     order_id = place(db, 2)
-    assert live(order(db, order_id)) == {STORE.code: 2}
+    assert live(order(db, order_id).order) == {STORE.code: 2}
 
     after = record(db, STORE.code, MovementType.COUNT, 0)
 
     assert after == Position()
     assert db.position(WAREHOUSE.code, TEE.sku) == Position(on_hand=5, reserved=2)
-    view = order(db, order_id)
-    assert view["status"] == OrderStatus.ALLOCATED
-    assert live(view) == {WAREHOUSE.code: 2}
-    assert [e["event"] for e in view["history"]] == ["created", "resourced"]
-    assert "went short (count of 0)" in view["history"][-1]["detail"]
+    found = order(db, order_id)
+    assert found.order.status is OrderStatus.ALLOCATED
+    assert live(found.order) == {WAREHOUSE.code: 2}
+    assert [e["event"] for e in found.history] == ["created", "resourced"]
+    assert "went short (count of 0)" in found.history[-1]["detail"]
     assert [data["id"] for _, data in db.events("order.resourced")] == [order_id]
 
 
@@ -98,7 +103,7 @@ def test_only_the_units_missing_move_the_rest_stay_where_they_were(db: FakeDatab
     record(db, STORE.code, MovementType.SALE, 2)  # a till sold two of the promised units
 
     assert db.position(STORE.code, TEE.sku) == Position(on_hand=1, reserved=1)
-    assert live(order(db, order_id)) == {STORE.code: 1, WAREHOUSE.code: 2}
+    assert live(order(db, order_id).order) == {STORE.code: 1, WAREHOUSE.code: 2}
     changed = [data["lines"] for _, data in db.events("fulfillment.changed")]
     assert changed == [[{"sku": TEE.sku, "quantity": 1}]]
 
@@ -110,9 +115,9 @@ def test_with_nothing_anywhere_else_the_order_waits_for_stock(db: FakeDatabase) 
     record(db, STORE.code, MovementType.DAMAGE, 2)
 
     assert db.position(STORE.code, TEE.sku) == Position(on_hand=2, unsellable=2)
-    view = order(db, order_id)
-    assert view["status"] == OrderStatus.BACKORDERED
-    assert view["backorders"] == [{"sku": TEE.sku, "quantity": 2}]
+    found = order(db, order_id).order
+    assert found.status is OrderStatus.BACKORDERED
+    assert backorders(found) == [(TEE.sku, 2)]
     assert [data["id"] for _, data in db.events("order.backordered")] == [order_id]
     assert db.events("order.status_changed")[-1][1]["status"] == OrderStatus.BACKORDERED
 
@@ -124,9 +129,9 @@ def test_a_pickup_short_at_its_store_waits_there_rather_than_move(db: FakeDataba
 
     record(db, STORE.code, MovementType.COUNT, 1)
 
-    view = order(db, order_id)
-    assert live(view) == {STORE.code: 1}
-    assert view["backorders"] == [{"sku": TEE.sku, "quantity": 1}]
+    found = order(db, order_id).order
+    assert live(found) == {STORE.code: 1}
+    assert backorders(found) == [(TEE.sku, 1)]
     assert db.position(WAREHOUSE.code, TEE.sku).reserved == 0
 
 
@@ -142,7 +147,7 @@ def test_holds_let_go_before_any_order_moves(db: FakeDatabase) -> None:
 
     with db.reading() as reads:
         assert reservations.get(reads, held.id).status == "released"
-    assert live(order(db, order_id)) == {STORE.code: 2}
+    assert live(order(db, order_id).order) == {STORE.code: 2}
     assert db.position(STORE.code, TEE.sku) == Position(on_hand=2, reserved=2)
     assert [data["id"] for _, data in db.events("reservation.released")] == [held.id]
     assert db.events("order.resourced") == []
@@ -155,8 +160,8 @@ def test_the_newest_order_moves_first(db: FakeDatabase) -> None:
 
     record(db, STORE.code, MovementType.ADJUSTMENT, -1)
 
-    assert live(order(db, older)) == {STORE.code: 2}
-    assert live(order(db, newer)) == {STORE.code: 1, WAREHOUSE.code: 1}
+    assert live(order(db, older).order) == {STORE.code: 2}
+    assert live(order(db, newer).order) == {STORE.code: 1, WAREHOUSE.code: 1}
 
 
 def test_a_fact_that_leaves_enough_heals_nothing(db: FakeDatabase) -> None:
@@ -166,5 +171,5 @@ def test_a_fact_that_leaves_enough_heals_nothing(db: FakeDatabase) -> None:
 
     record(db, STORE.code, MovementType.SALE, 3)
 
-    assert live(order(db, order_id)) == {STORE.code: 2}
+    assert live(order(db, order_id).order) == {STORE.code: 2}
     assert [type for type, _ in db.events()[seen:]] == ["stock.changed", "availability.changed"]

@@ -17,9 +17,10 @@ from fakes import FakeDatabase
 
 from omnistock.domain.availability import Channel
 from omnistock.domain.errors import InsufficientStock, ReservationEnded, ShortLine
-from omnistock.domain.orders import OrderStatus
+from omnistock.domain.orders import FulfilmentStatus, Order, OrderStatus
 from omnistock.domain.stock import Deltas, MovementType, Position
 from omnistock.services import orders, reservations, stock
+from omnistock.services.views import order_view
 from samples import CAP, STORE, TEE, WAREHOUSE
 
 MONTMARTRE = {"lat": 48.8867, "lon": 2.3431}  # 3 km from the store, 390 from Lyon
@@ -56,18 +57,18 @@ def new_order(*lines: tuple[str, int], **fields: Any) -> orders.NewOrder:
     )
 
 
-def place(db: FakeDatabase, new: orders.NewOrder) -> dict[str, Any]:
-    view, created = db.run(lambda uow: orders.place(uow, new))
+def place(db: FakeDatabase, new: orders.NewOrder) -> Order:
+    order, created = db.run(lambda uow: orders.place(uow, new))
     assert created
-    return view
+    return order
 
 
-def shipped_from(view: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
+def shipped_from(order: Order) -> dict[str, list[tuple[str, int]]]:
     """Each live fulfilment's location and lines."""
     return {
-        f["location"]: [(line["sku"], line["quantity"]) for line in f["lines"]]
-        for f in view["fulfillments"]
-        if f["status"] != "cancelled"
+        f.location: sorted(f.lines)
+        for f in order.fulfilments
+        if f.status is not FulfilmentStatus.CANCELLED
     }
 
 
@@ -77,24 +78,24 @@ def test_an_order_ships_from_the_store_near_the_customer_and_reserves_there(
     receive(db, STORE.code, TEE.sku, 5)
     receive(db, WAREHOUSE.code, TEE.sku, 5)
 
-    view = place(db, new_order((TEE.sku, 2)))
+    order = place(db, new_order((TEE.sku, 2)))
 
-    assert view["status"] == OrderStatus.ALLOCATED
-    assert shipped_from(view) == {STORE.code: [(TEE.sku, 2)]}
+    assert order.status is OrderStatus.ALLOCATED
+    assert shipped_from(order) == {STORE.code: [(TEE.sku, 2)]}
     assert db.position(STORE.code, TEE.sku) == Position(on_hand=5, reserved=2)
     assert db.position(WAREHOUSE.code, TEE.sku) == Position(on_hand=5)
     with db.reading() as reads:
         last = reads.stock.ledger(sku=TEE.sku, location=STORE.code, after=0, limit=10)[-1]
-        decision = orders.sourcing_of(reads, view["id"])["decision"]
+        decision = orders.sourcing_view(orders.sourcing_of(reads, order.id))["decision"]
     assert (last.type, last.deltas, last.reference) == (
         "allocate",
         Deltas(reserved=2),
-        f"order:{view['id']}",
+        f"order:{order.id}",
     )
     assert decision["plan"] == [
         {"location": STORE.code, "lines": [{"sku": TEE.sku, "quantity": 2}]}
     ]
-    assert db.events("order.created") == [("order.created", view)]
+    assert db.events("order.created") == [("order.created", order_view(order))]
 
 
 def test_an_order_the_store_cannot_serve_whole_goes_to_the_warehouse(db: FakeDatabase) -> None:
@@ -102,9 +103,9 @@ def test_an_order_the_store_cannot_serve_whole_goes_to_the_warehouse(db: FakeDat
     receive(db, WAREHOUSE.code, TEE.sku, 5)
     receive(db, WAREHOUSE.code, CAP.sku, 5)
 
-    view = place(db, new_order((TEE.sku, 2), (CAP.sku, 1)))
+    order = place(db, new_order((TEE.sku, 2), (CAP.sku, 1)))
 
-    assert shipped_from(view) == {WAREHOUSE.code: [(CAP.sku, 1), (TEE.sku, 2)]}
+    assert shipped_from(order) == {WAREHOUSE.code: [(CAP.sku, 1), (TEE.sku, 2)]}
     assert db.position(STORE.code, TEE.sku).reserved == 0
 
 
@@ -115,9 +116,9 @@ def test_an_order_is_not_served_from_units_the_channel_buffer_keeps_back(
     receive(db, WAREHOUSE.code, TEE.sku, 5)
     db.add_rule(channel="web", location=STORE.code, units=2)
 
-    view = place(db, new_order((TEE.sku, 2)))
+    order = place(db, new_order((TEE.sku, 2)))
 
-    assert shipped_from(view) == {WAREHOUSE.code: [(TEE.sku, 2)]}
+    assert shipped_from(order) == {WAREHOUSE.code: [(TEE.sku, 2)]}
 
 
 def test_an_order_that_cannot_be_served_whole_is_refused_and_leaves_nothing(
@@ -140,12 +141,12 @@ def test_a_partial_order_reserves_what_there_is_and_backorders_the_rest(
 ) -> None:
     receive(db, WAREHOUSE.code, TEE.sku, 2)
 
-    view = place(db, new_order((TEE.sku, 5), allow_partial=True))
+    order = place(db, new_order((TEE.sku, 5), allow_partial=True))
 
-    assert view["status"] == OrderStatus.PARTIALLY_ALLOCATED
-    assert view["backorders"] == [{"sku": TEE.sku, "quantity": 3}]
+    assert order.status is OrderStatus.PARTIALLY_ALLOCATED
+    assert [(line.sku, line.backordered) for line in order.lines] == [(TEE.sku, 3)]
     assert db.position(WAREHOUSE.code, TEE.sku).reserved == 2
-    assert [data["id"] for _, data in db.events("order.backordered")] == [view["id"]]
+    assert [data["id"] for _, data in db.events("order.backordered")] == [order.id]
 
 
 def test_the_same_external_id_again_is_the_same_order_and_reserves_nothing_more(
@@ -183,9 +184,9 @@ def test_an_order_takes_over_a_hold_where_its_units_are_held(db: FakeDatabase) -
     receive(db, WAREHOUSE.code, TEE.sku, 5)
     held = db.run(lambda uow: reservations.hold(uow, channel="web", lines=[(TEE.sku, 2)]))
 
-    view = place(db, new_order((TEE.sku, 2), reservation_id=held.id))
+    order = place(db, new_order((TEE.sku, 2), reservation_id=held.id))
 
-    assert shipped_from(view) == {WAREHOUSE.code: [(TEE.sku, 2)]}  # held there, not in Paris
+    assert shipped_from(order) == {WAREHOUSE.code: [(TEE.sku, 2)]}  # held there, not in Paris
     assert db.position(WAREHOUSE.code, TEE.sku).reserved == 2
     assert db.position(STORE.code, TEE.sku).reserved == 0
     with db.reading() as reads:
@@ -198,16 +199,16 @@ def test_cancelling_an_order_gives_its_units_back(db: FakeDatabase) -> None:
     receive(db, STORE.code, TEE.sku, 5)
     placed = place(db, new_order((TEE.sku, 2)))
 
-    view = db.run(lambda uow: orders.cancel(uow, placed["id"]))
+    order = db.run(lambda uow: orders.cancel(uow, placed.id))
 
-    assert view["status"] == OrderStatus.CANCELLED
-    assert [f["status"] for f in view["fulfillments"]] == ["cancelled"]
-    assert view["lines"][0]["cancelled"] == 2
+    assert order.status is OrderStatus.CANCELLED
+    assert [f.status for f in order.fulfilments] == [FulfilmentStatus.CANCELLED]
+    assert order.lines[0].cancelled == 2
     assert db.position(STORE.code, TEE.sku) == Position(on_hand=5)
     with db.reading() as reads:
         last = reads.stock.ledger(sku=TEE.sku, location=STORE.code, after=0, limit=10)[-1]
     assert (last.type, last.deltas) == ("deallocate", Deltas(reserved=-2))
-    assert db.events("order.status_changed") == [("order.status_changed", view)]
+    assert db.events("order.status_changed") == [("order.status_changed", order_view(order))]
 
 
 def test_cancelling_some_units_shrinks_the_fulfilment_and_backorders_go_first(
@@ -216,16 +217,16 @@ def test_cancelling_some_units_shrinks_the_fulfilment_and_backorders_go_first(
     receive(db, STORE.code, TEE.sku, 3)
     placed = place(db, new_order((TEE.sku, 5), allow_partial=True))  # 3 at the store, 2 wait
 
-    view = db.run(lambda uow: orders.cancel(uow, placed["id"], [(TEE.sku, 3)]))
+    order = db.run(lambda uow: orders.cancel(uow, placed.id, [(TEE.sku, 3)]))
 
-    assert view["backorders"] == []
-    assert shipped_from(view) == {STORE.code: [(TEE.sku, 2)]}
+    assert [line.backordered for line in order.lines] == [0]
+    assert shipped_from(order) == {STORE.code: [(TEE.sku, 2)]}
     assert db.position(STORE.code, TEE.sku) == Position(on_hand=3, reserved=2)
     assert [data["lines"] for _, data in db.events("fulfillment.changed")] == [
         [{"sku": TEE.sku, "quantity": 2}]
     ]
-    assert view["status"] == OrderStatus.ALLOCATED  # no longer waits for stock
-    assert db.events("order.status_changed") == [("order.status_changed", view)]
+    assert order.status is OrderStatus.ALLOCATED  # no longer waits for stock
+    assert db.events("order.status_changed") == [("order.status_changed", order_view(order))]
     assert db.events("order.changed") == []  # only when some units go and the status stays
 
 
@@ -235,9 +236,9 @@ def test_cancelling_some_units_of_an_allocated_order_announces_the_change(
     receive(db, WAREHOUSE.code, TEE.sku, 5)
     placed = place(db, new_order((TEE.sku, 2)))
 
-    view = db.run(lambda uow: orders.cancel(uow, placed["id"], [(TEE.sku, 1)]))
+    order = db.run(lambda uow: orders.cancel(uow, placed.id, [(TEE.sku, 1)]))
 
-    assert view["status"] == OrderStatus.ALLOCATED
+    assert order.status is OrderStatus.ALLOCATED
     assert db.position(WAREHOUSE.code, TEE.sku).reserved == 1
-    assert db.events("order.changed") == [("order.changed", view)]
+    assert db.events("order.changed") == [("order.changed", order_view(order))]
     assert db.events("order.status_changed") == []

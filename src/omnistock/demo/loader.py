@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from omnistock.db import Database, ReadUnit, UnitOfWork
 from omnistock.demo.orders import DemoOrder, OrderStep
@@ -18,7 +18,15 @@ from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import LocationType
 from omnistock.domain.errors import InsufficientStock, InvalidTransition, StockConflict
 from omnistock.domain.events import Event
-from omnistock.domain.orders import DONE, Action, DeliveryMethod, FulfilmentStatus, next_status
+from omnistock.domain.orders import (
+    DONE,
+    Action,
+    DeliveryMethod,
+    Fulfilment,
+    FulfilmentStatus,
+    Order,
+    next_status,
+)
 from omnistock.domain.transfers import TransferAction
 from omnistock.services import catalog, channels, fulfilment, orders, returns, transfers
 
@@ -138,9 +146,9 @@ def _play(uow: UnitOfWork, demo_order: DemoOrder) -> str:
         return _FOUND
     try:
         with uow.savepoint():
-            view, created = orders.place(uow, new)
+            order, created = orders.place(uow, new)
             if created:
-                _take_steps(uow, view, demo_order)
+                _take_steps(uow, order, demo_order)
     except (InsufficientStock, StockConflict):
         return _REFUSED  # the stock is not what the plan expected (it was changed since)
     return _PLACED if created else _FOUND
@@ -167,14 +175,13 @@ def _take_back(uow: UnitOfWork, planned: DemoReturn) -> str:
     return _PLACED
 
 
-def _served_units(order: dict[str, Any]) -> dict[str, int]:
+def _served_units(order: Order) -> dict[str, int]:
     """Units of each sku the order's fulfilments delivered or collected."""
-    done = {str(status) for status in DONE}
     units: dict[str, int] = {}
-    for work in order["fulfillments"]:
-        if work["status"] in done:
-            for line in work["lines"]:
-                units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
+    for work in order.fulfilments:
+        if work.status in DONE:
+            for sku, quantity in work.lines:
+                units[sku] = units.get(sku, 0) + quantity
     return units
 
 
@@ -215,54 +222,53 @@ def _transfer_there(reads: ReadUnit, reference: str, destination: str) -> bool:
     return False
 
 
-def _take_steps(uow: UnitOfWork, placed: dict[str, Any], demo_order: DemoOrder) -> None:
+def _take_steps(uow: UnitOfWork, placed: Order, demo_order: DemoOrder) -> None:
     """Each step of the order's story in turn, on its fulfilments as they stand (read again
     only when a step may have added some)."""
-    order_id, method = placed["id"], demo_order.order.method
+    order_id, method = placed.id, demo_order.order.method
     parcels = iter(demo_order.parcels)
-    works: list[dict[str, Any]] = placed["fulfillments"]
+    works = list(placed.fulfilments)
     for step in demo_order.steps:
         if step is OrderStep.CANCEL_ORDER:
-            works = orders.cancel(uow, order_id)["fulfillments"]
+            works = list(orders.cancel(uow, order_id).fulfilments)
         elif step is OrderStep.CANCEL_LAST_LINE:
-            last = placed["lines"][-1]
-            works = orders.cancel(uow, order_id, [(last["sku"], last["quantity"])])["fulfillments"]
+            last = placed.lines[-1]
+            works = list(orders.cancel(uow, order_id, [(last.sku, last.quantity)]).fulfilments)
         elif step is Action.REJECT:
-            first = next((w for w in works if _allows(method, w["status"], step)), None)
+            first = next((w for w in works if _allows(method, w.status, step)), None)
             if first is not None:
                 _act(uow, first, step, parcels)
-                works = orders.get(uow, order_id)["fulfillments"]  # sourced again
+                works = list(orders.get(uow, order_id).fulfilments)  # sourced again
         else:
             works = [
-                _act(uow, w, step, parcels) if _allows(method, w["status"], step) else w
-                for w in works
+                _act(uow, w, step, parcels) if _allows(method, w.status, step) else w for w in works
             ]
 
 
-def _allows(method: DeliveryMethod, status: str, action: Action) -> bool:
+def _allows(method: DeliveryMethod, status: FulfilmentStatus, action: Action) -> bool:
     try:
-        next_status(method, FulfilmentStatus(status), action)
+        next_status(method, status, action)
     except InvalidTransition:
         return False
     return True
 
 
 def _act(
-    uow: UnitOfWork, work: dict[str, Any], action: Action, parcels: Iterator[tuple[str, str]]
-) -> dict[str, Any]:
+    uow: UnitOfWork, work: Fulfilment, action: Action, parcels: Iterator[tuple[str, str]]
+) -> Fulfilment:
     """`action` on a fulfilment, with what a person would give with it; the fulfilment after."""
     if action is Action.SHIP:
         carrier, tracking = next(parcels, (None, None))
-        return fulfilment.act(uow, work["id"], action, carrier=carrier, tracking=tracking)
+        return fulfilment.act(uow, work.id, action, carrier=carrier, tracking=tracking)
     if action is Action.REJECT:
-        missing = [(work["lines"][0]["sku"], 1)]
+        missing = [(min(sku for sku, _ in work.lines), 1)]  # the first line as the API lists it
         return fulfilment.act(
-            uow, work["id"], action, reason="not found on the shelf", missing=missing
+            uow, work.id, action, reason="not found on the shelf", missing=missing
         )
     if action is Action.EXPIRE:  # as housekeeping would, a week on
         days = uow.policy.pickup_expiry_days
-        return fulfilment.act(uow, work["id"], action, reason=f"not collected within {days} days")
-    return fulfilment.act(uow, work["id"], action)
+        return fulfilment.act(uow, work.id, action, reason=f"not collected within {days} days")
+    return fulfilment.act(uow, work.id, action)
 
 
 def _put_channels(uow: UnitOfWork, plan: DemoPlan) -> None:

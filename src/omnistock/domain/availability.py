@@ -11,7 +11,7 @@ type and sku; where several match, the most specific wins (sku 8, location 4, lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -105,15 +105,6 @@ class LocationAvailability(NamedTuple):
     available: int
     buffer: int
     sellable: int
-
-
-class Sellable(NamedTuple):
-    """Units a channel may sell of `sku` at `location`, and the buffer rule that says so."""
-
-    location: str
-    sku: str
-    units: int
-    rule: BufferRule | None
 
 
 def kept(rule: BufferRule | None, available: int) -> int:
@@ -230,7 +221,15 @@ class Rulebook:
     ) -> int:
         """ATS of `sku` on `channel`: the same sum as `breakdown`, over the stocked locations
         only (a location with nothing available sells nothing, whatever its buffer)."""
-        return sum(s.units for s in self.sellable(channel, {sku: available}, {sku: sku_rules}))
+        total = 0
+        pool = self._pool_at[channel]
+        rule_at = self.resolver(channel, sku, sku_rules)
+        for code, units in available.items():  # the hot loop of publishing: no tuple a location
+            location = pool.get(code)
+            if units > 0 and location is not None:
+                rule = rule_at(location)
+                total += sellable(units, kept(rule, units))
+        return total
 
     def sellable(
         self,
@@ -239,15 +238,22 @@ class Rulebook:
         sku_rules: Mapping[str, Sequence[BufferRule]],
         *,
         at: Mapping[str, Location] | None = None,
-    ) -> Iterator[Sellable]:
+    ) -> dict[tuple[str, str], tuple[int, BufferRule | None]]:
         """What `channel` may sell of each sku (`available` maps skus to units by location)
-        at each stocked location of `at`, or of its pool: the one reckoning of holds, orders
-        and ATS alike."""
+        at each location of `at`, or of its pool, where it may sell any: the units and the
+        buffer rule that says so, by (location, sku). The one reckoning of holds and orders.
+
+        A plain loop building a dict: sourcing calls it on every order, for every stocked
+        (location, sku) of the pool (10,000 for 10 lines over 1,000 locations).
+        """
         places = self._pool_at[channel] if at is None else at
+        found: dict[tuple[str, str], tuple[int, BufferRule | None]] = {}
         for sku, units_at in available.items():
             rule_at = self.resolver(channel, sku, sku_rules[sku])
             for code, units in units_at.items():
-                location = places.get(code)
-                if units > 0 and location is not None:
+                if units > 0 and (location := places.get(code)) is not None:
                     rule = rule_at(location)
-                    yield Sellable(code, sku, sellable(units, kept(rule, units)), rule)
+                    left = sellable(units, kept(rule, units))
+                    if left:
+                        found[code, sku] = (left, rule)
+        return found

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import InvalidInput, InvalidTransition, NotFound, StockConflict
@@ -41,8 +40,9 @@ def act(
     tracking: str | None = None,
     reason: str | None = None,
     missing: Sequence[tuple[str, int]] = (),
-) -> dict[str, Any]:
-    """Carry out `action` on a fulfilment (InvalidTransition when its status forbids it)."""
+) -> Fulfilment:
+    """Carry out `action` on a fulfilment (InvalidTransition when its status forbids it);
+    answers the fulfilment after it."""
     found = uow.orders.get_fulfilment(fulfilment_id)
     if found is None:
         raise NotFound("fulfillment", str(fulfilment_id), field="id")
@@ -62,15 +62,14 @@ def act(
     uow.orders.add_history(order.id, [(f"fulfillment_{status}", said)], now=uow.now)
     after = uow.orders.get_fulfilment(fulfilment_id)
     assert after is not None
-    view = fulfilment_view(after)
-    uow.emit(Event.FULFILMENT_STATUS_CHANGED, view)  # before what it leads to
+    uow.emit(Event.FULFILMENT_STATUS_CHANGED, fulfilment_view(after))  # before what it leads to
     if action is Action.REJECT:
         _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
     elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
         for _, sku, q in _units(fulfilment):
             uow.orders.change_line(order.id, sku, cancelled=q)
     order_changes.announce(uow, order)
-    return view
+    return after
 
 
 def _lock_units(
@@ -120,20 +119,20 @@ def queue(
     status: FulfilmentStatus | None = None,
     after: int = 0,
     limit: int = 100,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[Fulfilment], int | None]:
     """A page of fulfilments, oldest first (a location's work queue), and the `after` of the
     next page (None at the end)."""
     found = reads.orders.list_fulfilments(
         location=location, status=status, after=after, limit=limit
     )
-    return [fulfilment_view(f) for f in found], (found[-1].id if len(found) == limit else None)
+    return found, (found[-1].id if len(found) == limit else None)
 
 
-def get(reads: ReadUnit, fulfilment_id: int) -> dict[str, Any]:
+def get(reads: ReadUnit, fulfilment_id: int) -> Fulfilment:
     found = reads.orders.get_fulfilment(fulfilment_id)
     if found is None:
         raise NotFound("fulfillment", str(fulfilment_id), field="id")
-    return fulfilment_view(found)
+    return found
 
 
 def expire_pickups(uow: UnitOfWork, *, most: int = 100) -> int:

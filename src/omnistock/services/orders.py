@@ -4,6 +4,9 @@ Placing an order sources its lines (`omnistock.services.sourcing`) and reserves 
 same transaction, all or nothing unless the order allows a partial allocation; it may take
 over a hold instead (its units and locations as they are). The same channel and
 `external_id` again is the same order: it is answered as it stands and nothing changes.
+
+The use cases answer domain objects (`Order`, the sourcing `Decision`); the API renders them
+with `omnistock.services.views`, the events' rendering too, so both show an order alike.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from omnistock.domain.orders import (
     OrderStatus,
 )
 from omnistock.domain.reservations import ACTIVE, ORDERED, Reservation
+from omnistock.domain.sourcing import Decision
 from omnistock.domain.stock import Deltas
 from omnistock.services import healing, ledger, order_changes, sourcing
 from omnistock.services.views import order_view
@@ -70,9 +74,26 @@ class NewOrder:
         )
 
 
-def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
-    """Place `new`: (the order as the API shows it, True) or, when the channel already sent
-    this `external_id`, (that order as it stands, False) with nothing changed."""
+@dataclass(frozen=True, slots=True)
+class OrderDetail:
+    """An order and its history (entries `at`, `event`, `detail`), oldest first."""
+
+    order: Order
+    history: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSourcing:
+    """An order's sourcing decisions as stored, newest first: the one in force, then those
+    before it (`sourcing.explained` renders each)."""
+
+    order_id: int
+    decisions: list[dict[str, Any]]
+
+
+def place(uow: UnitOfWork, new: NewOrder) -> tuple[Order, bool]:
+    """Place `new`: (the order, True) or, when the channel already sent this `external_id`,
+    (that order as it stands, False) with nothing changed."""
     _validate(uow, new)
     if new.reservation_id is not None and (existing := _sent_before(uow, new)) is not None:
         return get(uow, existing), False  # the hold it took over has ended since
@@ -109,7 +130,7 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[dict[str, Any], bool]:
     uow.emit(Event.ORDER_CREATED, view)
     if backorders:
         uow.emit(Event.ORDER_BACKORDERED, view)
-    return view, True
+    return order, True
 
 
 def _sent_before(uow: UnitOfWork, new: NewOrder) -> int | None:
@@ -147,7 +168,7 @@ def _serve(
     return fulfilments, backorders, history
 
 
-def preview(reads: ReadUnit, new: NewOrder) -> dict[str, Any]:
+def preview(reads: ReadUnit, new: NewOrder) -> Decision:
     """The sourcing decision `new` would get now, reserving nothing."""
     skus = [sku for sku, _, _ in new.lines]
     book, _ = reads.rulebook(skus)
@@ -157,14 +178,19 @@ def preview(reads: ReadUnit, new: NewOrder) -> dict[str, Any]:
         raise InvalidInput(
             "delivery.method", "an in-store sale is not sourced: it is sold where it is"
         )
-    return sourcing.preview(reads, new.need()).as_dict()
+    return sourcing.preview(reads, new.need())
 
 
-def get(reads: ReadUnit, order_id: int, *, with_history: bool = False) -> dict[str, Any]:
+def get(reads: ReadUnit, order_id: int) -> Order:
     found = reads.orders.get_order(order_id)
     if found is None:
         raise NotFound("order", str(order_id), field="id")
-    return order_view(found, history=reads.orders.history(order_id) if with_history else None)
+    return found
+
+
+def detail(reads: ReadUnit, order_id: int) -> OrderDetail:
+    """The order and its history."""
+    return OrderDetail(get(reads, order_id), reads.orders.history(order_id))
 
 
 def list_orders(
@@ -175,27 +201,31 @@ def list_orders(
     location: str | None = None,
     after: int = 0,
     limit: int = 100,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[Order], int | None]:
     """A page of orders, oldest first, and the id to pass as `after` for the next (None at
     the end)."""
     found = reads.orders.list_orders(
         status=status, channel=channel, location=location, after=after, limit=limit
     )
-    return [order_view(o) for o in found], (found[-1].id if len(found) == limit else None)
+    return found, (found[-1].id if len(found) == limit else None)
 
 
-def sourcing_of(reads: ReadUnit, order_id: int) -> dict[str, Any]:
+def sourcing_of(reads: ReadUnit, order_id: int) -> OrderSourcing:
     """The order's sourcing decisions, newest first: the one in force and those before."""
-    decisions = [sourcing.explained(stored) for stored in reads.orders.decisions(order_id)]
+    decisions = reads.orders.decisions(order_id)
     if not decisions and reads.orders.get_order(order_id) is None:
         raise NotFound("order", str(order_id), field="id")
+    return OrderSourcing(order_id, decisions)
+
+
+def sourcing_view(found: OrderSourcing) -> dict[str, Any]:
+    """An order's sourcing as the API shows it: each decision explained."""
+    decisions = [sourcing.explained(stored) for stored in found.decisions]
     latest = decisions[0] if decisions else None
-    return {"order_id": order_id, "decision": latest, "earlier": decisions[1:]}
+    return {"order_id": found.order_id, "decision": latest, "earlier": decisions[1:]}
 
 
-def cancel(
-    uow: UnitOfWork, order_id: int, lines: Sequence[tuple[str, int]] | None = None
-) -> dict[str, Any]:
+def cancel(uow: UnitOfWork, order_id: int, lines: Sequence[tuple[str, int]] | None = None) -> Order:
     """Cancel the order, or `lines` of it: backordered units first, then the newest open
     fulfilments' units, which go back to their locations. Units shipped or collected cannot
     be cancelled (NotCancellable: they come back as returns)."""
@@ -222,10 +252,10 @@ def cancel(
     entries = [("cancelled", f"{q} x {sku} cancelled") for sku, q in wanted]
     uow.orders.add_history(order_id, entries, now=uow.now)
     status = order_changes.announce(uow, order)
-    view = get(uow, order_id)
+    after = get(uow, order_id)
     if wanted and status == order.status:
-        uow.emit(Event.ORDER_CHANGED, view)  # some units cancelled
-    return view
+        uow.emit(Event.ORDER_CHANGED, order_view(after))  # some units cancelled
+    return after
 
 
 def _to_cancel(order: Order, lines: Sequence[tuple[str, int]] | None) -> list[tuple[str, int]]:

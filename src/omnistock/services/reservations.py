@@ -51,26 +51,25 @@ def hold(
         raise InvalidInput("ttl_seconds", f"must be from 1 to {MAX_TTL_SECONDS}")
     wanted = merged(lines)
     skus = [sku for sku, _ in wanted]
-    book = uow.rulebook(skus)
-    availability.check_pool(book[0], channel, location)
-    order = _hold_order(book[0], channel, location, ship_to)
+    book, sku_rules = uow.rulebook(skus)
+    availability.check_pool(book, channel, location)
+    order = _hold_order(book, channel, location, ship_to)
     uow.catalog.require_line_items(skus)
-    planner = _Planner(uow, book, channel, order, wanted)
-    reservation_id = str(uuid.uuid4())
-    allocation.allocate(
+    planner = _Planner(uow, book, sku_rules, channel, order, wanted)
+    claims = allocation.allocate(
         uow,
         decide=planner.claims,
         rows=planner.rows,
-        carry_out=lambda claims: _apply(uow, planner.ended, reservation_id, claims),
-        lock=lambda: uow.stock.lock_positions(skus=skus, locations=[loc.code for loc in order]),
+        carry_out=planner.reserve,
+        lock=planner.lock,
     )
     reservation = Reservation(
-        id=reservation_id,
+        id=planner.reservation_id,
         channel=channel,
         status=ACTIVE,
         expires_at=uow.now + dt.timedelta(seconds=ttl_seconds),
         lines=tuple(wanted),
-        allocations=tuple(Allocation(c.location, c.sku, c.quantity) for c in planner.last),
+        allocations=tuple(Allocation(c.location, c.sku, c.quantity) for c in claims),
     )
     uow.holds.add(reservation, now=uow.now)
     uow.emit(Event.RESERVATION_CREATED, reservation_view(reservation))
@@ -89,40 +88,46 @@ class _Planner:
     def __init__(
         self,
         uow: UnitOfWork,
-        book: tuple[Rulebook, dict[str, list[BufferRule]]],
+        book: Rulebook,
+        sku_rules: dict[str, list[BufferRule]],
         channel: str,
         order: Sequence[Location],
         wanted: Sequence[tuple[str, int]],
     ) -> None:
-        self.uow, (self.book, self.sku_rules), self.channel = uow, book, channel
+        self.uow, self.book, self.sku_rules, self.channel = uow, book, sku_rules, channel
         self.order, self.wanted = order, wanted
         self.skus = [sku for sku, _ in wanted]
+        self.reservation_id = str(uuid.uuid4())
         found = uow.stock.available_at(self.skus, now=uow.now)
         self.ended = _end_expired(uow, skus=self.skus) if found.expired_holds else []
         self._first = None if found.expired_holds else found.units
-        self.last: list[Claim] = []
 
     def claims(self) -> list[Claim]:
         units = self._first if self._first is not None else self._available()
         self._first = None
         at = {loc.code: loc for loc in self.order}
-        sellable = {
-            (s.location, s.sku): s
-            for s in self.book.sellable(self.channel, units, self.sku_rules, at=at)
-        }
+        sellable = self.book.sellable(self.channel, units, self.sku_rules, at=at)
         allocations, short = plan(
-            self.wanted, self.order, {row: s.units for row, s in sellable.items()}
+            self.wanted, self.order, {row: left for row, (left, _) in sellable.items()}
         )
         if short:
             raise InsufficientStock(short)
-        self.last = [
-            Claim(a.location, a.sku, a.quantity, sellable[a.location, a.sku].rule)
+        return [
+            Claim(a.location, a.sku, a.quantity, sellable[a.location, a.sku][1])
             for a in allocations
         ]
-        return self.last
 
     def rows(self, claims: Sequence[Claim]) -> Collection[tuple[str, str]]:
         return {(c.location, c.sku) for c in claims} | _held_by(self.ended).keys()
+
+    def reserve(self, claims: list[Claim]) -> list[Claim]:
+        _apply(self.uow, self.ended, self.reservation_id, claims)
+        return claims
+
+    def lock(self) -> None:
+        """Lock every row the hold may claim, in (location, sku) order."""
+        codes = [loc.code for loc in self.order]
+        self.uow.stock.lock_positions(skus=self.skus, locations=codes)
 
     def _available(self) -> dict[str, dict[str, int]]:
         """The stock now, the units of the holds ended here given back."""

@@ -139,12 +139,12 @@ def _candidates(
     available = reads.stock.available_at(list(sku_rules), now=now, expired_free=False).units
     sellable: dict[str, dict[str, int]] = {}
     buffers: dict[tuple[str, str], BufferRule | None] = {}
-    for code, sku, units, rule in book.sellable(need.channel, available, sku_rules, at=places):
+    found = book.sellable(need.channel, available, sku_rules, at=places)
+    for (code, sku), (units, rule) in found.items():
         if need.within is not None and (code, sku) not in need.within:
             continue  # stocked since its rows were locked: not for this transaction
-        if units:
-            sellable.setdefault(code, {})[sku] = units
-            buffers[code, sku] = rule
+        sellable.setdefault(code, {})[sku] = units
+        buffers[code, sku] = rule
     capacity_left = _capacity_left(reads, [places[code] for code in sellable], need, now=now)
     candidates = [
         rules.Candidate(

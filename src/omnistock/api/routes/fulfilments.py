@@ -18,6 +18,7 @@ from omnistock.api.schemas.fulfilments import FulfilmentOut, FulfilmentPage, Rej
 from omnistock.db import UnitOfWork
 from omnistock.domain.orders import Action, FulfilmentStatus
 from omnistock.services import fulfilment
+from omnistock.services.views import fulfilment_view
 
 router = APIRouter(tags=["fulfillments"], responses=documented(401, 403, 404, 422, 503))
 FulfilmentId = Annotated[
@@ -39,14 +40,15 @@ async def list_fulfilments(
             reads, location=location, status=status, after=after, limit=limit
         )
     )
-    return {"fulfillments": found, "next": next_after}
+    return {"fulfillments": [fulfilment_view(f) for f in found], "next": next_after}
 
 
 @router.get("/fulfillments/{id}", response_model=FulfilmentOut)
 async def get_fulfilment(
     fulfilment_id: FulfilmentId, caller: Caller = scope("fulfillments:read")
 ) -> object:
-    return await caller.read(lambda reads: fulfilment.get(reads, fulfilment_id))
+    found = await caller.read(lambda reads: fulfilment.get(reads, fulfilment_id))
+    return fulfilment_view(found)
 
 
 async def _act(
@@ -64,7 +66,7 @@ async def _act(
         details = {"reason": body.reason, "missing": [(m.sku, m.quantity) for m in body.missing]}
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
-        return 200, fulfilment.act(uow, fulfilment_id, action, **details)
+        return 200, fulfilment_view(fulfilment.act(uow, fulfilment_id, action, **details))
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=run

@@ -23,6 +23,7 @@ from omnistock.api.schemas.orders import (
 from omnistock.db import UnitOfWork
 from omnistock.domain.orders import OrderStatus
 from omnistock.services import orders
+from omnistock.services.views import order_view
 
 router = APIRouter(responses=documented(401, 403, 404, 422, 503))
 OrderId = Annotated[int, Path(alias="id", ge=1, le=2**63 - 1, description="The order's id")]
@@ -67,8 +68,8 @@ async def place_order(
     new = _new_order(body)
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
-        view, created = orders.place(uow, new)
-        return (201 if created else 200), view
+        order, created = orders.place(uow, new)
+        return (201 if created else 200), order_view(order)
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=action
@@ -92,20 +93,22 @@ async def list_orders(
             reads, status=status, channel=channel, location=location, after=after, limit=limit
         )
     )
-    return {"orders": found, "next": next_after}
+    return {"orders": [order_view(order) for order in found], "next": next_after}
 
 
 @router.get("/orders/{id}", tags=["orders"], response_model=OrderDetailOut)
 async def get_order(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """The order, with its fulfilments, backorders and history."""
-    return await caller.read(lambda reads: orders.get(reads, order_id, with_history=True))
+    found = await caller.read(lambda reads: orders.detail(reads, order_id))
+    return order_view(found.order, history=found.history)
 
 
 @router.get("/orders/{id}/sourcing", tags=["orders"], response_model=SourcingOut)
 async def get_sourcing(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """Why the order is fulfilled where it is: every candidate location with its numbers,
     the plan chosen and the reason; earlier decisions (before a rejection or healing) too."""
-    return await caller.read(lambda reads: orders.sourcing_of(reads, order_id))
+    found = await caller.read(lambda reads: orders.sourcing_of(reads, order_id))
+    return orders.sourcing_view(found)
 
 
 @router.post(
@@ -128,7 +131,7 @@ async def cancel_order(
     )
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
-        return 200, orders.cancel(uow, order_id, lines)
+        return 200, order_view(orders.cancel(uow, order_id, lines))
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=action
@@ -145,4 +148,5 @@ async def preview_sourcing(body: OrderIn, caller: Caller = scope("orders:read"))
     """The sourcing decision this order would get now (same body as an order), reserving
     nothing."""
     new = _new_order(body)
-    return await caller.read(lambda reads: orders.preview(reads, new))
+    decision = await caller.read(lambda reads: orders.preview(reads, new))
+    return decision.as_dict()
