@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 from fakes import FakeDatabase, FakeUnitOfWork
@@ -20,7 +21,7 @@ from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.errors import InsufficientStock, ShortLine
 from omnistock.domain.reservations import DEFAULT_TTL_SECONDS, EXPIRED, RELEASED, Reservation
 from omnistock.domain.stock import Deltas, MovementType, Position
-from omnistock.services import reservations, stock
+from omnistock.services import allocation, reservations, stock
 from samples import CAP, STORE, TEE, WAREHOUSE
 
 PARIS = (48.8566, 2.3522)
@@ -256,3 +257,35 @@ def test_the_fake_guard_reserves_exactly_what_the_buffer_rule_leaves_sellable(
     assert (after is not None) == (quantity <= sellable)
     expected = reserved + quantity if after is not None else reserved
     assert db.position(WAREHOUSE.code, TEE.sku).reserved == expected
+
+
+def test_the_last_attempt_holds_only_the_rows_it_locked(
+    db: FakeDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for orders: the Paris store, nearest the customer, receives its first units just
+    after the last attempt locked the rows; with row locks the hold leaves that new position
+    alone (it is not locked) and holds at the warehouse."""
+    receive(db, WAREHOUSE.code, TEE.sku, 5)
+
+    def hold_racing(uow: FakeUnitOfWork) -> Reservation:
+        reserve, lock = uow.stock.reserve, uow.stock.lock_positions
+        refusals = iter(range(allocation.ATTEMPTS - 1))
+
+        def losing(**claim: Any) -> Position | None:
+            return None if next(refusals, None) is not None else reserve(**claim)
+
+        def lock_then_a_delivery(**rows: Any) -> set[tuple[str, str]] | None:
+            locked = lock(**rows)
+            stock.record_movement(
+                uow, location=STORE.code, sku=TEE.sku, movement_type=MovementType.RECEIPT,
+                quantity=5,
+            )  # fmt: skip
+            return locked
+
+        monkeypatch.setattr(uow.stock, "reserve", losing)
+        monkeypatch.setattr(uow.stock, "lock_positions", lock_then_a_delivery)
+        return reservations.hold(uow, channel="web", lines=[(TEE.sku, 1)], ship_to=PARIS)
+
+    held = db.run(hold_racing)
+
+    assert held_at(held) == {(STORE if db.single_writer else WAREHOUSE).code: 1}

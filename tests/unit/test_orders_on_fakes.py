@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fakes import FakeDatabase
+from fakes import FakeDatabase, FakeUnitOfWork
 
 from omnistock.domain.availability import Channel
 from omnistock.domain.errors import InsufficientStock, ReservationEnded, ShortLine
 from omnistock.domain.orders import FulfilmentStatus, Order, OrderStatus
 from omnistock.domain.stock import Deltas, MovementType, Position
-from omnistock.services import orders, reservations, stock
+from omnistock.services import allocation, orders, reservations, stock
 from omnistock.services.views import order_view
 from samples import CAP, STORE, TEE, WAREHOUSE
 
@@ -242,3 +242,40 @@ def test_cancelling_some_units_of_an_allocated_order_announces_the_change(
     assert db.position(WAREHOUSE.code, TEE.sku).reserved == 1
     assert db.events("order.changed") == [("order.changed", order_view(order))]
     assert db.events("order.status_changed") == []
+
+
+def test_the_last_attempt_sources_only_from_the_rows_it_locked(
+    db: FakeDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every attempt but the last loses its race; just as the last has locked its rows, the
+    store near the customer receives its first units of the item. That new position was not
+    locked: with row locks the order ships from the warehouse rather than take a lock out of
+    order; with one writer every row is the writer's, and the store serves it."""
+    receive(db, WAREHOUSE.code, TEE.sku, 5)
+
+    def place_racing(uow: FakeUnitOfWork) -> Order:
+        reserve, lock = uow.stock.reserve, uow.stock.lock_positions
+        refusals = iter(range(allocation.ATTEMPTS - 1))
+
+        def losing(**claim: Any) -> Position | None:
+            return None if next(refusals, None) is not None else reserve(**claim)
+
+        def lock_then_a_delivery(**rows: Any) -> set[tuple[str, str]] | None:
+            locked = lock(**rows)
+            stock.record_movement(
+                uow,
+                location=STORE.code,
+                sku=TEE.sku,
+                movement_type=MovementType.RECEIPT,
+                quantity=5,
+            )
+            return locked
+
+        monkeypatch.setattr(uow.stock, "reserve", losing)
+        monkeypatch.setattr(uow.stock, "lock_positions", lock_then_a_delivery)
+        return orders.place(uow, new_order((TEE.sku, 1)))[0]
+
+    order = db.run(place_racing)
+
+    served_by = STORE if db.single_writer else WAREHOUSE
+    assert shipped_from(order) == {served_by.code: [(TEE.sku, 1)]}

@@ -6,7 +6,9 @@ holds (`available - quantity >= buffer`). Under concurrency the database has the
 a claim it refuses means someone took the units first, so the attempt is undone (a
 savepoint) and decided again on fresh stock. After a few lost races the last attempt first
 locks every row it may claim, in (location, sku) order, the one lock order of every path:
-then nobody can take the units from under it.
+then nobody can take the units from under it. A location's daily capacity is a counter that
+cannot be locked ahead (it may not exist yet): a shipment it refuses (`Full`) is decided
+again, locked or not, as often as it takes; counters only fill up, so that ends.
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ Result = TypeVar("Result")
 
 
 class LostRace(Exception):
-    """A guarded reserve (or a location's daily capacity) found less than decided."""
+    """A guarded reserve found less than decided."""
+
+
+class Full(LostRace):
+    """A location's daily capacity filled up since the decision counted it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,22 +64,27 @@ def allocate(
     """`decide` on the stock as it is (it may raise: nothing is reserved yet), then
     `carry_out` the decision (which reserves its claims with `reserve`, raising LostRace
     when the database refuses one), undone and tried again on a lost race. Before the last
-    attempt, `lock` (when given) locks every row a decision may claim.
+    attempt, `lock` (when given) locks every row a decision may claim; after it, only `Full`
+    is tried again.
 
     `rows` are the (location, sku) carrying out a decision changes. With one writer at a
     time (SQLite) a race is lost only when the decision counted units the guard does not
     (say, those of holds expired but not ended yet): `as_guarded` says it never does.
     """
-    for attempt in range(1, attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         if attempt == attempts and lock is not None:
             lock()
         decision = decide()
         try:
             with _undoable(uow, rows(decision), as_guarded=as_guarded):
                 return carry_out(decision)
+        except Full:
+            continue  # each time, a counter moved closer to full: this ends
         except LostRace:
-            continue
-    raise AssertionError("the last attempt holds every row it claims")  # pragma: no cover
+            if attempt >= attempts:
+                raise AssertionError("the last attempt holds every row it claims") from None
 
 
 def reserve(uow: UnitOfWork, claim: Claim) -> Position:

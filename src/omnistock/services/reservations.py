@@ -101,6 +101,8 @@ class _Planner:
         found = uow.stock.available_at(self.skus, now=uow.now)
         self.ended = _end_expired(uow, skus=self.skus) if found.expired_holds else []
         self._first = None if found.expired_holds else found.units
+        #: The rows locked for the last attempt (None: not yet, or one writer has them all).
+        self.locked: set[tuple[str, str]] | None = None
 
     def claims(self) -> list[Claim]:
         units = self._first if self._first is not None else self._available()
@@ -125,9 +127,10 @@ class _Planner:
         return claims
 
     def lock(self) -> None:
-        """Lock every row the hold may claim, in (location, sku) order."""
+        """Lock every row the hold may claim, in (location, sku) order: from then on it
+        claims only those (a position stocked since for the first time is not locked)."""
         codes = [loc.code for loc in self.order]
-        self.uow.stock.lock_positions(skus=self.skus, locations=codes)
+        self.locked = self.uow.stock.lock_positions(skus=self.skus, locations=codes)
 
     def _available(self) -> dict[str, dict[str, int]]:
         """The stock now, the units of the holds ended here given back."""
@@ -135,7 +138,12 @@ class _Planner:
         for (at, sku), units in _held_by(self.ended).items():  # ended, not given back yet
             if sku in found.units:  # an ended hold may free other skus too
                 found.units[sku][at] = found.units[sku].get(at, 0) + units
-        return found.units
+        if self.locked is None:
+            return found.units
+        return {
+            sku: {at: units for at, units in by_location.items() if (at, sku) in self.locked}
+            for sku, by_location in found.units.items()
+        }
 
 
 def release(uow: UnitOfWork, reservation_id: str) -> Reservation:

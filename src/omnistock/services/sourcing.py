@@ -9,6 +9,7 @@ attempt locks the candidates' rows first.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ class Need:
     #: Locations that may not serve this order (they rejected it, or fell short for it).
     exclude: frozenset[str] = frozenset()
     #: The (location, sku) this transaction has locked, when it locked some ahead (healing,
-    #: rejection): only those may be reserved, so that no lock is taken out of order.
+    #: rejection, a last attempt): only those may be reserved, so that no lock is taken out
+    #: of order and no race is lost once they are.
     within: frozenset[tuple[str, str]] | None = None
 
 
@@ -82,7 +84,11 @@ def allocate(
         return _record(uow, order_id, plan.decision, trigger, need, plan.candidates)
 
     def lock() -> None:
-        uow.stock.lock_positions(skus=skus, locations=[loc.code for loc in _places(book, need)])
+        nonlocal need
+        places = [loc.code for loc in _places(book, need)]
+        locked = uow.stock.lock_positions(skus=skus, locations=places)
+        if locked is not None:  # a position stocked since for the first time is not locked
+            need = dataclasses.replace(need, within=frozenset(locked))
 
     return allocation.allocate(
         uow,
@@ -187,17 +193,17 @@ def _short(need: Need, decision: rules.Decision) -> list[ShortLine]:
 
 def _reserve(uow: UnitOfWork, plan: _Plan, book: Rulebook, need: Need) -> None:
     """Reserve every claim of the plan, then count each shipment against its location's
-    daily capacity (LostRace if either was taken meanwhile)."""
+    daily capacity, in location order (LostRace, or Full, if either was taken meanwhile)."""
     for claim in plan.claims():
         position = allocation.reserve(uow, claim)
         allocation.announce(uow, claim.sku, claim.location, position)
     if need.method is DeliveryMethod.SHIP:
-        for shipment in plan.decision.plan:
-            capacity = book.locations[shipment.location].daily_capacity
+        for location in sorted(shipment.location for shipment in plan.decision.plan):
+            capacity = book.locations[location].daily_capacity
             if capacity is not None and not uow.orders.accept_fulfilment(
-                location=shipment.location, day=_day(uow.now), capacity=capacity
+                location=location, day=_day(uow.now), capacity=capacity
             ):
-                raise allocation.LostRace
+                raise allocation.Full
 
 
 def _record(
