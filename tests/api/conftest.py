@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,11 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def compact_json(value: Any) -> bytes:
+    """JSON as the API writes every answer: UTF-8, no spaces."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
 def assert_problem(response: httpx.Response, status: int, *, field: str | None = None) -> Any:
     """The answer is an RFC 9457 problem with this status (and this `field`, if given)."""
     assert response.status_code == status, response.text
@@ -61,6 +67,7 @@ def assert_problem(response: httpx.Response, status: int, *, field: str | None =
     body = response.json()
     assert body["status"] == status
     assert body["type"] and body["title"] and body["detail"], body
+    assert response.content == compact_json(body), "every problem is encoded alike"
     if field is not None:
         assert body.get("field") == field, body
     return body

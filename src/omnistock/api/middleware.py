@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from omnistock.api.problems import PROBLEM_JSON, problem_body
+from omnistock.api.problems import PROBLEM_JSON, problem
 
 
 class BodyGuard:
@@ -91,7 +89,7 @@ def _is_utf8(body: bytes) -> bool:
 
 
 async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
-    body = json.dumps(problem_body(status, code, detail, field="body")).encode()
+    body = bytes(problem(status, code, detail, field="body").body)  # encoded as every problem
     await send(
         {
             "type": "http.response.start",
