@@ -17,6 +17,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from omnistock.api.schemas.common import TOKEN_PATTERN
 from omnistock.config import Settings
 from omnistock.db import Database, ReadUnit, UnitOfWork
 from omnistock.domain.access import ADMIN_SCOPES, Principal
@@ -143,7 +144,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
+        pattern=TOKEN_PATTERN,
         description="Repeat a request safely: the same key and body replay the first answer.",
     ),
 ]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from omnistock.api.schemas.common import PATTERN_SENTENCES
 from omnistock.domain.errors import (
     Conflict,
     Forbidden,
@@ -129,6 +130,18 @@ async def _domain_error(_: Request, error: Exception) -> JSONResponse:
     return problem(status_of(error), error.code, error.detail, **error.extensions())
 
 
+def _message(error: Any) -> str:
+    """pydantic's message, in words where it would say less than a person needs, or show a
+    regex: an unknown field, and a string of the wrong form."""
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "not a field of this request: check its spelling, or leave it out"
+    if kind == "string_pattern_mismatch":
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
+        return PATTERN_SENTENCES.get(pattern, "has a character or a form not allowed here")
+    return str(error.get("msg", ""))
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors = []
@@ -140,7 +153,7 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
         tagged = e.get("type") in {"union_tag_invalid", "union_tag_not_found"}
         discriminator = str(e.get("ctx", {}).get("discriminator", "")) if tagged else None
         field = field_name(tuple(e.get("loc", ())), discriminator=discriminator)
-        errors.append({"field": field, "message": e.get("msg", "")})
+        errors.append({"field": field, "message": _message(e)})
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, "invalid-request", detail, field=first["field"], errors=errors)

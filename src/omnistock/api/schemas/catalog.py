@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from omnistock.api.schemas.common import TEXT_PATTERN, Model, Name
+from omnistock.api.schemas.common import TEXT_PATTERN, Body, Model, Name
 from omnistock.domain.catalog import LocationType
 
 
-class ItemIn(Model):
+class ItemIn(Body):
     name: Name
     barcode: (
         Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT_PATTERN)] | None
@@ -28,7 +28,7 @@ class ItemOut(Model):
     price: str | None = Field(description='Decimal string, e.g. "19.90"')
 
 
-class LocationIn(Model):
+class LocationIn(Body):
     name: Name
     type: LocationType
     lat: Annotated[float, Field(ge=-90, le=90)]
@@ -41,4 +41,5 @@ class LocationIn(Model):
 
 
 class LocationOut(LocationIn):
+    model_config = ConfigDict(extra="ignore")  # an answer, not a body
     code: str

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from omnistock.api.schemas.common import Key, Model, Name
+from omnistock.api.schemas.common import Body, Key, Model, Name
 from omnistock.domain.catalog import LocationType
 from omnistock.domain.stock import MAX_QUANTITY
 
 
-class ChannelIn(Model):
+class ChannelIn(Body):
     name: Name
     location_types: list[LocationType] = Field(
         default_factory=list, description="Sell from every active location of these types"
@@ -37,7 +37,7 @@ def _a_number(value: object) -> object:
     return Decimal(str(value)) if isinstance(value, float) else value
 
 
-class BufferRuleIn(Model):
+class BufferRuleIn(Body):
     """Units kept back from a channel: give `units` or `percent`, and any of the dimensions."""
 
     channel: Key | None = None

@@ -12,6 +12,22 @@ KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 #: Text without NUL characters: PostgreSQL cannot store them, and no name needs one.
 TEXT_PATTERN = r"^[^\x00]*$"
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+#: Printable ASCII, no space: what an HTTP header value may safely carry.
+TOKEN_PATTERN = r"^[\x21-\x7e]+$"
+
+#: Each pattern in words: what a validation message says instead of the regex.
+PATTERN_SENTENCES = {
+    KEY_PATTERN: "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or "
+    "a digit",
+    TEXT_PATTERN: "must not contain a NUL character",
+    EMAIL_PATTERN: "must be an e-mail address",
+    COUNTRY_PATTERN: "must be a country code of two capital letters (ISO 3166-1), e.g. FR",
+    CURRENCY_PATTERN: "must be a currency code of three capital letters (ISO 4217), e.g. EUR",
+    TOKEN_PATTERN: "must be printable ASCII characters without spaces",
+}
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=TEXT_PATTERN),
@@ -27,8 +43,15 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Body(Model):
+    """A request body, or a part of one: a field it does not know is refused by name, never
+    dropped (a misspelt `qty` would otherwise leave the default in its place)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 # A sku and a number of units, as holds, orders, fulfilments and transfers list them.
-class HoldLineIn(Model):
+class HoldLineIn(Body):
     sku: Key
     quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from omnistock.api.schemas.common import HoldLineIn, HoldLineOut, Model, Note, Short
+from omnistock.api.schemas.common import Body, HoldLineIn, HoldLineOut, Model, Note, Short
 
 
 class FulfilmentOut(Model):
@@ -28,12 +28,12 @@ class FulfilmentPage(Model):
     next: int | None = Field(description="Pass as `after` for the next page; null at the end")
 
 
-class ShipIn(Model):
+class ShipIn(Body):
     carrier: Short | None = None
     tracking: Short | None = None
 
 
-class RejectIn(Model):
+class RejectIn(Body):
     reason: Note = Field(description="Why the location cannot serve it")
     missing: Annotated[list[HoldLineIn], Field(max_length=100)] = Field(
         default_factory=list, description="Units not found there: written off at the location"

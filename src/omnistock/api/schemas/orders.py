@@ -6,10 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from omnistock.api.schemas.common import (
+    COUNTRY_PATTERN,
+    CURRENCY_PATTERN,
+    EMAIL_PATTERN,
     TEXT_PATTERN,
+    Body,
     HoldLineIn,
     HoldLineOut,
     Key,
@@ -27,9 +31,7 @@ UnitPrice = Annotated[
 ]
 Email = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=EMAIL_PATTERN),
 ]
 Line1 = Annotated[
     str,
@@ -42,45 +44,49 @@ class Customer(Model):
     email: Email
 
 
-class Address(Model):
+class CustomerIn(Customer):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Address(Body):
     line1: Line1
     city: Short
     postcode: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=TEXT_PATTERN),
     ]
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
+    country: Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)] = Field(
         description="ISO 3166-1 alpha-2, e.g. FR"
     )
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
 
 
-class ShipDelivery(Model):
+class ShipDelivery(Body):
     method: Literal["ship"]
     address: Address
 
 
-class StoreDelivery(Model):
+class StoreDelivery(Body):
     method: Literal["pickup", "in_store"]
     location: Key = Field(description="The store: where to collect, or where it was sold")
 
 
-class OrderLineIn(Model):
+class OrderLineIn(Body):
     sku: Key
     quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
     unit_price: UnitPrice
 
 
-class OrderIn(Model):
+class OrderIn(Body):
     channel: Key
     external_id: Short | None = Field(
         None, description="The channel's own id: the same one again returns the same order"
     )
-    customer: Customer
+    customer: CustomerIn
     delivery: Annotated[ShipDelivery | StoreDelivery, Field(discriminator="method")]
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "EUR"
+    currency: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)] = "EUR"
     reservation_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = Field(
         None, description="A hold whose units become this order's, where they are held"
     )
@@ -129,7 +135,7 @@ class OrderPage(Model):
     next: int | None = Field(description="Pass as `after` for the next page; null at the end")
 
 
-class CancelIn(Model):
+class CancelIn(Body):
     lines: Annotated[list[HoldLineIn], Field(min_length=1, max_length=100)] | None = Field(
         None, description="Units to cancel; the whole order when absent"
     )

@@ -7,15 +7,15 @@ from typing import Annotated
 
 from pydantic import Field
 
-from omnistock.api.schemas.common import HoldLineIn, HoldLineOut, Key, Model
+from omnistock.api.schemas.common import Body, HoldLineIn, HoldLineOut, Key, Model
 
 
-class Coordinates(Model):
+class Coordinates(Body):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
 
 
-class ReservationIn(Model):
+class ReservationIn(Body):
     channel: Key
     lines: Annotated[list[HoldLineIn], Field(min_length=1, max_length=100)]
     ship_to: Coordinates | None = Field(None, description="Hold nearest to the customer")

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from omnistock.api.schemas.common import Key, Model, Note
+from omnistock.api.schemas.common import Body, Key, Model, Note
 from omnistock.domain.returns import Condition
 from omnistock.domain.stock import MAX_QUANTITY
 
 Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
 
 
-class ReturnLineIn(Model):
+class ReturnLineIn(Body):
     sku: Key
     quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_QUANTITY)]
     condition: Condition = Field(
@@ -23,7 +23,7 @@ class ReturnLineIn(Model):
     reason: Note | None = None
 
 
-class ReturnIn(Model):
+class ReturnIn(Body):
     order_id: Id = Field(description="A delivered or collected order, from any channel")
     location: Key = Field(description="Any active location: where the units come back")
     lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=100)]

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from omnistock.api.schemas.common import Key, Model, Note
+from omnistock.api.schemas.common import Body, Key, Model, Note
 from omnistock.domain.stock import MAX_QUANTITY, MovementType
 
 Quantity = Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 
-class MovementIn(Model):
+class MovementIn(Body):
     location: Key
     sku: Key
     type: MovementType

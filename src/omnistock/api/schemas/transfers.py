@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
-from omnistock.api.schemas.common import HoldLineIn, Key, Model, Note
+from omnistock.api.schemas.common import Body, HoldLineIn, Key, Model, Note
 from omnistock.domain.stock import MAX_QUANTITY
 
 
@@ -29,7 +29,7 @@ def _in_utc(value: dt.datetime) -> dt.datetime:
 When = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 
 
-class TransferIn(Model):
+class TransferIn(Body):
     from_: Key | None = Field(
         None, alias="from", description="The origin; absent: a supplier's announced delivery"
     )
@@ -39,12 +39,12 @@ class TransferIn(Model):
     reference: Note | None = Field(None, description="E.g. the supplier's delivery note")
 
 
-class ReceivedLineIn(Model):
+class ReceivedLineIn(Body):
     sku: Key
     quantity: Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]
 
 
-class ReceiveIn(Model):
+class ReceiveIn(Body):
     lines: Annotated[list[ReceivedLineIn], Field(max_length=100)] = Field(
         description="The units counted, by sku; a sku not listed did not arrive"
     )
