@@ -1,7 +1,8 @@
-"""An order sent again changes stock once: the same `channel` and `external_id` answer 200 with the
-order as it stands, the same `Idempotency-Key` replays the first answer and refuses another body. A
-bad order, malformed or against the catalogue, the channels or the locations, is a problem naming
-its field and changes nothing (DESIGN invariants 3 and 5).
+"""An order sent again changes stock once: the same `channel` and `external_id` answer 200
+with the order as it stands (409 naming what differs, if it is another order), the same
+`Idempotency-Key` replays the first answer and refuses another body. A bad order, malformed or
+against the catalogue, the channels or the locations, is a problem naming its field and
+changes nothing (DESIGN invariants 3 and 5).
 """
 
 from __future__ import annotations
@@ -59,11 +60,66 @@ def test_an_external_id_names_the_order_as_it_stands_even_when_the_stock_is_gone
 
     with unchanged():
         again = place(client, order(("TEE-M", 3), external_id="WEB-1001"))
-        other_lines = place(client, order(("TEE-M", 1), ("MUG", 1), external_id="WEB-1001"))
 
-    assert again.status_code == other_lines.status_code == 200
-    assert again.json() == other_lines.json() == without_history(read_order(client, first["id"]))
+    assert again.status_code == 200
+    assert again.json() == without_history(read_order(client, first["id"]))
     assert again.json()["status"] == "in_progress"
+
+
+def test_the_same_order_again_with_its_lines_in_another_order_is_still_the_same_order(
+    client, shop, france, unchanged
+) -> None:
+    receive(shop, "TEE-M", {"WH-LYON": 3})
+    receive(shop, "MUG", {"WH-LYON": 3})
+    first = placed(client, ("TEE-M", 1), ("MUG", 2), external_id="WEB-1001")
+
+    with unchanged():
+        again = place(client, order(("MUG", 2), ("TEE-M", 1), external_id="WEB-1001"))
+
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first["id"]
+
+
+ANOTHER_ORDER = {
+    "other skus": (order(("TEE-M", 1), ("MUG", 1)), ["lines"]),
+    "another quantity": (order(("TEE-M", 2)), ["lines[0].quantity"]),
+    "another price": (
+        {**order(("TEE-M", 3)), "lines": [{"sku": "TEE-M", "quantity": 3, "unit_price": "9.90"}]},
+        ["lines[0].unit_price"],
+    ),
+    "another customer and city": (
+        order(
+            ("TEE-M", 3),
+            customer={"name": "Camille Martin", "email": "c.martin@example.fr"},
+            delivery=ship_to({**VILLEURBANNE, "city": "Lyon"}),
+        ),
+        ["customer.email", "delivery.address.city"],
+    ),
+    "another currency": (order(("TEE-M", 3), currency="CHF"), ["currency"]),
+    "picked up instead": (
+        order(("TEE-M", 3), delivery=pickup_at("ST-LYON")),
+        ["delivery.address", "delivery.location", "delivery.method"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "differs"), ANOTHER_ORDER.values(), ids=ANOTHER_ORDER.keys())
+def test_another_order_under_an_external_id_already_used_is_a_409_naming_what_differs(
+    client, shop, france, unchanged, problem, body, differs
+) -> None:
+    """The channel reused an id, or changed the order after sending it: either way the order
+    placed stands, and the channel is told which fields do not match it."""
+    receive(shop, "TEE-M", {"WH-LYON": 10})
+    first = placed(client, ("TEE-M", 3), external_id="WEB-1001")
+
+    with unchanged():
+        response = place(client, {**body, "external_id": "WEB-1001"})
+
+    answer = problem(response, 409, field="external_id")
+    assert answer["code"] == "external-id-reused"
+    assert answer["order_id"] == first["id"]
+    assert answer["differs"] == differs
+    assert "WEB-1001" in answer["detail"]
 
 
 def test_the_same_external_id_from_another_channel_is_another_order(client, shop, france) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,6 +31,7 @@ from omnistock.db import orders as orders_sql
 from omnistock.db.tables import movements
 from omnistock.domain.availability import Channel
 from omnistock.domain.catalog import Item
+from omnistock.domain.errors import ExternalIdReused
 from omnistock.domain.orders import Action, FulfilmentStatus, Order, OrderPolicy, OrderStatus
 from omnistock.domain.stock import MovementType
 from omnistock.events.feed import feed
@@ -475,3 +478,37 @@ def test_healing_still_heals_when_promises_keep_landing_while_it_locks(
     assert position(paris, TEE.sku, STORE.code)["available"] == 0
     warned = [r for r in caplog.records if "promises keep landing" in r.getMessage()]
     assert len(warned) == (0 if paris.is_sqlite else 1)
+
+
+def test_threads_racing_two_orders_under_one_external_id_place_one_and_refuse_the_other(
+    paris: Database,
+) -> None:
+    """Sixteen threads send external id WEB-7 at once: half of them one order (a tee), half
+    another (two tees). Exactly one order is placed. Every thread that sent it gets it back
+    (placed once, then answered as it stands); every other thread is told the quantity
+    differs, and reserved nothing."""
+    stock_up(paris, TEE.sku, {WAREHOUSE.code: 10})
+    one, two = (dataclasses.replace(new_order((TEE.sku, q)), external_id="WEB-7") for q in (1, 2))
+    start = threading.Barrier(16)
+
+    def send(new: orders.NewOrder) -> tuple[Order, bool] | ExternalIdReused:
+        start.wait()
+        try:
+            return paris.run(lambda uow: orders.place(uow, new))
+        except ExternalIdReused as refused:
+            return refused
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(send, [one, two] * 8))
+
+    placed = [a for a in answers if not isinstance(a, ExternalIdReused)]
+    refused = [a for a in answers if isinstance(a, ExternalIdReused)]
+    assert sum(created for _, created in placed) == 1
+    [order] = {order.id: order for order, _ in placed}.values()
+    winner = order.lines[0].quantity
+    assert len(placed) == len(refused) == 8
+    assert all(order.lines[0].quantity == winner for order, _ in placed)
+    assert all(r.order_id == order.id and r.differs == ["lines[0].quantity"] for r in refused)
+    with paris.reading() as reads:
+        assert [o.id for o in orders.list_orders(reads, after=0, limit=10)[0]] == [order.id]
+        assert dict(stock.stock_of(reads, TEE.sku))[WAREHOUSE.code].reserved == winner

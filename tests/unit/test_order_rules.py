@@ -9,7 +9,9 @@ sale is collected at once, and `cancel` or `reject` end any open fulfilment.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -20,7 +22,10 @@ from omnistock.domain.orders import (
     Action,
     DeliveryMethod,
     FulfilmentStatus,
+    Order,
+    OrderLine,
     OrderStatus,
+    differences,
     next_status,
     order_status,
     releases_units,
@@ -206,3 +211,47 @@ def test_an_order_with_units_waiting_is_never_completed_nor_cancelled(
         OrderStatus.COMPLETED,
         OrderStatus.CANCELLED,
     )
+
+
+# --------------------------------------------------------------------------- an order sent again
+
+SENT = Order(
+    id=1,
+    channel="web",
+    external_id="W-1",
+    customer={"name": "Ada", "email": "ada@example.com"},
+    delivery={"method": "ship", "address": {"city": "Nantes", "line2": None, "lat": 47.2}},
+    currency="EUR",
+    lines=(OrderLine("TEE", 2, Decimal("19.90")), OrderLine("MUG", 1, Decimal("8.50"), 1, 1)),
+    fulfilments=(),
+    created_at=dt.datetime(2026, 12, 7, tzinfo=dt.UTC),
+)
+
+
+def again(**changes: object) -> list[str]:
+    sent: dict[str, object] = {
+        "customer": dict(SENT.customer),
+        "delivery": {"method": "ship", "address": {"city": "Nantes", "lat": 47.2}},
+        "lines": [("MUG", 1, Decimal("8.5")), ("TEE", 2, Decimal("19.90"))],
+        "currency": "EUR",
+    }
+    return differences(SENT, **{**sent, **changes})  # type: ignore[arg-type]
+
+
+def test_the_same_order_sent_again_differs_in_nothing_whatever_its_line_order_or_state() -> None:
+    """Lines in another order, a price written 8.5, an absent field the stored order has as
+    null, units backordered or cancelled since: the same order."""
+    assert again() == []
+
+
+def test_what_differs_is_named_as_the_request_names_it() -> None:
+    assert again(currency="CHF") == ["currency"]
+    assert again(customer={"name": "Ada", "email": "ada@example.org"}) == ["customer.email"]
+    assert again(delivery={"method": "ship", "address": {"city": "Nantes", "lat": 47.3}}) == [
+        "delivery.address.lat"
+    ]
+    assert again(lines=[("TEE", 3, Decimal("19.90")), ("MUG", 1, Decimal("9"))]) == [
+        "lines[0].quantity",
+        "lines[1].unit_price",
+    ]
+    assert again(lines=[("TEE", 2, Decimal("19.90"))]) == ["lines"]

@@ -12,7 +12,8 @@
           ├── InvalidTransition  an action its status does not allow (fulfilment, transfer)
           ├── NotCancellable   more units to cancel than are still unshipped
           ├── NotReturnable    more units to return than were delivered and not returned
-          └── ReservationEnded an order names a hold that is no longer active
+          ├── ReservationEnded an order names a hold that is no longer active
+          └── ExternalIdReused a channel sent another order under an id it already used
 
 The API maps them to RFC 9457 problem details in one place (`omnistock.api.problems`).
 """
@@ -215,3 +216,18 @@ class ReservationEnded(Conflict):
 
     def extensions(self) -> dict[str, Any]:
         return {"field": "reservation_id"}
+
+
+class ExternalIdReused(Conflict):
+    code = "external-id-reused"
+
+    def __init__(self, channel: str, external_id: str, order_id: int, differs: list[str]):
+        super().__init__(
+            f"channel {channel!r} already sent order {external_id!r} (order {order_id}) with "
+            f"another {', '.join(differs)}: send the same order again, or use a new external_id"
+        )
+        self.order_id = order_id
+        self.differs = differs
+
+    def extensions(self) -> dict[str, Any]:
+        return {"field": "external_id", "order_id": self.order_id, "differs": self.differs}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -186,3 +186,39 @@ class Order:
         return order_status(
             (f.status for f in self.fulfilments), sum(line.backordered for line in self.lines)
         )
+
+
+def differences(
+    order: Order,
+    *,
+    customer: Mapping[str, object],
+    delivery: Mapping[str, object],
+    lines: Sequence[tuple[str, int, Decimal]],
+    currency: str,
+) -> list[str]:
+    """The fields of an order sent again under its external id that differ from `order`, as
+    the request names them (`delivery.address.city`, `lines[0].quantity`; `lines` when the
+    skus differ): empty when it is the same order, its lines in any order. How it was to be
+    served (a hold, a partial allocation) is not compared: only what was bought, by whom, and
+    where it goes."""
+    found = _differing("customer", order.customer, customer)
+    found += _differing("delivery", order.delivery, delivery)
+    stored = {line.sku: line for line in order.lines}  # one line a sku
+    if sorted(stored) != sorted(sku for sku, _, _ in lines):
+        found.append("lines")
+    else:
+        for i, (sku, quantity, unit_price) in enumerate(lines):
+            if quantity != stored[sku].quantity:
+                found.append(f"lines[{i}].quantity")
+            if unit_price != stored[sku].unit_price:
+                found.append(f"lines[{i}].unit_price")
+    if currency != order.currency:
+        found.append("currency")
+    return found
+
+
+def _differing(name: str, stored: object, sent: object) -> list[str]:
+    if isinstance(stored, Mapping) and isinstance(sent, Mapping):
+        keys = sorted(set(stored) | set(sent), key=str)
+        return [f for k in keys for f in _differing(f"{name}.{k}", stored.get(k), sent.get(k))]
+    return [] if stored == sent else [name]

@@ -3,7 +3,8 @@
 Placing an order sources its lines (`omnistock.services.sourcing`) and reserves them in the
 same transaction, all or nothing unless the order allows a partial allocation; it may take
 over a hold instead (its units and locations as they are). The same channel and
-`external_id` again is the same order: it is answered as it stands and nothing changes.
+`external_id` again is the same order: it is answered as it stands and nothing changes; sent
+with another customer, delivery, lines or currency, it is refused (ExternalIdReused).
 
 The use cases answer domain objects (`Order`, the sourcing `Decision`); the API renders them
 with `omnistock.services.views`, the events' rendering too, so both show an order alike.
@@ -20,6 +21,7 @@ from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.availability import Rulebook
 from omnistock.domain.catalog import LocationType, lines_are_items, one_line_a_sku
 from omnistock.domain.errors import (
+    ExternalIdReused,
     InsufficientStock,
     InvalidInput,
     NotCancellable,
@@ -38,6 +40,7 @@ from omnistock.domain.orders import (
     Order,
     OrderLine,
     OrderStatus,
+    differences,
 )
 from omnistock.domain.reservations import ACTIVE, ORDERED, Reservation
 from omnistock.domain.sourcing import Decision
@@ -96,7 +99,7 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[Order, bool]:
     (that order as it stands, False) with nothing changed."""
     _validate(uow, new)
     if new.reservation_id is not None and (existing := _sent_before(uow, new)) is not None:
-        return get(uow, existing), False  # the hold it took over has ended since
+        return _again(uow, existing, new), False  # the hold it took over has ended since
     hold = None if new.reservation_id is None else _usable_hold(uow, new)
     order_id = uow.orders.add_order(
         channel=new.channel,
@@ -110,7 +113,7 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[Order, bool]:
     if order_id is None:
         existing = _sent_before(uow, new)
         assert existing is not None
-        return get(uow, existing), False
+        return _again(uow, existing, new), False
     fulfilments, backorders, history = _serve(uow, order_id, new, hold)
     lines = tuple(OrderLine(sku, q, price, backorders.get(sku, 0)) for sku, q, price in new.lines)
     uow.orders.add_lines(order_id, lines)
@@ -131,6 +134,19 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[Order, bool]:
     if backorders:
         uow.emit(Event.ORDER_BACKORDERED, view)
     return order, True
+
+
+def _again(uow: UnitOfWork, order_id: int, new: NewOrder) -> Order:
+    """The order the channel sent before under this `external_id`, if `new` is that order
+    again; ExternalIdReused, naming what differs, if it is another."""
+    order = get(uow, order_id)
+    differs = differences(
+        order, customer=new.customer, delivery=new.delivery, lines=new.lines, currency=new.currency
+    )
+    if differs:
+        assert new.external_id is not None
+        raise ExternalIdReused(new.channel, new.external_id, order_id, differs)
+    return order
 
 
 def _sent_before(uow: UnitOfWork, new: NewOrder) -> int | None:

@@ -51,7 +51,7 @@ def _new_order(body: OrderIn) -> orders.NewOrder:
     status_code=201,
     response_model=OrderOut,
     responses={
-        200: {"description": "This channel already sent this external_id: that order"},
+        200: {"description": "This channel already sent this order (external_id): that order"},
         **documented(400, 409, 413, 415),
     },
 )
@@ -64,7 +64,8 @@ async def place_order(
     """Place an order: its lines are sourced and reserved at once, every line or nothing
     (409 insufficient-stock) unless `allow_partial`, which backorders what is short.
     `pickup` draws on the chosen store only; `in_store` is sold there on the spot. The same
-    `channel` and `external_id` again answer 200 with the order as it stands."""
+    `channel` and `external_id` again answer 200 with the order as it stands, or 409
+    external-id-reused, naming in `differs` each field sent otherwise, if it is another order."""
     new = _new_order(body)
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
