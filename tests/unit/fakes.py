@@ -50,6 +50,7 @@ from omnistock.domain.orders import (
 )
 from omnistock.domain.reservations import ACTIVE, Reservation
 from omnistock.domain.stock import Deltas, Drift, Movement, Position
+from omnistock.services import allocation
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -675,3 +676,24 @@ class FakeEvents(_Fake, repositories.Events):
 
     def sequence(self, *, most: int) -> int:
         return 0
+
+
+def lose_every_race_but_the_last(
+    uow: FakeUnitOfWork, monkeypatch: Any, *, once_locked: Callable[[], object]
+) -> None:
+    """Within `uow`, another transaction wins the race of every optimistic attempt (its first
+    guarded reserve is refused), and `once_locked` runs just after the last attempt has
+    locked its rows (say, a delivery stocking a position for the first time)."""
+    reserve, lock = uow.stock.reserve, uow.stock.lock_positions
+    refusals = iter(range(allocation.ATTEMPTS - 1))
+
+    def losing(**claim: Any) -> Position | None:
+        return None if next(refusals, None) is not None else reserve(**claim)
+
+    def lock_then(**rows: Any) -> set[tuple[str, str]] | None:
+        locked = lock(**rows)
+        once_locked()
+        return locked
+
+    monkeypatch.setattr(uow.stock, "reserve", losing)
+    monkeypatch.setattr(uow.stock, "lock_positions", lock_then)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import pytest
-from fakes import FakeDatabase, FakeUnitOfWork
+from fakes import FakeDatabase, FakeUnitOfWork, lose_every_race_but_the_last
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,7 +20,7 @@ from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.errors import InsufficientStock, ShortLine
 from omnistock.domain.reservations import DEFAULT_TTL_SECONDS, EXPIRED, RELEASED, Reservation
 from omnistock.domain.stock import Deltas, MovementType, Position
-from omnistock.services import allocation, reservations, stock
+from omnistock.services import reservations, stock
 from samples import CAP, STORE, TEE, WAREHOUSE
 
 PARIS = (48.8566, 2.3522)
@@ -268,22 +267,17 @@ def test_the_last_attempt_holds_only_the_rows_it_locked(
     receive(db, WAREHOUSE.code, TEE.sku, 5)
 
     def hold_racing(uow: FakeUnitOfWork) -> Reservation:
-        reserve, lock = uow.stock.reserve, uow.stock.lock_positions
-        refusals = iter(range(allocation.ATTEMPTS - 1))
-
-        def losing(**claim: Any) -> Position | None:
-            return None if next(refusals, None) is not None else reserve(**claim)
-
-        def lock_then_a_delivery(**rows: Any) -> set[tuple[str, str]] | None:
-            locked = lock(**rows)
-            stock.record_movement(
-                uow, location=STORE.code, sku=TEE.sku, movement_type=MovementType.RECEIPT,
+        lose_every_race_but_the_last(
+            uow,
+            monkeypatch,
+            once_locked=lambda: stock.record_movement(
+                uow,
+                location=STORE.code,
+                sku=TEE.sku,
+                movement_type=MovementType.RECEIPT,
                 quantity=5,
-            )  # fmt: skip
-            return locked
-
-        monkeypatch.setattr(uow.stock, "reserve", losing)
-        monkeypatch.setattr(uow.stock, "lock_positions", lock_then_a_delivery)
+            ),
+        )
         return reservations.hold(uow, channel="web", lines=[(TEE.sku, 1)], ship_to=PARIS)
 
     held = db.run(hold_racing)

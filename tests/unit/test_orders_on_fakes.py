@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fakes import FakeDatabase, FakeUnitOfWork
+from fakes import FakeDatabase, FakeUnitOfWork, lose_every_race_but_the_last
 
 from omnistock.domain.availability import Channel
 from omnistock.domain.errors import InsufficientStock, ReservationEnded, ShortLine
 from omnistock.domain.orders import FulfilmentStatus, Order, OrderStatus
 from omnistock.domain.stock import Deltas, MovementType, Position
-from omnistock.services import allocation, orders, reservations, stock
+from omnistock.services import orders, reservations, stock
 from omnistock.services.views import order_view
 from samples import CAP, STORE, TEE, WAREHOUSE
 
@@ -254,25 +254,17 @@ def test_the_last_attempt_sources_only_from_the_rows_it_locked(
     receive(db, WAREHOUSE.code, TEE.sku, 5)
 
     def place_racing(uow: FakeUnitOfWork) -> Order:
-        reserve, lock = uow.stock.reserve, uow.stock.lock_positions
-        refusals = iter(range(allocation.ATTEMPTS - 1))
-
-        def losing(**claim: Any) -> Position | None:
-            return None if next(refusals, None) is not None else reserve(**claim)
-
-        def lock_then_a_delivery(**rows: Any) -> set[tuple[str, str]] | None:
-            locked = lock(**rows)
-            stock.record_movement(
+        lose_every_race_but_the_last(
+            uow,
+            monkeypatch,
+            once_locked=lambda: stock.record_movement(
                 uow,
                 location=STORE.code,
                 sku=TEE.sku,
                 movement_type=MovementType.RECEIPT,
                 quantity=5,
-            )
-            return locked
-
-        monkeypatch.setattr(uow.stock, "reserve", losing)
-        monkeypatch.setattr(uow.stock, "lock_positions", lock_then_a_delivery)
+            ),
+        )
         return orders.place(uow, new_order((TEE.sku, 1)))[0]
 
     order = db.run(place_racing)
