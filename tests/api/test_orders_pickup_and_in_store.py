@@ -1,7 +1,8 @@
 """Orders taken for a store: a pickup reserves at the chosen store only, though a warehouse is as
 near, and is refused what that store lacks; an in-store sale is collected at once and takes its
-units off the shelf, moves a web order's promise on those units elsewhere, is refused beyond what
-the store has, and leaves no cart hold it names still reserving units.
+units off the shelf, needs no customer (any other order does), moves a web order's promise on
+those units elsewhere, is refused beyond what the store has, and leaves no cart hold it names
+still reserving units.
 """
 
 from __future__ import annotations
@@ -83,6 +84,36 @@ def test_an_in_store_sale_is_collected_at_once_and_takes_the_units_off_on_hand(
     assert on_hand(shop)["WH-PARIS"] == 10
     assert moves(shop) == [("sale", "ST-NICE", -2, 0, f"order:{body['id']}")]
     assert without_history(read_order(client, body["id"])) == body
+
+
+def test_an_in_store_sale_needs_no_customer_and_shows_none(client, shop, france) -> None:
+    """A till rings up a sale for whoever walks in: no name, no e-mail."""
+    receive(shop, "TEE-M", {"ST-NICE": 5})
+    body = order(("TEE-M", 1), channel="stores", delivery=sold_at("ST-NICE"))
+    del body["customer"]
+
+    response = place(client, body)
+
+    assert response.status_code == 201, response.text
+    sale = response.json()
+    assert sale["customer"] is None
+    assert sale["status"] == "completed"
+    assert read_order(client, sale["id"])["customer"] is None
+    assert on_hand(shop)["ST-NICE"] == 4
+
+
+@pytest.mark.parametrize("delivery", [ship_to(), pickup_at("ST-LYON")], ids=["ship", "pickup"])
+def test_any_other_order_without_a_customer_is_a_422_naming_it_and_changes_nothing(
+    client, shop, france, unchanged, problem, delivery
+) -> None:
+    receive(shop, "TEE-M", {"ST-LYON": 5})
+    body = order(("TEE-M", 1), delivery=delivery)
+    del body["customer"]
+
+    with unchanged():
+        answer = problem(place(client, body), 422, field="customer")
+
+    assert "only an in-store sale" in answer["detail"]
 
 
 def test_an_in_store_sale_of_a_unit_promised_to_a_web_order_moves_the_promise_elsewhere(

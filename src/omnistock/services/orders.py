@@ -51,7 +51,7 @@ from omnistock.services.views import order_view
 
 @dataclass(frozen=True, slots=True)
 class NewOrder:
-    """An order as a channel sends it."""
+    """An order as a channel sends it (an in-store sale may have no customer: {})."""
 
     channel: str
     customer: dict[str, str]
@@ -318,6 +318,8 @@ def _validate_shape(book: Rulebook, new: NewOrder) -> None:
     if new.channel not in book.channels:
         raise NotFound("channel", new.channel, field="channel")
     one_line_a_sku(sku for sku, _, _ in new.lines)
+    if not new.customer and new.method is not DeliveryMethod.IN_STORE:
+        raise InvalidInput("customer", "must be given: only an in-store sale may leave it out")
     if new.method is DeliveryMethod.SHIP:
         return
     code = new.delivery["location"]

@@ -39,7 +39,7 @@ def order_view(order: Order, *, history: list[dict[str, Any]] | None = None) -> 
         "status": str(order.status),
         "channel": order.channel,
         "external_id": order.external_id,
-        "customer": order.customer,
+        "customer": order.customer or None,  # an in-store sale may have none
         "delivery": order.delivery,
         "currency": order.currency,
         "created_at": iso(order.created_at),

@@ -35,7 +35,7 @@ KeyQuery = Annotated[str | None, Query(pattern=KEY_PATTERN)]
 def _new_order(body: OrderIn) -> orders.NewOrder:
     return orders.NewOrder(
         channel=body.channel,
-        customer=body.customer.model_dump(),
+        customer=body.customer.model_dump() if body.customer else {},
         delivery=body.delivery.model_dump(),
         lines=[(line.sku, line.quantity, line.unit_price) for line in body.lines],
         currency=body.currency,

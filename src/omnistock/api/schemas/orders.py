@@ -83,7 +83,9 @@ class OrderIn(Body):
     external_id: Short | None = Field(
         None, description="The channel's own id: the same one again returns the same order"
     )
-    customer: CustomerIn
+    customer: CustomerIn | None = Field(
+        None, description="Who buys: required, except for an in-store sale"
+    )
     delivery: Annotated[ShipDelivery | StoreDelivery, Field(discriminator="method")]
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
     currency: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)] = "EUR"
@@ -117,7 +119,7 @@ class OrderOut(Model):
     )
     channel: str
     external_id: str | None
-    customer: Customer
+    customer: Customer | None = Field(description="null for an in-store sale without one")
     delivery: dict[str, Any]
     currency: str
     created_at: dt.datetime
