@@ -66,14 +66,18 @@ class NotFound(OmnistockError):
 
 
 class InvalidInput(OmnistockError):
-    code = "invalid-input"
+    """A value that breaks a business rule: answered as a request that fails validation
+    (the same problem type, the same `errors` list), since to the client it is one."""
+
+    code = "invalid-request"
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(f"{field}: {detail}")
         self.field = field
+        self.message = detail
 
     def extensions(self) -> dict[str, Any]:
-        return {"field": self.field}
+        return {"field": self.field, "errors": [{"field": self.field, "message": self.message}]}
 
 
 class Conflict(OmnistockError):
