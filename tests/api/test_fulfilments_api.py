@@ -431,6 +431,11 @@ def test_a_rejected_shipment_writes_off_the_missing_units_and_is_sourced_elsewhe
         ("WH-LYON", "rejected", [("TEE-M", 2)]),
         ("WH-PARIS", "allocated", [("TEE-M", 2)]),
     ]
+    paris = next(f for f in found["fulfillments"] if f["location"] == "WH-PARIS")
+    assert answer["resourced"] == [  # the answer says where the lines went
+        {"fulfillment_id": paris["id"], "location": "WH-PARIS", "lines": paris["lines"]}
+    ]
+    assert answer["backordered"] == []
     assert "resourced" in [entry["event"] for entry in found["history"]]
     assert [m[:4] for m in moves(shop)] == [
         ("allocate", "WH-LYON", 0, 2),
@@ -450,11 +455,12 @@ def test_a_rejected_shipment_with_nowhere_else_to_go_is_backordered(client, shop
     receive(shop, "TEE-M", {"WH-LYON": 5})
     order = placed(client, ("TEE-M", 2))
 
-    acted(client, order["fulfillments"][0]["id"], "reject", body=REJECT)
+    answer = acted(client, order["fulfillments"][0]["id"], "reject", body=REJECT)
 
     found = read_order(client, order["id"])
     assert found["status"] == "backordered"
     assert found["backorders"] == [{"sku": "TEE-M", "quantity": 2}]
+    assert (answer["resourced"], answer["backordered"]) == ([], found["backorders"])
     assert reserved(shop) == {"WH-LYON": 0}
     assert on_hand(shop) == {"WH-LYON": 5}  # nothing said missing: nothing written off
     said = [entry["event"] for entry in found["history"]]
@@ -468,7 +474,7 @@ def test_a_rejected_pickup_waits_for_stock_at_its_store(client, shop, france) ->
     fulfilment_id = order["fulfillments"][0]["id"]
     acted(client, fulfilment_id, "pick")
 
-    acted(
+    answer = acted(
         client,
         fulfilment_id,
         "reject",
@@ -478,6 +484,7 @@ def test_a_rejected_pickup_waits_for_stock_at_its_store(client, shop, france) ->
     found = read_order(client, order["id"])
     assert found["status"] == "backordered"
     assert found["backorders"] == [{"sku": "TEE-M", "quantity": 2}]
+    assert (answer["resourced"], answer["backordered"]) == ([], found["backorders"])
     assert on_hand(shop) == {"ST-LYON": 2, "WH-LYON": 10}
     assert reserved(shop) == {"ST-LYON": 0, "WH-LYON": 0}
 

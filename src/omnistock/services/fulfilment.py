@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import InvalidInput, InvalidTransition, NotFound, StockConflict
@@ -43,6 +44,38 @@ def act(
 ) -> Fulfilment:
     """Carry out `action` on a fulfilment (InvalidTransition when its status forbids it);
     answers the fulfilment after it."""
+    after, _ = _carry_out(uow, fulfilment_id, action, carrier, tracking, reason, missing)
+    return after
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A rejected fulfilment, and where its lines went."""
+
+    fulfilment: Fulfilment
+    moved: order_changes.Moved
+
+
+def reject(
+    uow: UnitOfWork, fulfilment_id: int, *, reason: str, missing: Sequence[tuple[str, int]] = ()
+) -> Rejected:
+    """The location cannot serve the fulfilment: write off the `missing` units there, and
+    source its lines again elsewhere, or backorder them; answers where they went."""
+    after, moved = _carry_out(uow, fulfilment_id, Action.REJECT, None, None, reason, missing)
+    assert moved is not None
+    return Rejected(after, moved)
+
+
+def _carry_out(
+    uow: UnitOfWork,
+    fulfilment_id: int,
+    action: Action,
+    carrier: str | None,
+    tracking: str | None,
+    reason: str | None,
+    missing: Sequence[tuple[str, int]],
+) -> tuple[Fulfilment, order_changes.Moved | None]:
+    """`act`, answering also where a rejection's lines went."""
     found = uow.orders.get_fulfilment(fulfilment_id)
     if found is None:
         raise NotFound("fulfillment", str(fulfilment_id), field="id")
@@ -63,13 +96,14 @@ def act(
     after = uow.orders.get_fulfilment(fulfilment_id)
     assert after is not None
     uow.emit(Event.FULFILMENT_STATUS_CHANGED, fulfilment_view(after))  # before what it leads to
+    moved = None
     if action is Action.REJECT:
-        _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
+        moved = _rejected(uow, order, fulfilment, missing, reason or "rejected", within)
     elif status in (FulfilmentStatus.CANCELLED, FulfilmentStatus.EXPIRED):
         for _, sku, q in _units(fulfilment):
             uow.orders.change_line(order.id, sku, cancelled=q)
     order_changes.announce(uow, order)
-    return after
+    return after, moved
 
 
 def _lock_units(
@@ -203,9 +237,9 @@ def _rejected(
     missing: Sequence[tuple[str, int]],
     reason: str,
     within: frozenset[tuple[str, str]] | None,
-) -> None:
+) -> order_changes.Moved:
     """Write off what the location could not find, and source the lines again elsewhere
-    (only at the positions locked ahead, `within`).
+    (only at the positions locked ahead, `within`); answers where they went.
 
     No other promise there needs healing: the units written off are at most those this
     fulfilment gave back, so `available` ends no lower than it was; and where it was below
@@ -215,7 +249,7 @@ def _rejected(
     location = fulfilment.location
     _write_off(uow, order.id, location, missing, reason)
     because = f"{location} rejected fulfilment {fulfilment.id} ({reason})"
-    order_changes.resource(
+    return order_changes.resource(
         uow,
         order,
         fulfilment.lines,

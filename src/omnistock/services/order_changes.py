@@ -9,6 +9,7 @@ Lock order, on every path that changes orders: the order (by id), then the posit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from omnistock.db import UnitOfWork
 from omnistock.domain.errors import NotFound
@@ -77,6 +78,15 @@ def release(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """Where lines sourced again went: new fulfilments (id, location, lines), and the units
+    that wait for stock, by sku."""
+
+    fulfilments: tuple[tuple[int, str, tuple[tuple[str, int], ...]], ...]
+    backorders: tuple[tuple[str, int], ...]
+
+
 def resource(
     uow: UnitOfWork,
     order: Order,
@@ -86,13 +96,13 @@ def resource(
     because: str,
     short_at: str,
     within: frozenset[tuple[str, str]] | None = None,
-) -> None:
+) -> Moved:
     """Source `lines` of `order` again, never at `short_at` nor where the order was
     rejected (and, given `within`, only at the positions locked ahead); what no location
-    can serve is backordered. Writes the history and events."""
+    can serve is backordered. Writes the history and events; answers where the lines went."""
     if order.method is not DeliveryMethod.SHIP:
         _backorder_at_store(uow, order, lines, because)
-        return
+        return Moved(fulfilments=(), backorders=tuple(lines))
     fell_short = {f.location for f in order.fulfilments if f.status is FulfilmentStatus.REJECTED}
     need = sourcing.Need(
         channel=order.channel,
@@ -117,6 +127,7 @@ def resource(
         uow.emit(Event.ORDER_RESOURCED, _fresh_view(uow, order.id))
     if sourced.backorders:
         uow.emit(Event.ORDER_BACKORDERED, _fresh_view(uow, order.id))
+    return Moved(tuple(sourced.fulfilments), sourced.backorders)
 
 
 def _backorder_at_store(

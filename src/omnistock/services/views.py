@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnistock.domain.orders import Fulfilment, Order
 from omnistock.domain.stock import Position
+
+if TYPE_CHECKING:
+    from omnistock.services.order_changes import Moved
 
 
 def position_view(sku: str, location: str, position: Position) -> dict[str, object]:
@@ -29,6 +32,22 @@ def fulfilment_view(f: Fulfilment) -> dict[str, object]:
         "carrier": f.carrier,
         "tracking": f.tracking,
         "reason": f.reason,
+    }
+
+
+def rejected_view(f: Fulfilment, moved: Moved) -> dict[str, object]:
+    """A rejected fulfilment, and where its lines went, as the reject action answers."""
+    return {
+        **fulfilment_view(f),
+        "resourced": [
+            {
+                "fulfillment_id": fulfilment_id,
+                "location": location,
+                "lines": [{"sku": sku, "quantity": q} for sku, q in sorted(lines)],
+            }
+            for fulfilment_id, location, lines in moved.fulfilments
+        ],
+        "backordered": [{"sku": sku, "quantity": q} for sku, q in sorted(moved.backorders)],
     }
 
 

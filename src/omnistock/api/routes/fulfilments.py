@@ -14,11 +14,17 @@ from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
 from omnistock.api.routes.orders import After, KeyQuery, Limit
-from omnistock.api.schemas.fulfilments import FulfilmentOut, FulfilmentPage, RejectIn, ShipIn
+from omnistock.api.schemas.fulfilments import (
+    FulfilmentOut,
+    FulfilmentPage,
+    RejectedOut,
+    RejectIn,
+    ShipIn,
+)
 from omnistock.db import UnitOfWork
 from omnistock.domain.orders import Action, FulfilmentStatus
 from omnistock.services import fulfilment
-from omnistock.services.views import fulfilment_view
+from omnistock.services.views import fulfilment_view, rejected_view
 
 router = APIRouter(tags=["fulfillments"], responses=documented(401, 403, 404, 422, 503))
 FulfilmentId = Annotated[
@@ -57,13 +63,11 @@ async def _act(
     key: str | None,
     fulfilment_id: int,
     action: Action,
-    body: ShipIn | RejectIn | None = None,
+    body: ShipIn | None = None,
 ) -> JSONResponse:
     details: dict[str, Any] = {}
-    if isinstance(body, ShipIn):
+    if body is not None:
         details = {"carrier": body.carrier, "tracking": body.tracking}
-    elif isinstance(body, RejectIn):
-        details = {"reason": body.reason, "missing": [(m.sku, m.quantity) for m in body.missing]}
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
         return 200, fulfilment_view(fulfilment.act(uow, fulfilment_id, action, **details))
@@ -127,7 +131,7 @@ async def ship_fulfilment(
 
 @router.post(
     "/fulfillments/{id}/reject",
-    response_model=FulfilmentOut,
+    response_model=RejectedOut,
     responses=_TRANSITION,
 )
 async def reject_fulfilment(
@@ -138,5 +142,14 @@ async def reject_fulfilment(
     caller: Caller = scope("fulfillments:write"),
 ) -> JSONResponse:
     """The location cannot serve it: the `missing` units are written off there, and its
-    lines are sourced again elsewhere (never here for this order), or backordered."""
-    return await _act(request, caller, key, fulfilment_id, Action.REJECT, body)
+    lines are sourced again elsewhere (never here for this order), or backordered. The answer
+    says where they went: `resourced` and `backordered`."""
+    missing = [(m.sku, m.quantity) for m in body.missing]
+
+    def run(uow: UnitOfWork) -> tuple[int, object]:
+        found = fulfilment.reject(uow, fulfilment_id, reason=body.reason, missing=missing)
+        return 200, rejected_view(found.fulfilment, found.moved)
+
+    return await idempotency.respond(
+        request=request, caller=caller, key=key, payload=body, action=run
+    )

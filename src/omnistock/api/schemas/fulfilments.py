@@ -23,6 +23,21 @@ class FulfilmentOut(Model):
     reason: str | None
 
 
+class ResourcedOut(Model):
+    fulfillment_id: int
+    location: str
+    lines: list[HoldLineOut]
+
+
+class RejectedOut(FulfilmentOut):
+    resourced: list[ResourcedOut] = Field(
+        description="Where the lines went: the new fulfilments carrying them, elsewhere"
+    )
+    backordered: list[HoldLineOut] = Field(
+        description="Units no other location could take: they wait for stock"
+    )
+
+
 class FulfilmentPage(Model):
     fulfillments: list[FulfilmentOut]
     next: int | None = Field(description="Pass as `after` for the next page; null at the end")
