@@ -6,21 +6,15 @@ as the installed console script in its own process group, and are always stopped
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import os
 import queue
 import re
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -37,10 +31,17 @@ from omnistock.domain.reservations import ACTIVE, EXPIRED, Reservation
 from omnistock.domain.stock import MovementType
 from omnistock.services import catalog, channels, reservations, stock
 from samples import CAP, STORE, TEE
-
-OMNISTOCK = Path(sys.executable).parent / "omnistock"
-STARTUP_SECONDS = 30.0  # a bound against hangs, not a measurement
-STOP_SECONDS = 10.0
+from servers import (
+    OMNISTOCK,
+    STARTUP_SECONDS,
+    STOP_SECONDS,
+    omnistock_env,
+    output_until,
+    read_lines,
+    serving,
+    start,
+    stop,
+)
 
 
 def omnistock(*args: str) -> Result:
@@ -210,111 +211,6 @@ def test_demo_loads_the_retailer_once_and_leaves_a_clean_ledger(database_url: st
 # --------------------------------------------------------------------------- serve
 
 
-@dataclass
-class Server:
-    url: str
-    output: str  # what serve printed before handing over to uvicorn
-    admin_key: str
-
-    def locations(self, key: str) -> httpx.Response:
-        return httpx.get(
-            f"{self.url}/v1/locations", headers={"Authorization": f"Bearer {key}"}, timeout=10
-        )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def serving(database_url: str, *, admin_key: str | None = None) -> Iterator[Server]:
-    """`omnistock serve` on a free port until its API answers; stopped (whole group) on exit."""
-    assert OMNISTOCK.exists(), f"the console script is not installed at {OMNISTOCK}"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OMNISTOCK_")}
-    env["COLUMNS"] = "200"  # rich wraps nothing
-    if admin_key is not None:
-        env["OMNISTOCK_ADMIN_KEY"] = admin_key
-    port = free_port()
-    command = [str(OMNISTOCK), "serve", "--database", database_url]
-    process = _start([*command, "--host", "127.0.0.1", "--port", str(port)], env)
-    lines: queue.Queue[str | None] = queue.Queue()
-    reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
-    reader.start()
-    try:
-        output = _output_until(lines, "Try: curl")
-        key = re.search(r"Admin key\s+(\S+)", output)
-        assert key is not None, output
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(url, process, output)
-        yield Server(url=url, output=output, admin_key=key.group(1))
-    finally:
-        _stop(process)
-        reader.join(STOP_SECONDS)
-
-
-def _start(command: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    """The command in a process group of its own, its stdout and stderr in one pipe."""
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-
-
-def _read_lines(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.put(line)
-    lines.put(None)
-
-
-def _output_until(lines: queue.Queue[str | None], marker: str) -> str:
-    seen: list[str] = []
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            pytest.fail(f"the command printed no {marker!r} line in time:\n{''.join(seen)}")
-        if line is None:
-            pytest.fail(f"the command ended before printing {marker!r}:\n{''.join(seen)}")
-        seen.append(line)
-        if line.startswith(marker):
-            return "".join(seen)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[str], output: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"serve exited ({process.returncode}) before answering:\n{output}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/healthz", timeout=1).json() == {"status": "ok"}:
-                return
-        time.sleep(0.05)
-    pytest.fail(f"serve did not answer /healthz in time:\n{output}")
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(STOP_SECONDS)
-    finally:
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 def stored_keys(url: str) -> list[tuple[str, ...]]:
     database = Database(url)
     try:
@@ -445,15 +341,13 @@ def test_worker_alone_releases_an_expired_hold_then_stops_cleanly_on_sigterm(
     time.sleep(max(0.0, (hold.expires_at - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
     assert hold_status_and_reserved_tees(database_url, hold) == (ACTIVE, 2), "nothing swept"
     assert OMNISTOCK.exists(), f"the console script is not installed at {OMNISTOCK}"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OMNISTOCK_")}
-    env["COLUMNS"] = "200"
 
-    process = _start([str(OMNISTOCK), "worker", "--database", database_url], env)
+    process = start([str(OMNISTOCK), "worker", "--database", database_url], omnistock_env())
     lines: queue.Queue[str | None] = queue.Queue()
-    reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
+    reader = threading.Thread(target=read_lines, args=(process, lines), daemon=True)
     reader.start()
     try:
-        output = _output_until(lines, "Worker running")
+        output = output_until(lines, "Worker running")
         deadline, seen = time.monotonic() + STARTUP_SECONDS, (ACTIVE, 2)
         while seen != (EXPIRED, 0) and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.2)
@@ -463,7 +357,7 @@ def test_worker_alone_releases_an_expired_hold_then_stops_cleanly_on_sigterm(
         exit_code = process.wait(STOP_SECONDS)
         reader.join(STOP_SECONDS)  # everything it printed, to the end
     finally:
-        _stop(process)
+        stop(process)
         reader.join(STOP_SECONDS)
     output += "".join(iter(lines.get_nowait, None))
 

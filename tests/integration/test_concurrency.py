@@ -9,20 +9,15 @@ is, `check` is clean, and no lock error ever reaches a caller.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import itertools
-import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -48,11 +43,10 @@ from omnistock.domain.stock import Position
 from omnistock.events.feed import feed
 from omnistock.services import catalog, stock
 from processes import SPAWN, WORKER_TIMEOUT_SECONDS, run_together
+from servers import ADMIN_KEY, api_server
 
 WORKERS = 4
 #: Bounds on waiting, so that a hang fails the test instead of blocking the run.
-SERVER_START_TIMEOUT_SECONDS = 30.0
-ADMIN_KEY = "concurrency-test-admin-key"
 
 Key = tuple[str, str]  # (sku, location)
 
@@ -295,70 +289,6 @@ def wait_until_no_statement_is_running(db: Database) -> None:
 # --------------------------------------------------------------------------- over HTTP
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def api_server(database_url: str, *, workers: int, log_path: Path) -> Iterator[str]:
-    """A real `uvicorn` serving the API on a free port; yields its base URL."""
-    database = Database(database_url)
-    database.migrate()
-    database.dispose()
-    port = free_port()
-    env = {**os.environ, "OMNISTOCK_DATABASE_URL": database_url, "OMNISTOCK_ADMIN_KEY": ADMIN_KEY}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "omnistock.api.app:create_app_from_env",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-    ]
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, server, log_path)
-        yield base_url
-    finally:
-        stop(server)
-
-
-def wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-    while True:
-        assert server.poll() is None, f"the server exited:\n{log_path.read_text()}"
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        assert time.monotonic() < deadline, f"the server did not start:\n{log_path.read_text()}"
-        time.sleep(0.05)
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop the server and its worker processes (its own process group)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
 def send_movements(base_url: str, worker: int, count: int, start: threading.Barrier) -> Report:
     """One client: `count` random movements over HTTP, each answer sorted into the report."""
     report = Report(worker)
@@ -393,11 +323,13 @@ def test_concurrent_clients_of_real_server_processes_lose_no_movement(
     server_workers = 1 if db.is_sqlite else 2
     per_client = 200
 
-    with api_server(database_url, workers=server_workers, log_path=tmp_path / "server.log") as url:
+    log_path = tmp_path / "server.log"
+    with api_server(database_url, workers=server_workers, log_path=log_path) as server:
         barrier = threading.Barrier(WORKERS)
         with ThreadPoolExecutor(WORKERS) as pool:
             futures = [
-                pool.submit(send_movements, url, w, per_client, barrier) for w in range(WORKERS)
+                pool.submit(send_movements, server.url, w, per_client, barrier)
+                for w in range(WORKERS)
             ]
             reports = [f.result(timeout=WORKER_TIMEOUT_SECONDS) for f in futures]
 
