@@ -13,11 +13,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from omnistock.api.schemas.common import PATTERN_SENTENCES
+from omnistock.db.database import Outage, commit_in_doubt, outage_of
 from omnistock.domain.errors import (
     Conflict,
     Forbidden,
@@ -43,6 +44,7 @@ _TITLES = {
     422: "Invalid request",
     500: "Internal server error",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
 
 
@@ -55,7 +57,11 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     415: "The body is not JSON",
     422: "Invalid input (the field is named) or Idempotency-Key reused with another body",
-    503: "The database is unavailable or busy: retry",
+    503: "The database is unavailable or busy (restarting, out of reach): retry after the"
+    " seconds in Retry-After; a write that lost its connection while committing says so"
+    " (`in_doubt`: repeat it with the same Idempotency-Key)",
+    507: "The database has no room left to write (storage-full): nothing was changed; writes"
+    " succeed again once space is freed",
 }
 
 
@@ -182,14 +188,31 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return answer
 
 
-async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    detail = "the database is unavailable or busy; nothing was changed, try again"
-    return problem(503, "database-unavailable", detail)
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """An outage of the database is a 503 (or a 507, disk full) to retry; any other
+    database error is a bug: a logged 500."""
+    assert isinstance(error, DBAPIError)
+    outage = outage_of(error)
+    where = f"{request.method} {request.url.path}"
+    if outage is Outage.STORAGE_FULL:
+        log.error("database storage full on %s: %s", where, error.orig)
+        detail = "the database has no room left to write; nothing was changed"
+        return problem(507, "storage-full", detail)
+    if outage is Outage.UNAVAILABLE:
+        log.warning("database unavailable on %s: %s", where, error.orig)
+        if commit_in_doubt(error):
+            detail = (
+                "the database went away while committing: the change may or may not have been"
+                " made; repeat the request with the same Idempotency-Key to be sure"
+            )
+            return problem(503, "database-unavailable", detail, in_doubt=True)
+        detail = "the database is unavailable or busy; nothing was changed, try again"
+        return problem(503, "database-unavailable", detail)
+    return await _unexpected(request, error)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
     return problem(500, "internal-error", "something went wrong on our side; it was logged")
 
 
@@ -197,5 +220,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OmnistockError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

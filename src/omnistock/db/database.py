@@ -9,13 +9,21 @@ never reach a client.
 On SQLite, writers take the file's write lock at once (`BEGIN IMMEDIATE`) and, inside one
 process, queue on a lock of their own: SQLite has one writer at a time, and waiting in line
 beats retrying on `SQLITE_BUSY`. Other processes on the same file wait on the busy timeout.
+
+When the database itself fails (PostgreSQL restarting or out of reach, a disk full),
+`outage_of` tells such an error from a faulty statement, so that the API answers it as a
+503 (or 507) to retry rather than a 500. Nothing retries a database that is away: connecting
+to PostgreSQL gives up after `connect_timeout` seconds (5 unless the URL sets it), and
+the pool tests each connection before use, so a restarted server is used again at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +34,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from omnistock.db.configuration import ConfigurationCache
 from omnistock.db.uow import KnownKeys, ReadUnit, UnitOfWork
@@ -39,6 +47,57 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x6F6D6E69
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
 _MAX_ATTEMPTS = 8
+_CONNECT_TIMEOUT_SECONDS = 5
+#: SQLSTATE classes of a server that cannot serve now: connection exception, insufficient
+#: resources, operator intervention (shutdown, restart, cancel), system error.
+_OUTAGE_SQLSTATE_CLASSES = {"08", "53", "57", "58"}
+_DISK_FULL_SQLSTATE = "53100"
+#: SQLite's primary result codes of a file that cannot be used now.
+_SQLITE_OUTAGES = {
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_NOMEM",
+    "SQLITE_PROTOCOL",
+    "SQLITE_READONLY",
+}
+#: A note on an error raised while committing over a connection that was lost: the commit
+#: may have happened or not.
+COMMIT_IN_DOUBT = "omnistock: the connection was lost during COMMIT; its outcome is unknown"
+
+
+class Outage(enum.Enum):
+    """Why the database cannot do what was asked now, through no fault of the request."""
+
+    UNAVAILABLE = "unavailable"  # away, restarting, out of reach, or busy: retry
+    STORAGE_FULL = "storage-full"  # no room left to write: retry once space is freed
+
+
+def outage_of(error: DBAPIError) -> Outage | None:
+    """The outage `error` reports, or None when it is the statement's fault (a bug)."""
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):
+        name = getattr(orig, "sqlite_errorname", "")
+        primary = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+        if primary == "SQLITE_FULL":
+            return Outage.STORAGE_FULL
+        return Outage.UNAVAILABLE if primary in _SQLITE_OUTAGES else None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == _DISK_FULL_SQLSTATE:
+        return Outage.STORAGE_FULL
+    if error.connection_invalidated:
+        return Outage.UNAVAILABLE
+    if sqlstate is None:  # the driver's own: connection refused, timed out, closed
+        return Outage.UNAVAILABLE if isinstance(error, OperationalError | InterfaceError) else None
+    if sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES:
+        return Outage.UNAVAILABLE
+    return None
+
+
+def commit_in_doubt(error: BaseException) -> bool:
+    """Whether `error` lost the connection while committing (see `COMMIT_IN_DOUBT`)."""
+    return COMMIT_IN_DOUBT in getattr(error, "__notes__", ())
 
 
 class Database:
@@ -64,8 +123,13 @@ class Database:
             )
             _configure_sqlite(self.engine, sqlite_synchronous, busy_timeout_ms)
         else:
+            bounded = "connect_timeout" in self.url.query
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                connect_args={} if bounded else {"connect_timeout": _CONNECT_TIMEOUT_SECONDS},
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
             )
         self._writer = self.engine.execution_options(omnistock_write=True)
         self._reader = (
@@ -109,18 +173,29 @@ class Database:
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
-        """One write transaction: commits (with its events) on success, rolls back on error."""
+        """One write transaction: commits (with its events) on success, rolls back on error.
+
+        An error that loses the connection during the commit carries the `COMMIT_IN_DOUBT`
+        note: the change may be in the database although no answer said so.
+        """
+        committing = False
         with self._write_lock:
-            with self._writer.begin() as conn:
-                uow = UnitOfWork(
-                    conn,
-                    known=self.known,
-                    configuration=self.configuration,
-                    now=dt.datetime.now(dt.UTC),
-                    policy=self.policy,
-                )
-                yield uow
-                uow.flush_events()
+            try:
+                with self._writer.begin() as conn:
+                    uow = UnitOfWork(
+                        conn,
+                        known=self.known,
+                        configuration=self.configuration,
+                        now=dt.datetime.now(dt.UTC),
+                        policy=self.policy,
+                    )
+                    yield uow
+                    uow.flush_events()
+                    committing = True
+            except DBAPIError as error:
+                if committing and not self.is_sqlite and outage_of(error) is Outage.UNAVAILABLE:
+                    error.add_note(COMMIT_IN_DOUBT)
+                raise
             self.known.learn(uow.learned_skus, uow.learned_locations)  # committed: now true
 
     def run(self, fn: Callable[[UnitOfWork], T]) -> T:
