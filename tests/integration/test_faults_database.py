@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, NoReturn
 
 import httpx
@@ -38,6 +37,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from clusters import (
+    PG_NOT_FOUND,
+    as_postgres_user,
+    find_postgres_bindir,
+    running_in_ci,
+    throwaway_cluster,
+    unavailable,
+)
 from omnistock.api.app import create_app
 from omnistock.config import Settings
 from omnistock.db import Database
@@ -177,16 +184,6 @@ def assert_nothing_acknowledged_is_lost(database_url: str, tallies: list[Tally])
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def root_conftest(config: pytest.Config) -> ModuleType:
-    """tests/conftest.py as pytest loaded it: every conftest module is named `conftest`, so
-    `import conftest` may find another one."""
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    for plugin in config.pluginmanager.get_plugins():
-        if isinstance(plugin, ModuleType) and Path(plugin.__file__ or "").resolve() == path:
-            return plugin
-    raise AssertionError(f"{path} is not loaded")
-
-
 @dataclass
 class Cluster:
     """A private PostgreSQL cluster that a test may stop and start."""
@@ -216,19 +213,18 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    conftest = root_conftest(request.config)
-    bindir = conftest.find_postgres_bindir()
+def cluster() -> Iterator[Cluster]:
+    bindir = find_postgres_bindir()
     if bindir is None:
-        conftest._unavailable(conftest.PG_NOT_FOUND)
-    with conftest.throwaway_cluster(bindir) as admin_url:
+        unavailable(PG_NOT_FOUND)
+    with throwaway_cluster(bindir) as admin_url:
         libpq_url = make_url(admin_url).set(drivername="postgresql")
         with psycopg.connect(libpq_url.render_as_string(False), autocommit=True) as conn:
             conn.execute("CREATE DATABASE omnistock")
             datadir = conn.execute("SHOW data_directory").fetchone()
         assert datadir is not None
         url = make_url(admin_url).set(database="omnistock").render_as_string(False)
-        yield Cluster(url, bindir, Path(datadir[0]), conftest._as_postgres_user)
+        yield Cluster(url, bindir, Path(datadir[0]), as_postgres_user)
 
 
 @pytest.mark.slow
@@ -371,24 +367,24 @@ DISK_BYTES = 4 * 1024 * 1024
 ROOM_LEFT_BYTES = 256 * 1024  # what the filler leaves free: a few dozen commits' worth
 
 
-def cannot_mount(config: pytest.Config, reason: str) -> NoReturn:
+def cannot_mount(reason: str) -> NoReturn:
     """Skip without a tmpfs of our own; fail under CI, where a skip proves nothing."""
-    if root_conftest(config).running_in_ci():
+    if running_in_ci():
         pytest.fail(f"{reason} (CI is set: the disk-full test must run)", pytrace=False)
     pytest.skip(reason)
 
 
 @pytest.fixture
-def tiny_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs of 4 MB, mounted for this test and unmounted after it whatever happened."""
     if os.geteuid() != 0:
-        cannot_mount(request.config, "mounting a tmpfs for the disk-full test needs root")
+        cannot_mount("mounting a tmpfs for the disk-full test needs root")
     disk = tmp_path / "disk"
     disk.mkdir()
     mount = ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "tmpfs", str(disk)]
     mounted = subprocess.run(mount, capture_output=True, text=True, check=False)
     if mounted.returncode != 0:
-        cannot_mount(request.config, f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+        cannot_mount(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
     try:
         yield disk
     finally:

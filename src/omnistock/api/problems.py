@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from omnistock.api.schemas.common import PATTERN_SENTENCES
-from omnistock.db.database import Outage, commit_in_doubt, outage_of
+from omnistock.db import Outage, commit_in_doubt, outage_of
 from omnistock.domain.errors import (
     Conflict,
     Forbidden,
