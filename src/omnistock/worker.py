@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import DBAPIError
+
 from omnistock.config import Settings
-from omnistock.db import Database, UnitOfWork
+from omnistock.db import Database, UnitOfWork, outage_of
 from omnistock.services import availability as availability_service
 from omnistock.services import fulfilment as fulfilment_service
 from omnistock.services import housekeeping
@@ -43,7 +45,12 @@ def run(settings: Settings, database: Database, stop: threading.Event) -> None:
             if time.monotonic() >= next_purge:
                 _purge_keys(settings, database, stop)
                 next_purge = time.monotonic() + _PURGE_SECONDS
-        except Exception:  # keep the loop alive; the next round tries again
+        except DBAPIError as error:  # keep the loop alive; the next round tries again
+            if outage_of(error) is None:
+                log.exception("housekeeping failed")
+            else:
+                log.warning("housekeeping waits for the database: %s", error.orig)
+        except Exception:
             log.exception("housekeeping failed")
         stop.wait(_SWEEP_SECONDS)
 
