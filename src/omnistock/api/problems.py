@@ -60,11 +60,21 @@ _DESCRIPTIONS = {
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI answers for these error statuses, as problem details."""
+    """OpenAPI answers for these error statuses, as problem details (the `Problem` component,
+    which `component_schemas` describes)."""
+    schema = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {status: {"description": _DESCRIPTIONS[status], **schema} for status in statuses}
+
+
+def component_schemas() -> dict[str, Any]:
+    """`Problem` and the models it nests, as OpenAPI components that refer to one another."""
     from omnistock.api.schemas.problems import Problem
 
-    schema = {"content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
-    return {status: {"description": _DESCRIPTIONS[status], **schema} for status in statuses}
+    schema = Problem.model_json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    nested: dict[str, Any] = schema.pop("$defs", {})
+    return {"Problem": schema, **nested}
 
 
 def problem_body(status: int, code: str, detail: str, **extensions: Any) -> dict[str, Any]:
