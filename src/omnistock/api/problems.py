@@ -170,10 +170,16 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method the API accepts on this path, from its OpenAPI description."""
+    """Every method the API documents on this path, from its OpenAPI description, where a
+    concrete path wins over templated ones as OpenAPI matches them (`/v1/stock/movements`
+    is not `/v1/stock/{sku}`)."""
+    paths = request.app.openapi()["paths"]
+    path = request.url.path
+    if path in paths:
+        return ", ".join(sorted(m.upper() for m in paths[path]))
     methods: set[str] = set()
-    for template, operations in request.app.openapi()["paths"].items():
-        if compile_path(template)[0].match(request.url.path):
+    for template, operations in paths.items():
+        if compile_path(template)[0].match(path):
             methods |= {m.upper() for m in operations}
     return ", ".join(sorted(methods))
 
