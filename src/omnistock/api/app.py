@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from omnistock import __version__, worker
-from omnistock.api import problems
+from omnistock.api import links, problems
 from omnistock.api.deps import AppContext
 from omnistock.api.middleware import BodyGuard
 from omnistock.api.routes import (
@@ -71,7 +72,23 @@ def create_app(
         events.router,
     ):
         app.include_router(router, prefix="/v1")
+    _complete_openapi(app)
     return app
+
+
+def _complete_openapi(app: FastAPI) -> None:
+    """The OpenAPI document FastAPI builds, with what it cannot know: the problem details'
+    components that every error answer refers to, and the links between routes."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()  # built once, then kept in app.openapi_schema
+            spec["components"]["schemas"].update(problems.component_schemas())
+            links.add_links(spec)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app_from_env() -> FastAPI:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from omnistock.api.deps import Caller
 from omnistock.api.problems import PROBLEM_JSON, problem_body, status_of
+from omnistock.db import UnitOfWork
 from omnistock.domain.errors import OmnistockError
 from omnistock.services import idempotency
 from omnistock.services.idempotency import Action
@@ -24,12 +25,18 @@ async def respond(
     key: str | None,
     payload: BaseModel | None,
     action: Action,
+    model: type[BaseModel],
 ) -> JSONResponse:
-    """Run `action` (returning status and JSON body) and answer with what it returned.
+    """Run `action` (returning status and body) and answer with what it returned, rendered
+    through `model`, the route's documented answer.
 
-    With a key, the answer (a success or a refusal) is stored with the change and replayed
-    to every retry, marked `Idempotent-Replayed: true`.
+    The body is validated and dumped by `model` inside the change's transaction, as FastAPI
+    renders a `response_model`: an answer that breaks its model is an error (500, logged),
+    and nothing is committed or stored. With a key, the answer (a success or a refusal) is
+    stored as rendered with the change and replayed to every retry, marked
+    `Idempotent-Replayed: true`.
     """
+    action = _rendered(action, model)
     if key is None:
         status, body = await caller.write(action)
         return JSONResponse(body, status_code=status)
@@ -50,6 +57,14 @@ async def respond(
     return JSONResponse(
         answer.body, status_code=answer.status, headers=headers, media_type=media_type
     )
+
+
+def _rendered(action: Action, model: type[BaseModel]) -> Action:
+    def render(uow: UnitOfWork) -> tuple[int, Any]:
+        status, body = action(uow)
+        return status, model.model_validate(body).model_dump(mode="json", by_alias=True)
+
+    return render
 
 
 def _refusal(error: OmnistockError) -> tuple[int, Any]:

@@ -66,11 +66,21 @@ _DESCRIPTIONS = {
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI answers for these error statuses, as problem details."""
+    """OpenAPI answers for these error statuses, as problem details (the `Problem` component,
+    which `component_schemas` describes)."""
+    schema = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {status: {"description": _DESCRIPTIONS[status], **schema} for status in statuses}
+
+
+def component_schemas() -> dict[str, Any]:
+    """`Problem` and the models it nests, as OpenAPI components that refer to one another."""
     from omnistock.api.schemas.problems import Problem
 
-    schema = {"content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
-    return {status: {"description": _DESCRIPTIONS[status], **schema} for status in statuses}
+    schema = Problem.model_json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    nested: dict[str, Any] = schema.pop("$defs", {})
+    return {"Problem": schema, **nested}
 
 
 def problem_body(status: int, code: str, detail: str, **extensions: Any) -> dict[str, Any]:
@@ -166,10 +176,16 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method the API accepts on this path, from its OpenAPI description."""
+    """Every method the API documents on this path, from its OpenAPI description, where a
+    concrete path wins over templated ones as OpenAPI matches them (`/v1/stock/movements`
+    is not `/v1/stock/{sku}`)."""
+    paths = request.app.openapi()["paths"]
+    path = request.url.path
+    if path in paths:
+        return ", ".join(sorted(m.upper() for m in paths[path]))
     methods: set[str] = set()
-    for template, operations in request.app.openapi()["paths"].items():
-        if compile_path(template)[0].match(request.url.path):
+    for template, operations in paths.items():
+        if compile_path(template)[0].match(path):
             methods |= {m.upper() for m in operations}
     return ", ".join(sorted(methods))
 

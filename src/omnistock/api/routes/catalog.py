@@ -47,6 +47,7 @@ async def put_item(
         key=key,
         payload=body,
         action=action,
+        model=ItemOut,
     )
 
 
@@ -80,6 +81,7 @@ async def put_location(
         key=key,
         payload=body,
         action=action,
+        model=LocationOut,
     )
 
 

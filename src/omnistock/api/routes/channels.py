@@ -49,7 +49,7 @@ async def put_channel(
         )
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=ChannelOut
     )
 
 
@@ -98,7 +98,7 @@ async def add_buffer_rule(
         return 201, channels.rule_view(channels.add_rule(uow, rule))
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=BufferRuleOut
     )
 
 

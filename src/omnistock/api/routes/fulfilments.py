@@ -73,7 +73,7 @@ async def _act(
         return 200, fulfilment_view(fulfilment.act(uow, fulfilment_id, action, **details))
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=run
+        request=request, caller=caller, key=key, payload=body, action=run, model=FulfilmentOut
     )
 
 
@@ -151,5 +151,5 @@ async def reject_fulfilment(
         return 200, rejected_view(found.fulfilment, found.moved)
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=run
+        request=request, caller=caller, key=key, payload=body, action=run, model=RejectedOut
     )

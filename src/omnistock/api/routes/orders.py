@@ -51,7 +51,10 @@ def _new_order(body: OrderIn) -> orders.NewOrder:
     status_code=201,
     response_model=OrderOut,
     responses={
-        200: {"description": "This channel already sent this order (external_id): that order"},
+        200: {
+            "model": OrderOut,
+            "description": "This channel already sent this order (external_id): that order",
+        },
         **documented(400, 409, 413, 415),
     },
 )
@@ -73,7 +76,7 @@ async def place_order(
         return (201 if created else 200), order_view(order)
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=OrderOut
     )
 
 
@@ -135,7 +138,7 @@ async def cancel_order(
         return 200, order_view(orders.cancel(uow, order_id, lines))
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=OrderOut
     )
 
 

@@ -47,7 +47,7 @@ async def hold(
         return 201, reservations.reservation_view(held)
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=ReservationOut
     )
 
 

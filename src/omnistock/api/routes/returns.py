@@ -44,7 +44,7 @@ async def create_return(
         return 201, returns.return_view(taken_back)
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=ReturnOut
     )
 
 

@@ -80,6 +80,7 @@ async def record_movement(
         key=key,
         payload=body,
         action=action,
+        model=MovementResult,
     )
 
 

@@ -46,7 +46,7 @@ async def create_transfer(
         return 201, transfers.transfer_view(created)
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=TransferOut
     )
 
 
@@ -89,7 +89,7 @@ async def _act(
         return 200, transfers.transfer_view(run(uow))
 
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action
+        request=request, caller=caller, key=key, payload=body, action=action, model=TransferOut
     )
 
 
