@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist), each with its own PostgreSQL cluster; a file stays in one.
+JOBS ?= 2
 LINT_PATHS := $(wildcard src tests bench)
 
 .PHONY: run test test-fast lint bench clean
@@ -13,11 +15,12 @@ run: $(VENV)/.installed
 	exec $(BIN)/omnistock serve --demo
 
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
-# The edit loop: no lint, no slow test, SQLite only, stop at the first failure.
+# The edit loop: unit and API tests, no lint, no slow test, SQLite only, stop at the first failure.
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/pytest -q -x -m "not slow" -k "not postgresql" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -x -n $(JOBS) --dist loadfile -m "not slow" -k "not postgresql" \
+		tests/unit tests/api $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -50,11 +50,22 @@ settings.register_profile("omnistock", suppress_health_check=[HealthCheck.too_sl
 settings.load_profile("omnistock")
 
 
+def shares_the_machine() -> bool:
+    """Whether this session is one of several pytest-xdist workers running at once."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
-    """Admin URL (``postgresql+psycopg://...``) of the PostgreSQL server used by the tests."""
+    """Admin URL (``postgresql+psycopg://...``) of the PostgreSQL server used by the tests.
+
+    Each pytest-xdist worker starts a cluster of its own where it can: the event feed numbers
+    an event only once every older transaction of the *cluster* has ended, so a worker's
+    writes would hold back the feed another worker's test reads at once.
+    """
     external = os.environ.get(POSTGRES_URL_ENV)
-    if external:
+    bindir = find_postgres_bindir()
+    if external and not (shares_the_machine() and bindir is not None):
         url = with_database(external, make_url(external).database or "postgres")
         try:
             admin_connect(url).close()
@@ -62,7 +73,6 @@ def pg_server_url() -> Iterator[str]:
             pytest.fail(f"{POSTGRES_URL_ENV}={external} is not reachable: {error}", pytrace=False)
         yield url
         return
-    bindir = find_postgres_bindir()
     if bindir is None:
         unavailable(PG_NOT_FOUND)
     with throwaway_cluster(bindir) as url:
