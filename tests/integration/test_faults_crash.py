@@ -56,8 +56,11 @@ ROUNDS = 10
 CLIENTS = 16
 SEED = 20261231
 FEED_SECONDS = 30.0  # a bound against a feed that never catches up
-#: Statuses of a fulfilment that no longer holds units for its order.
+#: Statuses of a fulfilment that no longer holds units for its order, and of one whose units
+#: are still reserved for it.
 DROPPED = {"cancelled", "rejected", "expired"}
+OPEN = {"allocated", "picked", "packed", "ready_for_pickup"}
+MOVEMENT_FIELDS = ("location", "sku", "type", "on_hand", "reserved", "unsellable", "inbound")
 
 Key = tuple[str, str]  # (location, sku)
 
@@ -180,7 +183,7 @@ class Book:
 
 @dataclass
 class Snapshot:
-    """The writes as the database holds them."""
+    """The writes as the database holds them, read after the restart."""
 
     movements: list[Row[Any]]
     holds: dict[str, Row[Any]]
@@ -249,11 +252,6 @@ def verify(db: Database, book: Book) -> None:
     assert_published_ats_is_the_ats_now(db, book)
 
 
-MOVEMENT_FIELDS = ("location", "sku", "type", "on_hand", "reserved", "unsellable", "inbound")
-#: Statuses of a fulfilment whose units are still reserved for its order.
-OPEN = {"allocated", "picked", "packed", "ready_for_pickup"}
-
-
 def assert_acknowledged_writes_are_there(snap: Snapshot, book: Book) -> None:
     ledger = {m.id: m for m in snap.movements}
     for movement_id, answered in book.movements.items():
@@ -318,7 +316,8 @@ def assert_no_write_is_half_there(snap: Snapshot, book: Book) -> None:
         assert_hold_is_whole(snap, hold_id, ordered.get(hold_id))
     for order_id, order in snap.orders.items():
         if order_id not in book.orders:  # committed, its answer lost in the kill
-            assert lost.get(order.external_id, Request("", "", "", "")).kind == "order", order
+            request = lost.get(order.external_id or "")
+            assert request is not None and request.kind == "order", order
         assert_order_is_whole(snap, order_id)
 
 
