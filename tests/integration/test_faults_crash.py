@@ -82,7 +82,7 @@ def test_a_server_killed_under_load_loses_no_acknowledged_write_and_leaves_none_
             if round_ < ROUNDS:
                 after = moments.uniform(0.2, 1.0)
                 book.take_all(load_then_kill(server.url, clients, round_, server.kill, after))
-    print(f"\n{database_url.split(':')[0]}: {dict(book.tally)}")  # what the kills hit
+    print(f"\n{db.dialect}: {dict(book.tally)}")  # what the kills hit
     assert book.tally["lost"] == ROUNDS * CLIENTS  # each client lost one answer per kill
     assert book.tally["acknowledged"] > ROUNDS * CLIENTS
 
