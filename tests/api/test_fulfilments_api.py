@@ -10,6 +10,7 @@ The network, the helpers and the closing check of the books come from orders_hel
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -178,6 +179,7 @@ def test_a_shipment_goes_picked_packed_shipped_delivered_and_the_order_follows(
         "carrier": "Colissimo",
         "tracking": "6A12345678901",
         "reason": None,
+        "pickup_by": None,
     }
     assert moves(shop) == [
         ("allocate", "WH-LYON", 0, 3, f"order:{order['id']}"),
@@ -270,6 +272,26 @@ def test_a_pickup_goes_picked_ready_collected_and_the_order_follows(client, shop
         ("collected", "completed", 2, 0),
     ]
     assert moves(shop)[-1] == ("fulfil", "ST-LYON", -2, -2, f"order:{order['id']}")
+
+
+def test_a_ready_pickup_says_until_when_it_waits_and_no_other_status_does(
+    client, shop, france
+) -> None:
+    receive(shop, "TEE-M", {"ST-LYON": 4})
+    order = placed(client, ("TEE-M", 2), delivery=pickup_at("ST-LYON"))
+    fulfilment_id = order["fulfillments"][0]["id"]
+    picked = acted(client, fulfilment_id, "pick")
+    before = dt.datetime.now(dt.UTC)
+    ready = acted(client, fulfilment_id, "ready")
+    after = dt.datetime.now(dt.UTC)
+
+    days = OrderPolicy().pickup_expiry_days  # the default the test app runs with
+    pickup_by = dt.datetime.fromisoformat(ready["pickup_by"])
+    assert before + dt.timedelta(days=days) <= pickup_by <= after + dt.timedelta(days=days)
+    assert client.get(f"/v1/fulfillments/{fulfilment_id}").json()["pickup_by"] == ready["pickup_by"]
+    assert read_order(client, order["id"])["fulfillments"][0]["pickup_by"] == ready["pickup_by"]
+    assert picked["pickup_by"] is None
+    assert acted(client, fulfilment_id, "collect")["pickup_by"] is None
 
 
 def test_a_pickup_left_uncollected_expires_and_gives_its_units_back(

@@ -77,6 +77,7 @@ def test_a_ship_order_answers_201_with_the_order_its_fulfilment_and_no_backorder
                 "carrier": None,
                 "tracking": None,
                 "reason": None,
+                "pickup_by": None,
             }
         ],
         "backorders": [],

@@ -78,6 +78,10 @@ def test_the_sourcing_of_an_order_lists_every_candidate_with_its_verdict_and_why
     assert considered["WH-LYON"]["cost"] < considered["WH-PARIS"]["cost"]
     assert all(c["why"] for c in decision["considered"])
     assert "capacity" in considered["ST-LYON"]["why"]
+    for c in decision["considered"]:  # human-sized: 0.1 km, a cost to the cent
+        assert c["distance_km"] == round(c["distance_km"], 1)
+        assert c["cost"] == round(c["cost"], 2)
+        assert f"{c['distance_km']:.1f} km, cost {c['cost']:.2f}" in c["why"]
 
 
 def test_an_in_store_sale_was_not_sourced(client, shop, france) -> None:

@@ -557,7 +557,12 @@ class FakeOrders(_Fake, repositories.Orders):
         assert order_id in self.t.orders, "the foreign key"
         fulfilment_id = max(self.t.fulfilments, default=0) + 1
         self.t.fulfilments[fulfilment_id] = Fulfilment(
-            fulfilment_id, order_id, location, FulfilmentStatus(status), tuple(sorted(lines))
+            fulfilment_id,
+            order_id,
+            location,
+            FulfilmentStatus(status),
+            tuple(sorted(lines)),
+            status_at=now,
         )
         return fulfilment_id
 
@@ -575,7 +580,7 @@ class FakeOrders(_Fake, repositories.Orders):
             return False
         given: dict[str, Any] = {k: v for k, v in details.items() if v}
         self.t.fulfilments[fulfilment_id] = dataclasses.replace(
-            found, status=FulfilmentStatus(to), **given
+            found, status=FulfilmentStatus(to), status_at=now, **given
         )
         return True
 

@@ -17,11 +17,13 @@ from fakes import FakeDatabase, FakeUnitOfWork, lose_every_race_but_the_last
 
 from omnistock.domain.availability import Channel
 from omnistock.domain.errors import InsufficientStock, ReservationEnded, ShortLine
-from omnistock.domain.orders import FulfilmentStatus, Order, OrderStatus
+from omnistock.domain.orders import FulfilmentStatus, Order, OrderPolicy, OrderStatus
 from omnistock.domain.stock import Deltas, MovementType, Position
 from omnistock.services import orders, reservations, stock
 from omnistock.services.views import order_view
 from samples import CAP, STORE, TEE, WAREHOUSE
+
+POLICY = OrderPolicy()  # what the fakes run with
 
 MONTMARTRE = {"lat": 48.8867, "lon": 2.3431}  # 3 km from the store, 390 from Lyon
 SHIP = {"method": "ship", "address": {"line1": "18 rue Lepic", "city": "Paris", **MONTMARTRE}}
@@ -95,7 +97,7 @@ def test_an_order_ships_from_the_store_near_the_customer_and_reserves_there(
     assert decision["plan"] == [
         {"location": STORE.code, "lines": [{"sku": TEE.sku, "quantity": 2}]}
     ]
-    assert db.events("order.created") == [("order.created", order_view(order))]
+    assert db.events("order.created") == [("order.created", order_view(order, POLICY))]
 
 
 def test_an_order_the_store_cannot_serve_whole_goes_to_the_warehouse(db: FakeDatabase) -> None:
@@ -208,7 +210,9 @@ def test_cancelling_an_order_gives_its_units_back(db: FakeDatabase) -> None:
     with db.reading() as reads:
         last = reads.stock.ledger(sku=TEE.sku, location=STORE.code, after=0, limit=10)[-1]
     assert (last.type, last.deltas) == ("deallocate", Deltas(reserved=-2))
-    assert db.events("order.status_changed") == [("order.status_changed", order_view(order))]
+    assert db.events("order.status_changed") == [
+        ("order.status_changed", order_view(order, POLICY))
+    ]
 
 
 def test_cancelling_some_units_shrinks_the_fulfilment_and_backorders_go_first(
@@ -226,7 +230,9 @@ def test_cancelling_some_units_shrinks_the_fulfilment_and_backorders_go_first(
         [{"sku": TEE.sku, "quantity": 2}]
     ]
     assert order.status is OrderStatus.ALLOCATED  # no longer waits for stock
-    assert db.events("order.status_changed") == [("order.status_changed", order_view(order))]
+    assert db.events("order.status_changed") == [
+        ("order.status_changed", order_view(order, POLICY))
+    ]
     assert db.events("order.changed") == []  # only when some units go and the status stays
 
 
@@ -240,7 +246,7 @@ def test_cancelling_some_units_of_an_allocated_order_announces_the_change(
 
     assert order.status is OrderStatus.ALLOCATED
     assert db.position(WAREHOUSE.code, TEE.sku).reserved == 1
-    assert db.events("order.changed") == [("order.changed", order_view(order))]
+    assert db.events("order.changed") == [("order.changed", order_view(order, POLICY))]
     assert db.events("order.status_changed") == []
 
 

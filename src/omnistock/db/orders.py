@@ -355,6 +355,7 @@ def _fulfilments(
             carrier=row.carrier,
             tracking=row.tracking,
             reason=row.reason,
+            status_at=row.status_at,
         )
         for row, lines in found.values()
     ]

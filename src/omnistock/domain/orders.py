@@ -36,6 +36,13 @@ class OrderPolicy:
     costs: Costs = field(default_factory=Costs)
     pickup_expiry_days: int = 7
 
+    def pickup_by(self, fulfilment: Fulfilment) -> dt.datetime | None:
+        """When a fulfilment ready for pickup expires if nobody collects it (None for any
+        other status): `pickup_expiry_days` after it became ready."""
+        if fulfilment.status != FulfilmentStatus.READY_FOR_PICKUP or fulfilment.status_at is None:
+            return None
+        return fulfilment.status_at + dt.timedelta(days=self.pickup_expiry_days)
+
 
 class DeliveryMethod(enum.StrEnum):
     SHIP = "ship"
@@ -162,6 +169,7 @@ class Fulfilment:
     carrier: str | None = None
     tracking: str | None = None
     reason: str | None = None
+    status_at: dt.datetime | None = None  # when it entered its status (None: not stored yet)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,9 @@ def _carry_out(
     uow.orders.add_history(order.id, [(f"fulfillment_{status}", said)], now=uow.now)
     after = uow.orders.get_fulfilment(fulfilment_id)
     assert after is not None
-    uow.emit(Event.FULFILMENT_STATUS_CHANGED, fulfilment_view(after))  # before what it leads to
+    uow.emit(
+        Event.FULFILMENT_STATUS_CHANGED, fulfilment_view(after, uow.policy)
+    )  # before what it leads to
     moved = None
     if action is Action.REJECT:
         moved = _rejected(uow, order, fulfilment, missing, reason or "rejected", within)

@@ -50,7 +50,7 @@ def take_units(
             uow.orders.take_from_fulfilment(fulfilment.id, sku, units)
         smaller = uow.orders.get_fulfilment(fulfilment.id)
         assert smaller is not None
-        uow.emit(Event.FULFILMENT_CHANGED, fulfilment_view(smaller))  # its lines shrank
+        uow.emit(Event.FULFILMENT_CHANGED, fulfilment_view(smaller, uow.policy))  # its lines shrank
         return
     if uow.orders.move_status(
         fulfilment.id,
@@ -61,7 +61,7 @@ def take_units(
     ):
         after = uow.orders.get_fulfilment(fulfilment.id)
         assert after is not None
-        uow.emit(Event.FULFILMENT_STATUS_CHANGED, fulfilment_view(after))
+        uow.emit(Event.FULFILMENT_STATUS_CHANGED, fulfilment_view(after, uow.policy))
 
 
 def release(
@@ -148,7 +148,7 @@ def announce(uow: UnitOfWork, before: Order) -> OrderStatus:
     if after.status != before.status:
         detail = f"{before.status} → {after.status}"
         uow.orders.add_history(before.id, [("status_changed", detail)], now=uow.now)
-        uow.emit(Event.ORDER_STATUS_CHANGED, order_view(after))
+        uow.emit(Event.ORDER_STATUS_CHANGED, order_view(after, uow.policy))
     return after.status
 
 
@@ -162,7 +162,7 @@ def ship_to_of(order: Order) -> tuple[float, float] | None:
 def _fresh_view(uow: UnitOfWork, order_id: int) -> dict[str, object]:
     found = uow.orders.get_order(order_id)
     assert found is not None
-    return order_view(found)
+    return order_view(found, uow.policy)
 
 
 def lock_for_order(

@@ -129,7 +129,7 @@ def place(uow: UnitOfWork, new: NewOrder) -> tuple[Order, bool]:
         tuple(fulfilments),
         uow.now,
     )
-    view = order_view(order)
+    view = order_view(order, uow.policy)
     uow.emit(Event.ORDER_CREATED, view)
     if backorders:
         uow.emit(Event.ORDER_BACKORDERED, view)
@@ -175,7 +175,7 @@ def _serve(
         all_or_nothing=not new.allow_partial,
     )
     fulfilments = [
-        Fulfilment(fid, order_id, location, FulfilmentStatus.ALLOCATED, lines)
+        Fulfilment(fid, order_id, location, FulfilmentStatus.ALLOCATED, lines, status_at=uow.now)
         for fid, location, lines in sourced.fulfilments
     ]
     backorders = dict(sourced.backorders)
@@ -270,7 +270,7 @@ def cancel(uow: UnitOfWork, order_id: int, lines: Sequence[tuple[str, int]] | No
     status = order_changes.announce(uow, order)
     after = get(uow, order_id)
     if wanted and status == order.status:
-        uow.emit(Event.ORDER_CHANGED, order_view(after))  # some units cancelled
+        uow.emit(Event.ORDER_CHANGED, order_view(after, uow.policy))  # some units cancelled
     return after
 
 
@@ -367,7 +367,7 @@ def _add_fulfilment(
     fulfilment_id = uow.orders.add_fulfilment(
         order_id=order_id, location=location, status=status, lines=lines, now=uow.now
     )
-    return Fulfilment(fulfilment_id, order_id, location, status, tuple(lines))
+    return Fulfilment(fulfilment_id, order_id, location, status, tuple(lines), status_at=uow.now)
 
 
 def _usable_hold(uow: UnitOfWork, new: NewOrder) -> Reservation:

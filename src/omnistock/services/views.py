@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from omnistock.domain.orders import Fulfilment, Order
+from omnistock.domain.orders import Fulfilment, Order, OrderPolicy
 from omnistock.domain.stock import Position
 
 if TYPE_CHECKING:
@@ -21,8 +21,10 @@ def iso(at: dt.datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def fulfilment_view(f: Fulfilment) -> dict[str, object]:
-    """A fulfilment as the API and the event feed show it."""
+def fulfilment_view(f: Fulfilment, policy: OrderPolicy) -> dict[str, object]:
+    """A fulfilment as the API and the event feed show it; one ready for pickup says until
+    when it waits (`pickup_by`)."""
+    pickup_by = policy.pickup_by(f)
     return {
         "id": f.id,
         "order_id": f.order_id,
@@ -32,13 +34,14 @@ def fulfilment_view(f: Fulfilment) -> dict[str, object]:
         "carrier": f.carrier,
         "tracking": f.tracking,
         "reason": f.reason,
+        "pickup_by": None if pickup_by is None else iso(pickup_by),
     }
 
 
-def rejected_view(f: Fulfilment, moved: Moved) -> dict[str, object]:
+def rejected_view(f: Fulfilment, moved: Moved, policy: OrderPolicy) -> dict[str, object]:
     """A rejected fulfilment, and where its lines went, as the reject action answers."""
     return {
-        **fulfilment_view(f),
+        **fulfilment_view(f, policy),
         "resourced": [
             {
                 "fulfillment_id": fulfilment_id,
@@ -51,7 +54,9 @@ def rejected_view(f: Fulfilment, moved: Moved) -> dict[str, object]:
     }
 
 
-def order_view(order: Order, *, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def order_view(
+    order: Order, policy: OrderPolicy, *, history: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """An order as the API and the event feed show it (with its history when given)."""
     view: dict[str, Any] = {
         "id": order.id,
@@ -72,7 +77,7 @@ def order_view(order: Order, *, history: list[dict[str, Any]] | None = None) -> 
             }
             for line in order.lines
         ],
-        "fulfillments": [fulfilment_view(f) for f in order.fulfilments],
+        "fulfillments": [fulfilment_view(f, policy) for f in order.fulfilments],
         "backorders": [
             {"sku": line.sku, "quantity": line.backordered}
             for line in order.lines

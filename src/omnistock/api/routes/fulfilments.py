@@ -46,7 +46,10 @@ async def list_fulfilments(
             reads, location=location, status=status, after=after, limit=limit
         )
     )
-    return {"fulfillments": [fulfilment_view(f) for f in found], "next": next_after}
+    return {
+        "fulfillments": [fulfilment_view(f, caller.database.policy) for f in found],
+        "next": next_after,
+    }
 
 
 @router.get("/fulfillments/{id}", response_model=FulfilmentOut)
@@ -54,7 +57,7 @@ async def get_fulfilment(
     fulfilment_id: FulfilmentId, caller: Caller = scope("fulfillments:read")
 ) -> object:
     found = await caller.read(lambda reads: fulfilment.get(reads, fulfilment_id))
-    return fulfilment_view(found)
+    return fulfilment_view(found, caller.database.policy)
 
 
 async def _act(
@@ -70,7 +73,9 @@ async def _act(
         details = {"carrier": body.carrier, "tracking": body.tracking}
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
-        return 200, fulfilment_view(fulfilment.act(uow, fulfilment_id, action, **details))
+        return 200, fulfilment_view(
+            fulfilment.act(uow, fulfilment_id, action, **details), uow.policy
+        )
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=run, model=FulfilmentOut
@@ -148,7 +153,7 @@ async def reject_fulfilment(
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
         found = fulfilment.reject(uow, fulfilment_id, reason=body.reason, missing=missing)
-        return 200, rejected_view(found.fulfilment, found.moved)
+        return 200, rejected_view(found.fulfilment, found.moved, uow.policy)
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=run, model=RejectedOut

@@ -73,7 +73,7 @@ async def place_order(
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
         order, created = orders.place(uow, new)
-        return (201 if created else 200), order_view(order)
+        return (201 if created else 200), order_view(order, uow.policy)
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=action, model=OrderOut
@@ -97,14 +97,17 @@ async def list_orders(
             reads, status=status, channel=channel, location=location, after=after, limit=limit
         )
     )
-    return {"orders": [order_view(order) for order in found], "next": next_after}
+    return {
+        "orders": [order_view(order, caller.database.policy) for order in found],
+        "next": next_after,
+    }
 
 
 @router.get("/orders/{id}", tags=["orders"], response_model=OrderDetailOut)
 async def get_order(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """The order, with its fulfilments, backorders and history."""
     found = await caller.read(lambda reads: orders.detail(reads, order_id))
-    return order_view(found.order, history=found.history)
+    return order_view(found.order, caller.database.policy, history=found.history)
 
 
 @router.get("/orders/{id}/sourcing", tags=["orders"], response_model=SourcingOut)
@@ -135,7 +138,7 @@ async def cancel_order(
     )
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
-        return 200, order_view(orders.cancel(uow, order_id, lines))
+        return 200, order_view(orders.cancel(uow, order_id, lines), uow.policy)
 
     return await idempotency.respond(
         request=request, caller=caller, key=key, payload=body, action=action, model=OrderOut

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 from omnistock.domain.stock import MAX_QUANTITY
 
@@ -37,6 +37,11 @@ Short = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=TEXT_PATTERN),
 ]
+
+#: Numbers as a person reads them: a distance to 0.1 km, a sourcing cost to two decimals (the
+#: decision is made, and stored, at full precision; answers show it rounded).
+Kilometres = Annotated[float, PlainSerializer(lambda km: round(km, 1), return_type=float)]
+Cost = Annotated[float, PlainSerializer(lambda cost: round(cost, 2), return_type=float)]
 
 
 class Model(BaseModel):

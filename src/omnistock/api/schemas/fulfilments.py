@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from pydantic import Field
@@ -21,6 +22,10 @@ class FulfilmentOut(Model):
     carrier: str | None
     tracking: str | None
     reason: str | None
+    pickup_by: dt.datetime | None = Field(
+        description="Ready for pickup: until when it waits; uncollected then, it expires and its"
+        " units go back on sale. Null in any other status"
+    )
 
 
 class ResourcedOut(Model):

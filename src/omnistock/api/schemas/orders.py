@@ -14,9 +14,11 @@ from omnistock.api.schemas.common import (
     EMAIL_PATTERN,
     TEXT_PATTERN,
     Body,
+    Cost,
     HoldLineIn,
     HoldLineOut,
     Key,
+    Kilometres,
     Model,
     Name,
     Short,
@@ -145,8 +147,8 @@ class CancelIn(Body):
 
 class ConsideredOut(Model):
     location: str
-    distance_km: float | None
-    cost: float
+    distance_km: Kilometres | None = Field(description="As the crow flies, to 0.1 km")
+    cost: Cost
     priority: int
     sellable: dict[str, int]
     covers: int
@@ -165,7 +167,7 @@ class DecisionOut(Model):
     considered: list[ConsideredOut]
     strategy: str = Field(description="single, pair, greedy, none, or reservation")
     reason: str
-    cost: float | None
+    cost: Cost | None
     searched: int
     bounded: bool
 
