@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from omnistock.api.schemas.common import TEXT_PATTERN, Body, Model, Name
 from omnistock.domain.catalog import LocationType
@@ -40,6 +40,14 @@ class LocationIn(Body):
     active: bool = True
 
 
-class LocationOut(LocationIn):
-    model_config = ConfigDict(extra="ignore")  # an answer, not a body
+class LocationOut(Model):
     code: str
+    name: str
+    type: LocationType
+    lat: float
+    lon: float
+    ship_enabled: bool
+    pickup_enabled: bool
+    daily_capacity: int | None
+    priority: int
+    active: bool
