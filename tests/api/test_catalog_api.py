@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 SHIRT = {"name": "Linen shirt, size M", "barcode": "4006381333931", "price": "39.90"}
 WAREHOUSE = {
     "name": "Central warehouse",
@@ -10,6 +12,17 @@ WAREHOUSE = {
     "lon": 2.3522,
     "ship_enabled": True,
     "pickup_enabled": False,
+}
+NANTES = {
+    "name": "Nantes Centre",
+    "type": "store",
+    "lat": 47.218,
+    "lon": -1.554,
+    "ship_enabled": True,
+    "pickup_enabled": True,
+    "daily_capacity": None,
+    "priority": 100,
+    "active": True,
 }
 
 
@@ -128,3 +141,73 @@ def test_locations_are_listed_by_code(client) -> None:
     listed = response.json()
     assert [loc["code"] for loc in listed] == ["ST-LYON", "ST-PARIS", "WH-1"]
     assert listed[0] == client.get("/v1/locations/ST-LYON").json()
+
+
+# --------------------------------------------------------------------------- PATCH
+
+
+def test_patching_an_item_changes_only_the_fields_sent_and_null_clears_one(client) -> None:
+    client.put("/v1/items/TSH-001", json=SHIRT)
+
+    renamed = client.patch("/v1/items/TSH-001", json={"name": "Navy tee", "barcode": None})
+
+    assert renamed.status_code == 200, renamed.text
+    expected = {"sku": "TSH-001", "name": "Navy tee", "barcode": None, "price": "39.90"}
+    assert renamed.json() == expected
+    assert client.get("/v1/items/TSH-001").json() == expected
+
+
+def test_patching_a_location_keeps_every_field_not_sent(client) -> None:
+    client.put("/v1/locations/ST-NANTES", json={**NANTES, "daily_capacity": 40})
+
+    closed = client.patch("/v1/locations/ST-NANTES", json={"active": False})
+
+    assert closed.status_code == 200, closed.text
+    assert closed.json() == {"code": "ST-NANTES", **NANTES, "daily_capacity": 40, "active": False}
+    assert client.get("/v1/locations/ST-NANTES").json() == closed.json()
+    unlimited = client.patch("/v1/locations/ST-NANTES", json={"daily_capacity": None})
+    assert unlimited.json()["daily_capacity"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/items/TSH-001", {"name": None}, "name"),
+        ("/v1/items/TSH-001", {"qty": 3}, "qty"),
+        ("/v1/items/TSH-001", {"price": "-x"}, "price"),
+        ("/v1/locations/ST-NANTES", {"type": None}, "type"),
+        ("/v1/locations/ST-NANTES", {"lat": 91}, "lat"),
+    ],
+)
+def test_a_bad_patch_is_a_422_naming_the_field_and_changes_nothing(
+    client, problem, unchanged, path, body, field
+) -> None:
+    client.put("/v1/items/TSH-001", json=SHIRT)
+    client.put("/v1/locations/ST-NANTES", json=NANTES)
+
+    with unchanged():
+        problem(client.patch(path, json=body), 422, field=field)
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("/v1/items/NOPE", "sku"), ("/v1/locations/NOPE", "code")]
+)
+def test_patching_what_does_not_exist_is_a_404_and_creates_nothing(
+    client, problem, unchanged, path, field
+) -> None:
+    with unchanged():
+        problem(client.patch(path, json={"name": "Ghost"}), 404, field=field)
+
+
+def test_a_patch_repeated_under_one_key_replays_and_another_patch_under_it_is_refused(
+    client, problem
+) -> None:
+    client.put("/v1/items/TSH-001", json=SHIRT)
+    key = {"Idempotency-Key": "rename-1"}
+
+    first = client.patch("/v1/items/TSH-001", json={"barcode": None}, headers=key)
+    again = client.patch("/v1/items/TSH-001", json={"barcode": None}, headers=key)
+    other = client.patch("/v1/items/TSH-001", json={}, headers=key)
+
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    problem(other, 422)  # {} is not {"barcode": null}: another body under the same key

@@ -355,7 +355,7 @@ def test_a_wrong_method_is_a_405_problem_that_says_which_methods_are_allowed(
         response = client.delete("/v1/items/SHIRT-M")
 
     problem(response, 405)
-    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "PUT"}
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "PATCH", "PUT"}
 
 
 BAD_QUERIES = {

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from omnistock.api.deps import Caller
 from omnistock.api.problems import PROBLEM_JSON, problem_body, status_of
+from omnistock.api.schemas.common import Patch
 from omnistock.db import UnitOfWork
 from omnistock.domain.errors import OmnistockError
 from omnistock.services import idempotency
@@ -74,7 +75,9 @@ def _refusal(error: OmnistockError) -> tuple[int, Any]:
 
 def _fingerprint(request: Request, payload: BaseModel | None) -> str:
     canonical = json.dumps(
-        None if payload is None else payload.model_dump(mode="json"),
+        None
+        if payload is None
+        else payload.model_dump(mode="json", exclude_unset=isinstance(payload, Patch)),
         sort_keys=True,
         separators=(",", ":"),
     )

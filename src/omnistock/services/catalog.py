@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.catalog import Item, Location
 from omnistock.domain.errors import InvalidInput, NotFound
@@ -13,6 +17,16 @@ def put_item(uow: UnitOfWork, item: Item) -> bool:
     created = uow.catalog.put_item(item)
     uow.emit(Event.ITEM_CREATED if created else Event.ITEM_UPDATED, item_view(item))
     return created
+
+
+def patch_item(uow: UnitOfWork, sku: str, changes: Mapping[str, Any]) -> Item:
+    """Change the fields given of an existing item, and only those."""
+    found = uow.catalog.get_item(sku)
+    if found is None:
+        raise NotFound("item", sku, field="sku")
+    item = dataclasses.replace(found, **changes)
+    put_item(uow, item)
+    return item
 
 
 def get_item(reads: ReadUnit, sku: str) -> Item:
@@ -43,6 +57,16 @@ def put_location(uow: UnitOfWork, location: Location) -> bool:
     created = uow.catalog.put_location(location)
     uow.emit(Event.LOCATION_CREATED if created else Event.LOCATION_UPDATED, location_view(location))
     return created
+
+
+def patch_location(uow: UnitOfWork, code: str, changes: Mapping[str, Any]) -> Location:
+    """Change the fields given of an existing location, and only those."""
+    found = uow.catalog.get_location(code)
+    if found is None:
+        raise NotFound("location", code, field="code")
+    location = dataclasses.replace(found, **changes)
+    put_location(uow, location)
+    return location
 
 
 def get_location(reads: ReadUnit, code: str) -> Location:

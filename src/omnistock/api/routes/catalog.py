@@ -10,7 +10,14 @@ from fastapi.responses import JSONResponse
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
-from omnistock.api.schemas.catalog import ItemIn, ItemOut, LocationIn, LocationOut
+from omnistock.api.schemas.catalog import (
+    ItemIn,
+    ItemOut,
+    ItemPatch,
+    LocationIn,
+    LocationOut,
+    LocationPatch,
+)
 from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.db import UnitOfWork
 from omnistock.domain.catalog import Item, Location
@@ -34,7 +41,8 @@ async def put_item(
     key: IdempotencyKey = None,
     caller: Caller = scope("catalog:write"),
 ) -> JSONResponse:
-    """Create or replace an item: 201 when created, 200 when updated."""
+    """Create or replace an item: 201 when created, 200 when updated. The body is the whole
+    record: a field left out takes its default (PATCH changes only the fields sent)."""
     item = Item(sku=sku, name=body.name, barcode=body.barcode, price=body.price)
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
@@ -48,6 +56,25 @@ async def put_item(
         payload=body,
         action=action,
         model=ItemOut,
+    )
+
+
+@router.patch("/items/{sku}", response_model=ItemOut, responses=_WRITE_ERRORS)
+async def patch_item(
+    sku: SkuPath,
+    body: ItemPatch,
+    request: Request,
+    key: IdempotencyKey = None,
+    caller: Caller = scope("catalog:write"),
+) -> JSONResponse:
+    """Change only the fields sent of an existing item (404 if there is none)."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+
+    def action(uow: UnitOfWork) -> tuple[int, object]:
+        return 200, catalog.item_view(catalog.patch_item(uow, sku, changes))
+
+    return await idempotency.respond(
+        request=request, caller=caller, key=key, payload=body, action=action, model=ItemOut
     )
 
 
@@ -68,7 +95,8 @@ async def put_location(
     key: IdempotencyKey = None,
     caller: Caller = scope("catalog:write"),
 ) -> JSONResponse:
-    """Create or replace a location: 201 when created, 200 when updated."""
+    """Create or replace a location: 201 when created, 200 when updated. The body is the whole
+    record: a field left out takes its default (PATCH changes only the fields sent)."""
     location = Location(code=code, **body.model_dump())
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
@@ -82,6 +110,25 @@ async def put_location(
         payload=body,
         action=action,
         model=LocationOut,
+    )
+
+
+@router.patch("/locations/{code}", response_model=LocationOut, responses=_WRITE_ERRORS)
+async def patch_location(
+    code: CodePath,
+    body: LocationPatch,
+    request: Request,
+    key: IdempotencyKey = None,
+    caller: Caller = scope("catalog:write"),
+) -> JSONResponse:
+    """Change only the fields sent of an existing location (404 if there is none)."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+
+    def action(uow: UnitOfWork) -> tuple[int, object]:
+        return 200, catalog.location_view(catalog.patch_location(uow, code, changes))
+
+    return await idempotency.respond(
+        request=request, caller=caller, key=key, payload=body, action=action, model=LocationOut
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from omnistock.api.schemas.common import TEXT_PATTERN, Body, Model, Name
+from omnistock.api.schemas.common import TEXT_PATTERN, Body, Model, Name, Patch
 from omnistock.domain.catalog import LocationType
 
 
@@ -19,6 +19,27 @@ class ItemIn(Body):
     price: (
         Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(abs)] | None
     ) = Field(None, description='Unit price as a decimal string, e.g. "19.90"')
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may not be null: leave it out to keep it as it is")
+    return value
+
+
+class ItemPatch(Patch):
+    """The fields to change, and only those: a field left out stays as it is; `barcode` and
+    `price` may be set to null."""
+
+    name: Name | None = None
+    barcode: (
+        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT_PATTERN)] | None
+    ) = None
+    price: (
+        Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(abs)] | None
+    ) = Field(None, description='Unit price as a decimal string, e.g. "19.90"')
+
+    check_name = field_validator("name")(_not_null)
 
 
 class ItemOut(Model):
@@ -38,6 +59,25 @@ class LocationIn(Body):
     daily_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     priority: Annotated[int, Field(ge=0, le=1_000_000)] = 100
     active: bool = True
+
+
+class LocationPatch(Patch):
+    """The fields to change, and only those: a field left out stays as it is;
+    `daily_capacity` may be set to null (no limit)."""
+
+    name: Name | None = None
+    type: LocationType | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    ship_enabled: bool | None = None
+    pickup_enabled: bool | None = None
+    daily_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    priority: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    active: bool | None = None
+
+    check_required = field_validator(
+        "name", "type", "lat", "lon", "ship_enabled", "pickup_enabled", "priority", "active"
+    )(_not_null)
 
 
 class LocationOut(Model):

@@ -55,6 +55,11 @@ class Body(Model):
     model_config = ConfigDict(extra="forbid")
 
 
+class Patch(Body):
+    """A body that changes only the fields it sends: what was sent, null included, is its
+    meaning (`model_fields_set`), so two patches differ even where their values are alike."""
+
+
 # A sku and a number of units, as holds, orders, fulfilments and transfers list them.
 class HoldLineIn(Body):
     sku: Key
