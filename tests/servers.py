@@ -69,12 +69,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, *, admin_key: str | None = None) -> Iterator[Server]:
-    """`omnistock serve` on a free port until its API answers; stopped (whole group) on exit."""
+def serving(
+    database_url: str, *, admin_key: str | None = None, demo: bool = False
+) -> Iterator[Server]:
+    """`omnistock serve` on a free port until its API answers (with `demo`, `--demo`: the demo
+    retailer loaded first); stopped (whole group) on exit."""
     assert OMNISTOCK.exists(), f"the console script is not installed at {OMNISTOCK}"
     env = omnistock_env() if admin_key is None else omnistock_env(admin_key=admin_key)
     port = free_port()
-    command = [str(OMNISTOCK), "serve", "--database", database_url]
+    command = [str(OMNISTOCK), "serve", "--database", database_url, *(["--demo"] if demo else [])]
     process = start([*command, "--host", "127.0.0.1", "--port", str(port)], env)
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=read_lines, args=(process, lines), daemon=True)
