@@ -31,3 +31,15 @@ WAREHOUSE = Location(
     ship_enabled=True,
     pickup_enabled=False,
 )
+
+#: A customer and her address, as an order's body carries them.
+CUSTOMER = {"name": "Camille Martin", "email": "camille.martin@example.fr"}
+#: 4.3 km from the Lyon warehouse, 4.8 km from the Lyon store, 392 km from Paris.
+VILLEURBANNE = {
+    "line1": "12 cours Emile Zola",
+    "city": "Villeurbanne",
+    "postcode": "69100",
+    "country": "FR",
+    "lat": 45.7719,
+    "lon": 4.8902,
+}

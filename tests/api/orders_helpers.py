@@ -25,22 +25,13 @@ from sqlalchemy import select
 from omnistock.db import Database
 from omnistock.db import tables as t
 from omnistock.services import stock
+from samples import CUSTOMER, VILLEURBANNE
 
 PARIS = {"lat": 48.8566, "lon": 2.3522}
 LYON = {"lat": 45.7640, "lon": 4.8357}
 LYON_BELLECOUR = {"lat": 45.7578, "lon": 4.8320}
 NICE = {"lat": 43.7102, "lon": 7.2620}
 
-CUSTOMER = {"name": "Camille Martin", "email": "camille.martin@example.fr"}
-#: 4.3 km from the Lyon warehouse, 4.8 km from the Lyon store, 392 km from Paris.
-VILLEURBANNE = {
-    "line1": "12 cours Emile Zola",
-    "city": "Villeurbanne",
-    "postcode": "69100",
-    "country": "FR",
-    "lat": 45.7719,
-    "lon": 4.8902,
-}
 #: Next door to the Paris warehouse.
 VERSAILLES = {
     "line1": "1 place d'Armes",

@@ -20,21 +20,13 @@ from typing import Any
 
 import httpx
 
+from samples import CUSTOMER, VILLEURBANNE
 from servers import ADMIN_KEY
 
 SKUS = ("SKU-A", "SKU-B", "SKU-C")
 PRICES = {"SKU-A": "19.90", "SKU-B": "8.50", "SKU-C": "12.00"}
 WAREHOUSE, STORE = "WH-1", "ST-1"
 CHANNELS = ("web", "mkt")  # web sells from both locations, mkt from the warehouse only
-CUSTOMER = {"name": "Camille Martin", "email": "camille.martin@example.fr"}
-ADDRESS = {
-    "line1": "12 cours Emile Zola",
-    "city": "Villeurbanne",
-    "postcode": "69100",
-    "country": "FR",
-    "lat": 45.7719,
-    "lon": 4.8902,
-}
 #: Answers that refuse a write for a business reason: legitimate under load.
 REFUSALS = {
     ("movement", 409, "stock-conflict"),
@@ -139,12 +131,15 @@ class Client:
         if self.holds and self.rng.random() < 0.5:
             hold_id = self.rng.choice(sorted(self.holds))
             lines = [{"sku": s, "quantity": q} for s, q in self.holds[hold_id]]
-            body |= {"reservation_id": hold_id, "delivery": {"method": "ship", "address": ADDRESS}}
+            body |= {
+                "reservation_id": hold_id,
+                "delivery": {"method": "ship", "address": VILLEURBANNE},
+            }
         else:
             hold_id, lines = None, self._lines()
             body["delivery"] = self.rng.choice(
                 [
-                    {"method": "ship", "address": ADDRESS},
+                    {"method": "ship", "address": VILLEURBANNE},
                     {"method": "pickup", "location": STORE},
                     {"method": "in_store", "location": STORE},
                 ]

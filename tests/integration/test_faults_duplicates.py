@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 
 from omnistock.db import Database
 from omnistock.db import tables as t
+from samples import CUSTOMER, VILLEURBANNE
 from servers import ADMIN_KEY, STARTUP_SECONDS, ApiServer, api_server
 
 COPIES = 1_000
@@ -48,15 +49,6 @@ TIMEOUT_SECONDS = 120.0
 
 WAREHOUSE = {"name": "Lyon warehouse", "type": "warehouse", "lat": 45.764, "lon": 4.8357}
 STORE = {"name": "Lyon store", "type": "store", "lat": 45.7578, "lon": 4.832}
-VILLEURBANNE = {
-    "line1": "12 cours Emile Zola",
-    "city": "Villeurbanne",
-    "postcode": "69100",
-    "country": "FR",
-    "lat": 45.7719,
-    "lon": 4.8902,
-}
-CUSTOMER = {"name": "Camille Martin", "email": "camille.martin@example.fr"}
 TEE = {"sku": "TEE", "unit_price": "19.90"}
 SHIPS = {"ship_enabled": True, "pickup_enabled": False}
 

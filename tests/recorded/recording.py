@@ -129,6 +129,9 @@ class Driver:
     def post(self, path: str, body: Any = NOBODY, **kw: Any) -> Any:
         return self.send("POST", path, body, **kw)
 
+    def patch(self, path: str, body: Any = NOBODY, **kw: Any) -> Any:
+        return self.send("PATCH", path, body, **kw)
+
     def delete(self, path: str, **kw: Any) -> Any:
         return self.send("DELETE", path, **kw)
 

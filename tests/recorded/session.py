@@ -159,6 +159,12 @@ def catalogue(s: Driver, story: Story) -> None:
     s.put(f"/v1/locations/{POPUP}", {**popup, "type": "kiosk"}, expect=422)
     s.put(f"/v1/locations/{POPUP}", {**popup, "lat": 123.0}, expect=422)
     s.get(f"/v1/locations/{POPUP}")
+    # PATCH changes only what it sends: nothing here that the story's sourcing depends on
+    s.patch(f"/v1/items/{SUN_L}", {"barcode": "3612345678911"})
+    s.patch(f"/v1/items/{SUN_L}", {"name": None}, expect=422)
+    s.patch("/v1/items/TSH-NOT-A-SKU", {"name": "Ghost"}, expect=404)
+    s.patch(f"/v1/locations/{POPUP}", {"name": "Paris Marais pop-up, rue des Rosiers"})
+    s.patch(f"/v1/locations/{POPUP}", {"type": None}, expect=422)
 
 
 def stock(s: Driver, story: Story) -> None:

@@ -10,15 +10,14 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator
 from omnistock.api.schemas.common import TEXT_PATTERN, Body, Model, Name, Patch
 from omnistock.domain.catalog import LocationType
 
+Barcode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(abs)]
+
 
 class ItemIn(Body):
     name: Name
-    barcode: (
-        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT_PATTERN)] | None
-    ) = None
-    price: (
-        Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(abs)] | None
-    ) = Field(None, description='Unit price as a decimal string, e.g. "19.90"')
+    barcode: Barcode | None = None
+    price: Price | None = Field(None, description='Unit price as a decimal string, e.g. "19.90"')
 
 
 def _not_null(value: object) -> object:
@@ -32,12 +31,8 @@ class ItemPatch(Patch):
     `price` may be set to null."""
 
     name: Name | None = None
-    barcode: (
-        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT_PATTERN)] | None
-    ) = None
-    price: (
-        Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(abs)] | None
-    ) = Field(None, description='Unit price as a decimal string, e.g. "19.90"')
+    barcode: Barcode | None = None
+    price: Price | None = Field(None, description='Unit price as a decimal string, e.g. "19.90"')
 
     check_name = field_validator("name")(_not_null)
 
