@@ -55,8 +55,8 @@ BAD_MOVEMENTS = {
     "a negative count": ({"type": "count", "quantity": -1}, 422, "quantity"),
     "an unknown movement type": ({"type": "theft"}, 422, "type"),
     "a movement type in capitals": ({"type": "RECEIPT"}, 422, "type"),
-    "an unknown sku": ({"sku": "NOPE"}, 404, "sku"),
-    "an unknown location": ({"location": "NOWHERE"}, 404, "location"),
+    "an unknown sku": ({"sku": "NOPE"}, 422, "sku"),
+    "an unknown location": ({"location": "NOWHERE"}, 422, "location"),
     "a sku that is no key": ({"sku": "bad sku"}, 422, "sku"),
     "a location that is no key": ({"location": "-WH"}, 422, "location"),
     "a sku as a number": ({"sku": 42}, 422, "sku"),
@@ -342,6 +342,50 @@ def test_a_sale_where_the_item_was_never_stocked_is_a_409_and_creates_no_positio
 
 
 # --------------------------------------------------------------------------- routes and queries
+
+
+#: The same unknown key, in a path (404: the resource asked for is not there) and in a body
+#: or a query (422: a value of the request is wrong), route by route.
+UNKNOWN_KEYS = {
+    "a sku in the path": ("GET", "/v1/stock/NOPE", None, 404, "sku"),
+    "a sku in a body": ("POST", "/v1/stock/movements", {**MOVEMENT, "sku": "NOPE"}, 422, "sku"),
+    "a location in the path": ("GET", "/v1/locations/NOPE", None, 404, "code"),
+    "a location in a body": (
+        "POST",
+        "/v1/stock/movements",
+        {**MOVEMENT, "location": "NOPE"},
+        422,
+        "location",
+    ),
+    "a location in a query": (
+        "GET",
+        "/v1/stock/SHIRT-M/movements?location=NOPE",
+        None,
+        422,
+        "location",
+    ),
+    "a channel in the path": ("GET", "/v1/channels/nope", None, 404, "code"),
+    "a channel in a body": (
+        "POST",
+        "/v1/reservations",
+        {"channel": "nope", "lines": [{"sku": "SHIRT-M", "quantity": 1}]},
+        422,
+        "channel",
+    ),
+    "a channel in a query": ("GET", "/v1/availability/SHIRT-M?channel=nope", None, 422, "channel"),
+    "a sku in a query": ("GET", "/v1/availability?channel=web&sku=NOPE", None, 422, "sku"),
+}
+
+
+def test_an_unknown_key_is_a_404_in_the_path_and_a_422_in_a_body_or_a_query(
+    client, stocked, unchanged, problem, subtests
+) -> None:
+    assert client.put("/v1/channels/web", json={"name": "Web shop"}).status_code == 201
+    for case, (method, path, body, status, field) in UNKNOWN_KEYS.items():
+        with subtests.test(case), unchanged():
+            answer = problem(client.request(method, path, json=body), status, field=field)
+            assert answer["code"] == ("not-found" if status == 404 else "invalid-request")
+            assert answer["key"].upper() == "NOPE"
 
 
 def test_an_unknown_route_is_a_404_problem(client, problem) -> None:

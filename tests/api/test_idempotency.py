@@ -165,12 +165,12 @@ def test_a_refused_request_is_remembered_so_its_retry_gets_the_same_refusal(
 def test_a_refusal_stored_under_a_key_leaves_no_trace_of_the_refused_change(
     client, shop, location, problem, db
 ) -> None:
-    problem(client.post("/v1/stock/movements", json=RECEIPT, headers=keyed("k-1")), 404)
+    problem(client.post("/v1/stock/movements", json=RECEIPT, headers=keyed("k-1")), 422)
     shop.item()
 
     retry = client.post("/v1/stock/movements", json=RECEIPT, headers=keyed("k-1"))
 
-    problem(retry, 404)
+    problem(retry, 422)
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert shop.ledger() == []
     assert shop.stock()["positions"] == []

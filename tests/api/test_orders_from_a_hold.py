@@ -123,7 +123,7 @@ def test_a_hold_that_does_not_match_the_order_is_a_422_and_changes_nothing(
         problem(response, 422, field="reservation_id")
     with unchanged():
         response = place(client, order(("TEE-M", 2), ("MUG", 1), reservation_id="no-such-hold"))
-    problem(response, 404, field="reservation_id")
+    problem(response, 422, field="reservation_id")
     assert client.get(f"/v1/reservations/{hold['id']}").json()["status"] == "active"
 
 

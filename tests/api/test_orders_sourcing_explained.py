@@ -144,7 +144,7 @@ def test_a_preview_of_what_is_not_there_shows_the_backorders_without_a_409(
 
 
 PREVIEW_ERRORS: dict[str, tuple[dict[str, Any], int, str]] = {
-    "an unknown channel": (good_but(channel="nope"), 404, "channel"),
+    "an unknown channel": (good_but(channel="nope"), 422, "channel"),
     "the same sku on two lines": (
         good_but(lines=[*GOOD["lines"], GOOD["lines"][0]]),
         422,

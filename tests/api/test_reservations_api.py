@@ -467,7 +467,7 @@ def test_a_hold_of_a_hundred_lines_is_a_valid_question(
 LINE = {"sku": "TEE-M", "quantity": 1}
 HOLD_ERRORS = {
     "no channel": ({"lines": [LINE]}, 422, "channel"),
-    "an unknown channel": ({"channel": "nope", "lines": [LINE]}, 404, "channel"),
+    "an unknown channel": ({"channel": "nope", "lines": [LINE]}, 422, "channel"),
     "no lines": ({"channel": "web"}, 422, "lines"),
     "an empty list of lines": ({"channel": "web", "lines": []}, 422, "lines"),
     "a hundred and one lines": ({"channel": "web", "lines": [LINE] * 101}, 422, "lines"),
@@ -525,7 +525,7 @@ HOLD_ERRORS = {
     ),
     "an unknown location": (
         {"channel": "web", "lines": [LINE], "location": "NOPE"},
-        404,
+        422,
         "location",
     ),
     "a location outside the pool": (
@@ -555,7 +555,7 @@ def test_a_bad_hold_is_a_problem_naming_the_field_and_changes_nothing(
     for case, (body, status, field) in HOLD_ERRORS.items():
         with subtests.test(case), unchanged():
             answer = problem(client.post("/v1/reservations", json=body), status, field=field)
-            if status == 404:
+            if "unknown" in case:
                 assert "NOPE" in answer["detail"] or "nope" in answer["detail"]
 
 

@@ -513,7 +513,7 @@ def test_a_sku_not_in_the_order_is_a_422_naming_its_line_and_changes_nothing(
             problem(response, 422, field=field)
 
 
-def test_an_unknown_order_is_a_404_and_changes_nothing(
+def test_an_unknown_order_is_a_422_naming_it_and_changes_nothing(
     client, shop, france, unchanged, problem
 ) -> None:
     receive(shop, "TEE-M", {"WH-LYON": 5})
@@ -522,11 +522,11 @@ def test_an_unknown_order_is_a_404_and_changes_nothing(
     with unchanged():
         response = give_back(client, sold["id"] + 1000, "ST-LYON", line("TEE-M", 1))
 
-    body = problem(response, 404, field="order_id")
+    body = problem(response, 422, field="order_id")
     assert (body["resource"], body["key"]) == ("order", str(sold["id"] + 1000))
 
 
-def test_an_unknown_location_is_a_404_naming_the_location_and_changes_nothing(
+def test_an_unknown_location_is_a_422_naming_the_location_and_changes_nothing(
     client, shop, france, unchanged, problem
 ) -> None:
     receive(shop, "TEE-M", {"WH-LYON": 5})
@@ -535,7 +535,7 @@ def test_an_unknown_location_is_a_404_naming_the_location_and_changes_nothing(
     with unchanged():
         response = give_back(client, sold["id"], "ST-MARSEILLE", line("TEE-M", 1))
 
-    body = problem(response, 404, field="location")
+    body = problem(response, 422, field="location")
     assert (body["resource"], body["key"]) == ("location", "ST-MARSEILLE")
 
 
@@ -611,7 +611,7 @@ def test_the_largest_order_id_is_looked_up_not_refused(client, france, unchanged
     with unchanged():
         response = give_back(client, MAX_ID, "ST-LYON", ONE)
 
-    problem(response, 404, field="order_id")
+    problem(response, 422, field="order_id")
 
 
 # --------------------------------------------------------------------------- reading

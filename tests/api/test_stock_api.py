@@ -198,11 +198,13 @@ def test_the_ledger_pages_with_after_and_limit(shop, item, location) -> None:
     assert [len(first), len(second), len(third), len(past_the_end)] == [2, 2, 1, 0]
 
 
-def test_an_unknown_item_or_location_is_a_404_naming_it(client, item, problem) -> None:
+def test_an_unknown_item_in_the_path_is_a_404_and_a_location_in_the_query_a_422(
+    client, item, problem
+) -> None:
     problem(client.get("/v1/stock/NOPE"), 404, field="sku")
     problem(client.get("/v1/stock/NOPE/movements"), 404, field="sku")
     at_nowhere = client.get(f"/v1/stock/{item}/movements", params={"location": "NOWHERE"})
-    problem(at_nowhere, 404, field="location")
+    problem(at_nowhere, 422, field="location")
 
 
 def test_positions_equal_the_sum_of_their_movements_after_every_type(

@@ -31,11 +31,11 @@ pytestmark = pytest.mark.usefixtures("books_balance")
 
 BAD_TRANSFERS = {
     "from and to the same": (transfer(("TEE-M", 1), to="WH-PARIS"), 422, "to"),
-    "an unknown origin": (transfer(("TEE-M", 1), origin="WH-NOWHERE"), 404, "from"),
-    "an unknown destination": (transfer(("TEE-M", 1), to="ST-NOWHERE"), 404, "to"),
+    "an unknown origin": (transfer(("TEE-M", 1), origin="WH-NOWHERE"), 422, "from"),
+    "an unknown destination": (transfer(("TEE-M", 1), to="ST-NOWHERE"), 422, "to"),
     "an unknown destination for a supplier": (
         transfer(("TEE-M", 1), origin=None, to="ST-NOWHERE"),
-        404,
+        422,
         "to",
     ),
     "an unknown item": (transfer(("TEE-M", 1), ("HAT", 1)), 422, "lines[1].sku"),

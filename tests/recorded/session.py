@@ -192,8 +192,8 @@ def stock(s: Driver, story: Story) -> None:
     move("receipt", -4, expect=422)
     move("theft", 1, expect=422)
     move("receipt", "3", expect=422)
-    move("receipt", 1, location="ST-ATLANTIS", expect=404)
-    move("receipt", 1, sku="TSH-NOT-A-SKU", expect=404)
+    move("receipt", 1, location="ST-ATLANTIS", expect=422)
+    move("receipt", 1, sku="TSH-NOT-A-SKU", expect=422)
     grn = {"location": WH_PARIS, "sku": SUN_M, "type": "receipt", "quantity": 12}
     s.post("/v1/stock/movements", grn, idempotency_key="grn-7002", expect=201)
     s.post("/v1/stock/movements", grn, idempotency_key="grn-7002", expect=201)
@@ -253,7 +253,7 @@ def availability(s: Driver, story: Story) -> None:
     s.get("/v1/availability", params={"channel": "web", "sku": skus})
     s.get("/v1/availability", params={"channel": "web"}, expect=422)
     s.get(f"/v1/availability/{SUN_M}", expect=422)
-    s.get(f"/v1/availability/{SUN_M}", params={"channel": "marketplace-moon"}, expect=404)
+    s.get(f"/v1/availability/{SUN_M}", params={"channel": "marketplace-moon"}, expect=422)
 
 
 def holds(s: Driver, story: Story) -> None:
@@ -324,7 +324,7 @@ def orders(s: Driver, story: Story) -> None:
     s.post("/v1/orders", no_customer, expect=422)
     s.post("/v1/orders", order("web", []), expect=422)
     s.post("/v1/orders", order("web", [(SUN_M, 1, "cheap")]), expect=422)
-    s.post("/v1/orders", order("marketplace-moon", [(SUN_M, 1, "22.90")]), expect=404)
+    s.post("/v1/orders", order("marketplace-moon", [(SUN_M, 1, "22.90")]), expect=422)
     s.post("/v1/orders", order("web", [("TSH-NOT-A-SKU", 1, "22.90")]), expect=422)
     at_warehouse = {"method": "pickup", "location": WH_PARIS}
     s.post("/v1/orders", order("web", [(SUN_M, 1, "22.90")], delivery=at_warehouse), expect=422)
@@ -464,9 +464,9 @@ def returns(s: Driver, story: Story) -> None:
         expect=422,
     )
     s.post("/v1/returns", {"order_id": shipped, "location": LYON, "lines": []}, expect=422)
-    s.post("/v1/returns", {"order_id": 999999, "location": LYON, "lines": [back]}, expect=404)
+    s.post("/v1/returns", {"order_id": 999999, "location": LYON, "lines": [back]}, expect=422)
     s.post(
-        "/v1/returns", {"order_id": shipped, "location": "ST-ATLANTIS", "lines": [back]}, expect=404
+        "/v1/returns", {"order_id": shipped, "location": "ST-ATLANTIS", "lines": [back]}, expect=422
     )
     page = s.get("/v1/returns", params={"limit": 2})
     s.get("/v1/returns", params={"limit": 2, "after": page["next"]})
@@ -527,7 +527,7 @@ def transfers(s: Driver, story: Story) -> None:
     s.post("/v1/transfers", {"from": POPUP, "to": POPUP, "lines": line}, expect=422)
     s.post("/v1/transfers", {"from": WH_PARIS, "to": POPUP, "lines": []}, expect=422)
     s.post("/v1/transfers", {"to": POPUP, "lines": line, "eta": "next tuesday"}, expect=422)
-    s.post("/v1/transfers", {"from": WH_PARIS, "to": "ST-ATLANTIS", "lines": line}, expect=404)
+    s.post("/v1/transfers", {"from": WH_PARIS, "to": "ST-ATLANTIS", "lines": line}, expect=422)
     page = s.get("/v1/transfers", params={"status": "received", "limit": 2})
     s.get("/v1/transfers", params={"status": "received", "limit": 2, "after": page["next"]})
     s.get("/v1/transfers", params={"location": POPUP})

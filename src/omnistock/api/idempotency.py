@@ -11,10 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from omnistock.api.deps import Caller
-from omnistock.api.problems import PROBLEM_JSON, problem_body, status_of
+from omnistock.api.problems import PROBLEM_JSON, refusal
 from omnistock.api.schemas.common import Patch
 from omnistock.db import UnitOfWork
-from omnistock.domain.errors import OmnistockError
 from omnistock.services import idempotency
 from omnistock.services.idempotency import Action
 
@@ -50,7 +49,7 @@ async def respond(
             key=key,
             fingerprint=fingerprint,
             action=action,
-            refusal=_refusal,
+            refusal=lambda error: refusal(error, request.path_params),
         )
     )
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
@@ -66,11 +65,6 @@ def _rendered(action: Action, model: type[BaseModel]) -> Action:
         return status, model.model_validate(body).model_dump(mode="json", by_alias=True)
 
     return render
-
-
-def _refusal(error: OmnistockError) -> tuple[int, Any]:
-    status = status_of(error)
-    return status, problem_body(status, error.code, error.detail, **error.extensions())
 
 
 def _fingerprint(request: Request, payload: BaseModel | None) -> str:

@@ -8,6 +8,7 @@ the offending input where there is one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -141,9 +142,38 @@ def field_name(loc: tuple[int | str, ...], *, discriminator: str | None = None) 
     return name or str(loc[0] if loc else "body")
 
 
-async def _domain_error(_: Request, error: Exception) -> JSONResponse:
+def as_answered(error: OmnistockError, path_params: Mapping[str, Any]) -> OmnistockError:
+    """The error as the client is told it: a resource the request's *path* names that does
+    not exist is a 404; one named anywhere else (a body, a query) is a value that fails
+    validation, answered like any other: 422 invalid-request naming the field."""
+    if isinstance(error, NotFound) and error.field and error.field not in path_params:
+        return _NamesNothing(error, error.field)
+    return error
+
+
+class _NamesNothing(InvalidInput):
+    """A key in a body or a query that names nothing: a failed validation, which still says
+    what it looked for (`resource`, `key`), as a 404 would."""
+
+    def __init__(self, error: NotFound, field: str) -> None:
+        super().__init__(field, f"no {error.resource} {error.key!r} exists")
+        self.resource, self.key = error.resource, error.key
+
+    def extensions(self) -> dict[str, Any]:
+        return {**super().extensions(), "resource": self.resource, "key": self.key}
+
+
+def refusal(error: OmnistockError, path_params: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The status and problem body that answer `error`."""
+    told = as_answered(error, path_params)
+    status = status_of(told)
+    return status, problem_body(status, told.code, told.detail, **told.extensions())
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, OmnistockError)
-    return problem(status_of(error), error.code, error.detail, **error.extensions())
+    told = as_answered(error, request.path_params)
+    return problem(status_of(told), told.code, told.detail, **told.extensions())
 
 
 def _message(error: Any) -> str:
