@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from scoped_keys import key_with
+
 SHIRT = {"name": "Linen shirt, size M", "barcode": "4006381333931", "price": "39.90"}
 WAREHOUSE = {
     "name": "Central warehouse",
@@ -211,3 +213,20 @@ def test_a_patch_repeated_under_one_key_replays_and_another_patch_under_it_is_re
 
     assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
     problem(other, 422)  # {} is not {"barcode": null}: another body under the same key
+
+
+def test_a_patch_needs_the_catalog_write_scope_and_a_read_key_changes_nothing(
+    client, db, unchanged, problem
+) -> None:
+    client.put("/v1/items/TSH-001", json=SHIRT)
+    client.put("/v1/locations/ST-NANTES", json=NANTES)
+    reader, writer = key_with(db, "catalog:read"), key_with(db, "catalog:write")
+
+    with unchanged():
+        problem(client.patch("/v1/items/TSH-001", json={"name": "X"}, headers=reader), 403)
+        problem(client.patch("/v1/locations/ST-NANTES", json={"priority": 5}, headers=reader), 403)
+    renamed = client.patch("/v1/items/TSH-001", json={"name": "X"}, headers=writer)
+    moved = client.patch("/v1/locations/ST-NANTES", json={"priority": 5}, headers=writer)
+
+    assert (renamed.status_code, renamed.json()["name"]) == (200, "X")
+    assert (moved.status_code, moved.json()["priority"]) == (200, 5)
