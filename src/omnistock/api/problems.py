@@ -96,10 +96,13 @@ def problem_body(status: int, code: str, detail: str, **extensions: Any) -> dict
 
 
 def problem(status: int, code: str, detail: str, **extensions: Any) -> JSONResponse:
+    return _answer(status, problem_body(status, code, detail, **extensions))
+
+
+def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "1"}
-    body = problem_body(status, code, detail, **extensions)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -172,8 +175,7 @@ def refusal(error: OmnistockError, path_params: Mapping[str, Any]) -> tuple[int,
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, OmnistockError)
-    told = as_answered(error, request.path_params)
-    return problem(status_of(told), told.code, told.detail, **told.extensions())
+    return _answer(*refusal(error, request.path_params))
 
 
 def _message(error: Any) -> str:
