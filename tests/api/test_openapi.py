@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 ROUTES = [
     ("get", "/healthz"),
     ("put", "/v1/items/{sku}"),
@@ -43,6 +45,19 @@ def test_the_docs_page_serves_html(client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
+
+
+def test_the_docs_page_loads_nothing_from_another_host(client) -> None:
+    page = client.get("/docs").text
+    loaded = re.findall(r"""(?:src|href)=["']([^"']+)""", page)
+    loaded += re.findall(r"""(?:url|Url)\s*:\s*["']([^"']+)""", page)
+
+    assert loaded, page
+    assert not [u for u in loaded if re.match(r"^(https?:)?//", u)], loaded
+    for url in loaded:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.content, url
 
 
 def test_every_error_answer_is_documented_as_problem_details(client) -> None:

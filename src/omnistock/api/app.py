@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from omnistock import __version__, worker
-from omnistock.api import links, problems
+from omnistock.api import docs, links, problems
 from omnistock.api.deps import AppContext
 from omnistock.api.middleware import BodyGuard
 from omnistock.api.routes import (
@@ -50,9 +50,12 @@ def create_app(
         version=__version__,
         summary="Omnichannel order management with one unified, real-time stock",
         lifespan=lifespan,
+        docs_url=None,  # served by `docs`, from this package rather than a CDN
+        redoc_url=None,
     )
     app.state.context = AppContext(settings=settings, database=database)
     problems.install(app)
+    docs.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
