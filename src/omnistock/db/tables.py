@@ -182,6 +182,33 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("scopes", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A key made with `POST /v1/keys` has a role (its scopes follow from it, `scopes` is
+    # empty) and, by role, the one channel or the locations it acts on. NULL role: a key
+    # with exactly the stored `scopes` (the admin key `serve` generates).
+    Column("role", String(16)),
+    Column("channel", Key, ForeignKey("channels.code")),
+    Column("locations", JSON),
+    Column("last_used_at", UTCDateTime),
+)
+
+#: How far a reader outside the API (the NATS relay, ...) has read the event feed.
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: A job that must run in one process at a time (the webhook deliverer, ...) holds its lease
+#: row until `expires_at`, and renews it while it works; another process takes it over once
+#: it expired.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 channels = Table(
