@@ -169,10 +169,15 @@ def run_worker(database: DatabaseOption = None) -> None:
 
 def _load_demo(db: Database) -> None:
     from omnistock import demo as demo_retailer
+    from omnistock.cli_keys import keys_table
+    from omnistock.demo.keys import make_demo_keys
 
     with _progress_bars() as progress:
         summary = demo_retailer.load_demo(db, progress=progress)
     console.print(f"[green]Demo retailer ready:[/] {summary}")
+    made = db.run(make_demo_keys)
+    console.print(keys_table(made, secrets=True))
+    console.print("[dim]One key of each role, to try what each may do; new ones at each load.[/]")
 
 
 @contextlib.contextmanager
@@ -229,3 +234,9 @@ def check(database: DatabaseOption = None) -> None:
                 table.add_row(drift.sku, drift.location, name, str(stored), str(replayed))
     console.print(table)
     raise typer.Exit(1)
+
+
+# Sub-commands in modules of their own (imported last: they use the helpers above).
+from omnistock.cli_keys import app as keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")

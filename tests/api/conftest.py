@@ -33,7 +33,7 @@ from sqlalchemy import select
 from omnistock.api.app import create_app
 from omnistock.config import Settings
 from omnistock.db import Database
-from omnistock.db.tables import metadata
+from omnistock.db.tables import api_keys, metadata
 
 ADMIN_KEY = "test-admin-key"
 PROBLEM_JSON = "application/problem+json"
@@ -74,12 +74,16 @@ def assert_problem(response: httpx.Response, status: int, *, field: str | None =
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in primary-key order."""
+    """Every row of every table, in primary-key order; but when a key was last used, which
+    any request records, refused or not."""
     with db.read() as conn:
         return {
             table.name: [
                 tuple(row)
-                for row in conn.execute(select(table).order_by(*table.primary_key.columns))
+                for row in conn.execute(
+                    select(*(c for c in table.columns if c is not api_keys.c.last_used_at))
+                    .order_by(*table.primary_key.columns)
+                )
             ]
             for table in metadata.sorted_tables
         }

@@ -19,6 +19,7 @@ from omnistock.api.routes import (
     channels,
     events,
     fulfilments,
+    keys,
     orders,
     reservations,
     returns,
@@ -73,6 +74,7 @@ def create_app(
         returns.router,
         transfers.router,
         events.router,
+        keys.router,
     ):
         app.include_router(router, prefix="/v1")
     _complete_openapi(app)

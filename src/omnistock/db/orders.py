@@ -4,7 +4,7 @@ the daily capacity of locations."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -291,20 +291,20 @@ def list_orders(
     *,
     status: OrderStatus | None,
     channel: str | None,
-    location: str | None,
+    locations: Collection[str] | None,
     after: int,
     limit: int,
 ) -> list[Order]:
-    """Orders with ids above `after`, oldest first; `location`: those it fulfils (or where
-    they are picked up or were sold)."""
+    """Orders with ids above `after`, oldest first; `locations`: those one of them fulfils
+    (or where they are picked up or were sold)."""
     query = select(orders).where(o.id > after).order_by(o.id).limit(limit)
     if status is not None:
         query = query.where(_status_expression() == status.value)
     if channel is not None:
         query = query.where(o.channel == channel)
-    if location is not None:
-        fulfilled_there = select(f.order_id).where(f.location == location)
-        query = query.where((o.location == location) | o.id.in_(fulfilled_there))
+    if locations is not None:
+        fulfilled_there = select(f.order_id).where(f.location.in_(locations))
+        query = query.where(o.location.in_(locations) | o.id.in_(fulfilled_there))
     return _orders(conn, conn.execute(query).all())
 
 
@@ -316,15 +316,15 @@ def get_fulfilment(conn: Connection, fulfilment_id: int) -> Fulfilment | None:
 def list_fulfilments(
     conn: Connection,
     *,
-    location: str | None,
+    locations: Collection[str] | None,
     status: FulfilmentStatus | None,
     after: int,
     limit: int,
 ) -> list[Fulfilment]:
     """A work queue: fulfilments with ids above `after`, oldest first."""
     where = [f.id > after]
-    if location is not None:
-        where.append(f.location == location)
+    if locations is not None:
+        where.append(f.location.in_(locations))
     if status is not None:
         where.append(f.status == str(status))
     page = select(f.id).where(*where).order_by(f.id).limit(limit).scalar_subquery()

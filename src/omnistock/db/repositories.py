@@ -210,11 +210,15 @@ class Events(EventsReads, WriteRepository):
 
 class KeysReads(Repository):
     find_by_hash = _on_conn(keys.find_by_hash)
+    get = _on_conn(keys.get)
+    list_all = _on_conn(keys.list_all)
 
 
 class Keys(KeysReads, WriteRepository):
+    create = _on_conn(keys.create)
     delete = _on_conn(keys.delete)
     replace = _on_conn(keys.replace)
+    touch = _on_conn(keys.touch)
 
 
 class Idempotency(WriteRepository):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, insert, select
@@ -59,14 +59,19 @@ def get(conn: Connection, return_id: int) -> Return | None:
 
 
 def list_returns(
-    conn: Connection, *, order_id: int | None, location: str | None, after: int, limit: int
+    conn: Connection,
+    *,
+    order_id: int | None,
+    locations: Collection[str] | None,
+    after: int,
+    limit: int,
 ) -> list[Return]:
     """Returns with ids above `after`, oldest first."""
     where = [r.id > after]
     if order_id is not None:
         where.append(r.order_id == order_id)
-    if location is not None:
-        where.append(r.location == location)
+    if locations is not None:
+        where.append(r.location.in_(locations))
     page = select(r.id).where(*where).order_by(r.id).limit(limit).scalar_subquery()
     return _returns(conn, r.id.in_(page))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, insert, or_, select, update
@@ -123,16 +123,16 @@ def list_transfers(
     conn: Connection,
     *,
     status: TransferStatus | None,
-    location: str | None,
+    locations: Collection[str] | None,
     after: int,
     limit: int,
 ) -> list[Transfer]:
-    """Transfers with ids above `after`, oldest first; `location`: from or to it."""
+    """Transfers with ids above `after`, oldest first; `locations`: from or to one of them."""
     where = [t.id > after]
     if status is not None:
         where.append(t.status == str(status))
-    if location is not None:
-        where.append(or_(t.origin == location, t.destination == location))
+    if locations is not None:
+        where.append(or_(t.origin.in_(locations), t.destination.in_(locations)))
     page = select(t.id).where(*where).order_by(t.id).limit(limit).scalar_subquery()
     return _transfers(conn, t.id.in_(page))
 

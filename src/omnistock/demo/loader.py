@@ -216,7 +216,7 @@ def _move(uow: UnitOfWork, planned: DemoTransfer) -> str:
 def _transfer_there(reads: ReadUnit, reference: str, destination: str) -> bool:
     after: int | None = 0
     while after is not None:
-        page, after = transfers.list_transfers(reads, location=destination, after=after)
+        page, after = transfers.list_transfers(reads, locations=(destination,), after=after)
         if any(found.reference == reference for found in page):
             return True
     return False

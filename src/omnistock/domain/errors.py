@@ -2,7 +2,7 @@
 
     OmnistockError
      ├── Unauthorized          no API key, or an unknown one                (HTTP 401)
-     ├── Forbidden             the key lacks the scope the request needs    (HTTP 403)
+     ├── Forbidden             the key lacks the scope, or the reach, it needs (HTTP 403)
      ├── NotFound              a referenced resource does not exist        (HTTP 404)
      ├── InvalidInput          a value breaks a business rule              (HTTP 422)
      ├── IdempotencyKeyReused  the same key was sent with another body     (HTTP 422)
@@ -46,7 +46,17 @@ class Unauthorized(OmnistockError):
 
 
 class Forbidden(OmnistockError):
+    """The key may not do this: it lacks the scope, or the request names a channel or a
+    location beyond the key's reach (then `field` names where)."""
+
     code = "forbidden"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+    def extensions(self) -> dict[str, Any]:
+        return {} if self.field is None else {"field": self.field}
 
 
 class NotFound(OmnistockError):

@@ -10,7 +10,7 @@ could not find, and sources the lines again elsewhere.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from omnistock.db import ReadUnit, UnitOfWork
@@ -151,7 +151,7 @@ def _units(fulfilment: Fulfilment) -> list[tuple[str, str, int]]:
 def queue(
     reads: ReadUnit,
     *,
-    location: str | None = None,
+    locations: Collection[str] | None = None,
     status: FulfilmentStatus | None = None,
     after: int = 0,
     limit: int = 100,
@@ -159,7 +159,7 @@ def queue(
     """A page of fulfilments, oldest first (a location's work queue), and the `after` of the
     next page (None at the end)."""
     found = reads.orders.list_fulfilments(
-        location=location, status=status, after=after, limit=limit
+        locations=locations, status=status, after=after, limit=limit
     )
     return found, (found[-1].id if len(found) == limit else None)
 

@@ -12,7 +12,7 @@ with `omnistock.services.views`, the events' rendering too, so both show an orde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -214,14 +214,14 @@ def list_orders(
     *,
     status: OrderStatus | None = None,
     channel: str | None = None,
-    location: str | None = None,
+    locations: Collection[str] | None = None,
     after: int = 0,
     limit: int = 100,
 ) -> tuple[list[Order], int | None]:
     """A page of orders, oldest first, and the id to pass as `after` for the next (None at
     the end)."""
     found = reads.orders.list_orders(
-        status=status, channel=channel, location=location, after=after, limit=limit
+        status=status, channel=channel, locations=locations, after=after, limit=limit
     )
     return found, (found[-1].id if len(found) == limit else None)
 

@@ -6,7 +6,7 @@ positions), so two returns of the same order at once cannot both take back its l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from omnistock.db import ReadUnit, UnitOfWork
@@ -62,13 +62,13 @@ def list_returns(
     reads: ReadUnit,
     *,
     order_id: int | None = None,
-    location: str | None = None,
+    locations: Collection[str] | None = None,
     after: int = 0,
     limit: int = 100,
 ) -> tuple[list[Return], int | None]:
     """A page of returns, oldest first, and the id to pass as `after` for the next."""
     found = reads.returns.list_returns(
-        order_id=order_id, location=location, after=after, limit=limit
+        order_id=order_id, locations=locations, after=after, limit=limit
     )
     return found, (found[-1].id if len(found) == limit else None)
 

@@ -8,7 +8,7 @@ positions it touches in (location, sku) order, locked before any is changed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from omnistock.db import ReadUnit, UnitOfWork
@@ -222,13 +222,13 @@ def list_transfers(
     reads: ReadUnit,
     *,
     status: TransferStatus | None = None,
-    location: str | None = None,
+    locations: Collection[str] | None = None,
     after: int = 0,
     limit: int = 100,
 ) -> tuple[list[Transfer], int | None]:
     """A page of transfers, oldest first, and the id to pass as `after` for the next."""
     found = reads.transfers.list_transfers(
-        status=status, location=location, after=after, limit=limit
+        status=status, locations=locations, after=after, limit=limit
     )
     return found, (found[-1].id if len(found) == limit else None)
 

@@ -43,7 +43,11 @@ async def list_fulfilments(
     """A work queue: fulfilments at a location and in a status, oldest first."""
     found, next_after = await caller.read(
         lambda reads: fulfilment.queue(
-            reads, location=location, status=status, after=after, limit=limit
+            reads,
+            locations=caller.principal.location_filter(location),
+            status=status,
+            after=after,
+            limit=limit,
         )
     )
     return {
@@ -57,6 +61,7 @@ async def get_fulfilment(
     fulfilment_id: FulfilmentId, caller: Caller = scope("fulfillments:read")
 ) -> object:
     found = await caller.read(lambda reads: fulfilment.get(reads, fulfilment_id))
+    caller.principal.at(found.location, field="id")
     return fulfilment_view(found, caller.database.policy)
 
 
@@ -73,6 +78,7 @@ async def _act(
         details = {"carrier": body.carrier, "tracking": body.tracking}
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
+        caller.principal.at(fulfilment.get(uow, fulfilment_id).location, field="id")
         return 200, fulfilment_view(
             fulfilment.act(uow, fulfilment_id, action, **details), uow.policy
         )
@@ -152,6 +158,7 @@ async def reject_fulfilment(
     missing = [(m.sku, m.quantity) for m in body.missing]
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
+        caller.principal.at(fulfilment.get(uow, fulfilment_id).location, field="id")
         found = fulfilment.reject(uow, fulfilment_id, reason=body.reason, missing=missing)
         return 200, rejected_view(found.fulfilment, found.moved, uow.policy)
 

@@ -19,8 +19,11 @@ from omnistock.api.schemas.orders import (
     OrderOut,
     OrderPage,
     SourcingOut,
+    StoreDelivery,
 )
-from omnistock.db import UnitOfWork
+from omnistock.db import ReadUnit, UnitOfWork
+from omnistock.domain.access import Principal, check_order
+from omnistock.domain.errors import Forbidden
 from omnistock.domain.orders import OrderStatus
 from omnistock.services import orders
 from omnistock.services.views import order_view
@@ -43,6 +46,17 @@ def _new_order(body: OrderIn) -> orders.NewOrder:
         reservation_id=body.reservation_id,
         allow_partial=body.allow_partial,
     )
+
+
+def _check_new(principal: Principal, body: OrderIn) -> None:
+    """Refuse an order beyond the key's reach: another channel than an integration key's;
+    anything but a sale in one of its stores for a store key."""
+    principal.on_channel(body.channel, field="channel")
+    if principal.locations is None:
+        return
+    if not isinstance(body.delivery, StoreDelivery) or body.delivery.method != "in_store":
+        raise Forbidden("a store key places in-store sales only", field="delivery.method")
+    principal.at(body.delivery.location, field="delivery.location")
 
 
 @router.post(
@@ -69,6 +83,7 @@ async def place_order(
     `pickup` draws on the chosen store only; `in_store` is sold there on the spot. The same
     `channel` and `external_id` again answer 200 with the order as it stands, or 409
     external-id-reused, naming in `differs` each field sent otherwise, if it is another order."""
+    _check_new(caller.principal, body)
     new = _new_order(body)
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
@@ -94,7 +109,12 @@ async def list_orders(
     """Orders, oldest first, a page at a time: pass `next` as `after`."""
     found, next_after = await caller.read(
         lambda reads: orders.list_orders(
-            reads, status=status, channel=channel, location=location, after=after, limit=limit
+            reads,
+            status=status,
+            channel=caller.principal.channel_filter(channel),
+            locations=caller.principal.location_filter(location),
+            after=after,
+            limit=limit,
         )
     )
     return {
@@ -107,6 +127,7 @@ async def list_orders(
 async def get_order(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """The order, with its fulfilments, backorders and history."""
     found = await caller.read(lambda reads: orders.detail(reads, order_id))
+    check_order(caller.principal, found.order)
     return order_view(found.order, caller.database.policy, history=found.history)
 
 
@@ -114,8 +135,12 @@ async def get_order(order_id: OrderId, caller: Caller = scope("orders:read")) ->
 async def get_sourcing(order_id: OrderId, caller: Caller = scope("orders:read")) -> object:
     """Why the order is fulfilled where it is: every candidate location with its numbers,
     the plan chosen and the reason; earlier decisions (before a rejection or healing) too."""
-    found = await caller.read(lambda reads: orders.sourcing_of(reads, order_id))
-    return orders.sourcing_view(found)
+
+    def sourcing(reads: ReadUnit) -> orders.OrderSourcing:
+        check_order(caller.principal, orders.get(reads, order_id))
+        return orders.sourcing_of(reads, order_id)
+
+    return orders.sourcing_view(await caller.read(sourcing))
 
 
 @router.post(
@@ -137,7 +162,11 @@ async def cancel_order(
         None if body is None or body.lines is None else [(x.sku, x.quantity) for x in body.lines]
     )
 
+    if caller.principal.locations is not None:
+        raise Forbidden("a store key cancels fulfilments, not orders", field="id")
+
     def action(uow: UnitOfWork) -> tuple[int, object]:
+        check_order(caller.principal, orders.get(uow, order_id))
         return 200, order_view(orders.cancel(uow, order_id, lines), uow.policy)
 
     return await idempotency.respond(
@@ -154,6 +183,7 @@ async def cancel_order(
 async def preview_sourcing(body: OrderIn, caller: Caller = scope("orders:read")) -> object:
     """The sourcing decision this order would get now (same body as an order), reserving
     nothing."""
+    caller.principal.on_channel(body.channel, field="channel")
     new = _new_order(body)
     decision = await caller.read(lambda reads: orders.preview(reads, new))
     return decision.as_dict()

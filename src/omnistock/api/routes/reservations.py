@@ -12,6 +12,7 @@ from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
 from omnistock.api.schemas.reservations import ReservationIn, ReservationOut
 from omnistock.db import UnitOfWork
+from omnistock.domain.reservations import Reservation
 from omnistock.services import reservations
 
 router = APIRouter(tags=["reservations"], responses=documented(401, 403, 404, 422, 503))
@@ -32,6 +33,7 @@ async def hold(
 ) -> JSONResponse:
     """Hold every line for the channel, or nothing (409 insufficient-stock with each short
     line). Units are taken nearest to `ship_to` when given, else from warehouses first."""
+    caller.principal.on_channel(body.channel, field="channel")
     ship_to = None if body.ship_to is None else (body.ship_to.lat, body.ship_to.lon)
     lines = [(line.sku, line.quantity) for line in body.lines]
 
@@ -56,6 +58,7 @@ async def get_reservation(
     reservation_id: ReservationId, caller: Caller = scope("reservations:read")
 ) -> object:
     found = await caller.read(lambda reads: reservations.get(reads, reservation_id))
+    caller.principal.on_channel(found.channel, field="id")
     return reservations.reservation_view(found)
 
 
@@ -64,5 +67,10 @@ async def release(
     reservation_id: ReservationId, caller: Caller = scope("reservations:write")
 ) -> object:
     """Release a hold now; releasing one that already ended changes nothing."""
-    released = await caller.write(lambda uow: reservations.release(uow, reservation_id))
-    return reservations.reservation_view(released)
+
+    def release_own(uow: UnitOfWork) -> Reservation:
+        found = reservations.get(uow, reservation_id)
+        caller.principal.on_channel(found.channel, field="id")
+        return reservations.release(uow, reservation_id)
+
+    return reservations.reservation_view(await caller.write(release_own))

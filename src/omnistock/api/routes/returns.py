@@ -37,6 +37,8 @@ async def create_return(
         ReturnLine(line.sku, line.quantity, line.condition, line.reason) for line in body.lines
     ]
 
+    caller.principal.at(body.location, field="location")
+
     def action(uow: UnitOfWork) -> tuple[int, object]:
         taken_back = returns.take_back(
             uow, order_id=body.order_id, location=body.location, lines=lines
@@ -59,7 +61,11 @@ async def list_returns(
     """Returns of an order, or at a location, oldest first, a page at a time."""
     found, next_after = await caller.read(
         lambda reads: returns.list_returns(
-            reads, order_id=order_id, location=location, after=after, limit=limit
+            reads,
+            order_id=order_id,
+            locations=caller.principal.location_filter(location),
+            after=after,
+            limit=limit,
         )
     )
     return {"returns": [returns.return_view(x) for x in found], "next": next_after}
@@ -70,4 +76,6 @@ async def get_return(
     return_id: Annotated[int, Path(alias="id", ge=1, le=2**63 - 1)],
     caller: Caller = scope("returns:read"),
 ) -> object:
-    return returns.return_view(await caller.read(lambda reads: returns.get(reads, return_id)))
+    found = await caller.read(lambda reads: returns.get(reads, return_id))
+    caller.principal.at(found.location, field="id")
+    return returns.return_view(found)

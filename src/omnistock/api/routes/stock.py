@@ -59,6 +59,8 @@ async def record_movement(
     of more than is unsellable) is refused with 409.
     """
 
+    caller.principal.at(body.location, field="location")
+
     def action(uow: UnitOfWork) -> tuple[int, object]:
         recorded = stock.record_movement(
             uow,

@@ -14,6 +14,7 @@ from omnistock.api.problems import documented
 from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.api.schemas.transfers import ReceiveIn, TransferIn, TransferOut, TransferPage
 from omnistock.db import UnitOfWork
+from omnistock.domain.access import check_sending, check_transfer
 from omnistock.domain.transfers import Transfer, TransferStatus
 from omnistock.services import transfers
 
@@ -33,6 +34,10 @@ async def create_transfer(
     origin at once, every line or nothing (409 insufficient-stock), and no channel sells
     them. Without `from`, a supplier's announced delivery: `shipped` from the start, its
     units `inbound` at the destination until received."""
+    if body.from_ is None:
+        caller.principal.at(body.to, field="to")
+    else:
+        caller.principal.at(body.from_, field="from")
 
     def action(uow: UnitOfWork) -> tuple[int, object]:
         created = transfers.create(
@@ -63,7 +68,11 @@ async def list_transfers(
     """Transfers, oldest first, a page at a time: pass `next` as `after`."""
     found, next_after = await caller.read(
         lambda reads: transfers.list_transfers(
-            reads, status=status, location=location, after=after, limit=limit
+            reads,
+            status=status,
+            locations=caller.principal.location_filter(location),
+            after=after,
+            limit=limit,
         )
     )
     return {"transfers": [transfers.transfer_view(x) for x in found], "next": next_after}
@@ -71,9 +80,9 @@ async def list_transfers(
 
 @router.get("/transfers/{id}", response_model=TransferOut)
 async def get_transfer(transfer_id: TransferId, caller: Caller = scope("transfers:read")) -> object:
-    return transfers.transfer_view(
-        await caller.read(lambda reads: transfers.get(reads, transfer_id))
-    )
+    found = await caller.read(lambda reads: transfers.get(reads, transfer_id))
+    check_transfer(caller.principal, found)
+    return transfers.transfer_view(found)
 
 
 async def _act(
@@ -102,7 +111,12 @@ async def ship_transfer(
 ) -> JSONResponse:
     """It left the origin: `on_hand` and `reserved` go down there, and the units are
     `inbound` at the destination. 409 unless it is open."""
-    return await _act(request, caller, key, None, lambda uow: transfers.ship(uow, transfer_id))
+
+    def ship(uow: UnitOfWork) -> Transfer:
+        check_sending(caller.principal, transfers.get(uow, transfer_id))
+        return transfers.ship(uow, transfer_id)
+
+    return await _act(request, caller, key, None, ship)
 
 
 @router.post("/transfers/{id}/receive", response_model=TransferOut, responses=_WRITE)
@@ -117,9 +131,12 @@ async def receive_transfer(
     up by what arrived; units short or over are recorded as discrepancies, on the transfer
     and in the ledger. This closes the transfer. 409 unless it is shipped."""
     lines = [(line.sku, line.quantity) for line in body.lines]
-    return await _act(
-        request, caller, key, body, lambda uow: transfers.receive(uow, transfer_id, lines)
-    )
+
+    def receive(uow: UnitOfWork) -> Transfer:
+        caller.principal.at(transfers.get(uow, transfer_id).destination, field="id")
+        return transfers.receive(uow, transfer_id, lines)
+
+    return await _act(request, caller, key, body, receive)
 
 
 @router.post("/transfers/{id}/cancel", response_model=TransferOut, responses=_WRITE)
@@ -131,4 +148,9 @@ async def cancel_transfer(
 ) -> JSONResponse:
     """Before it ships: the units reserved at the origin are free again. 409 once shipped
     (a supplier's delivery is: receive it with what arrived, nothing if need be)."""
-    return await _act(request, caller, key, None, lambda uow: transfers.cancel(uow, transfer_id))
+
+    def cancel(uow: UnitOfWork) -> Transfer:
+        check_sending(caller.principal, transfers.get(uow, transfer_id))
+        return transfers.cancel(uow, transfer_id)
+
+    return await _act(request, caller, key, None, cancel)
