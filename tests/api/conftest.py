@@ -81,8 +81,9 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             table.name: [
                 tuple(row)
                 for row in conn.execute(
-                    select(*(c for c in table.columns if c is not api_keys.c.last_used_at))
-                    .order_by(*table.primary_key.columns)
+                    select(
+                        *(c for c in table.columns if c is not api_keys.c.last_used_at)
+                    ).order_by(*table.primary_key.columns)
                 )
             ]
             for table in metadata.sorted_tables

@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -121,13 +121,14 @@ _bearer = HTTPBearer(auto_error=False, description="An omnistock API key")
 def scope(name: str) -> Any:
     """The dependency of a route that needs scope `name`: the caller, or 401/403.
 
-    One async dependency per route, on purpose: FastAPI runs a plain `def` dependency
+    The scope shows in the route's OpenAPI `security` requirement. One async dependency per
+    route, on purpose: FastAPI runs a plain `def` dependency
     through the thread pool, and each extra dependency costs time on every request.
     """
 
     async def authorize(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: HTTPAuthorizationCredentials | None = Security(_bearer, scopes=[name]),
     ) -> Caller:
         ctx: AppContext = request.app.state.context
         if credentials is None:
