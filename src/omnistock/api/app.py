@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,6 +29,7 @@ from omnistock.api.routes import (
 from omnistock.api.schemas.health import Health
 from omnistock.config import Settings
 from omnistock.db import Database
+from omnistock.events.stream import DatabaseSource, EventHub
 
 
 def create_app(
@@ -36,13 +38,21 @@ def create_app(
     """The API over an already migrated database."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         if housekeeping_thread:
             threading.Thread(
                 target=worker.run, args=(settings, database, stop), daemon=True
             ).start()
+        hub = app.state.events_hub = EventHub(
+            DatabaseSource(database),
+            poll_seconds=settings.stream_poll_seconds,
+            heartbeat_seconds=settings.stream_heartbeat_seconds,
+            stopping=server_stopping(),
+        )
+        hub.start()
         yield
+        await hub.close()
         stop.set()
 
     app = FastAPI(
@@ -77,6 +87,22 @@ def create_app(
         app.include_router(router, prefix="/v1")
     _complete_openapi(app)
     return app
+
+
+def server_stopping() -> Callable[[], bool]:
+    """Whether the server running this application was asked to stop.
+
+    uvicorn, asked to stop, waits for every open response to end before it tells the
+    application (lifespan shutdown), so an endless live stream would hold it for ever. It
+    offers no hook, but its signal handler is a method of its `Server`, whose `should_exit`
+    turns true at the first SIGINT or SIGTERM: the live streams end when it does. Under
+    another server (or in tests) the streams end at the lifespan shutdown.
+    """
+    handler = signal.getsignal(signal.SIGTERM)
+    server = getattr(handler, "__self__", None)
+    if server is None or not isinstance(getattr(server, "should_exit", None), bool):
+        return lambda: False
+    return lambda: bool(server.should_exit)
 
 
 def _complete_openapi(app: FastAPI) -> None:
