@@ -115,9 +115,33 @@ def _complete_openapi(app: FastAPI) -> None:
             spec = build()  # built once, then kept in app.openapi_schema
             spec["components"]["schemas"].update(problems.component_schemas())
             links.add_links(spec)
+            _as_openapi_3_1_streams(spec)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_STREAM_EXAMPLE = (
+    'event: order.created\nid: 42\ndata: {"seq":42,"type":"order.created",'
+    '"at":"2026-12-07T10:00:00Z","data":{...}}\n\n: heartbeat\n\n'
+)
+
+
+def _as_openapi_3_1_streams(spec: dict[str, Any]) -> None:
+    """FastAPI describes a Server-Sent Events answer with `itemSchema` (OpenAPI 3.2), which
+    an OpenAPI 3.1 document may not hold: say it as a string of frames instead."""
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for answer in operation.get("responses", {}).values():
+                stream = answer.get("content", {}).get("text/event-stream")
+                if stream is not None and "itemSchema" in stream:
+                    del stream["itemSchema"]
+                    stream["schema"] = {
+                        "type": "string",
+                        "description": "Server-Sent Events: per event `event` (its type), "
+                        "`id` (its seq) and `data` (the event JSON); `: heartbeat` comments",
+                    }
+                    stream["example"] = _STREAM_EXAMPLE
 
 
 def create_app_from_env() -> FastAPI:
