@@ -40,6 +40,8 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+relay_app = typer.Typer(help="Relay the event feed to an event bus.", no_args_is_help=True)
+app.add_typer(relay_app, name="relay")
 
 DatabaseOption = Annotated[
     str | None,
@@ -165,6 +167,43 @@ def run_worker(database: DatabaseOption = None) -> None:
             signal.signal(sig, handler)
         db.dispose()
     console.print("Worker stopped.")
+
+
+@relay_app.command("nats")
+def relay_nats(
+    url: Annotated[str, typer.Option(help="The NATS server, e.g. nats://127.0.0.1:4222")],
+    stream: Annotated[
+        str, typer.Option(help="The JetStream stream (made if missing)")
+    ] = "OMNISTOCK",
+    database: DatabaseOption = None,
+) -> None:
+    """Relay every event to NATS JetStream (subject omnistock.<type>, message id = seq),
+    resuming after the last event relayed, until SIGINT or SIGTERM."""
+    import asyncio
+
+    from omnistock.events import relay
+
+    settings = _settings(database)
+    db = _open(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    console.print(
+        f"Relaying the events of {shown} to {url}, stream {stream}; stop it with Ctrl+C.",
+        soft_wrap=True,
+    )
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await relay.relay(db, url=url, stream=stream, stop=stop)
+
+    try:
+        last = asyncio.run(main())
+    finally:
+        db.dispose()
+    console.print(f"Relay stopped after event {last}.")
 
 
 def _load_demo(db: Database) -> None:

@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     pickup_expiry_days: int = Field(
         7, ge=1, le=365, description="Days a pickup order waits, ready, before it expires"
     )
+    stream_heartbeat_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=15,
+        description="Live stream: a comment line after this many seconds without an event",
+    )
+    stream_poll_seconds: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Live stream: how often each server process reads the event feed",
+    )
 
     def order_policy(self) -> OrderPolicy:
         costs = Costs(per_shipment=self.shipment_cost, per_km=self.cost_per_km)

@@ -9,6 +9,8 @@ sequences following the links) with every check but `positive_data_acceptance`, 
 any schema-valid body to succeed; ours refuse, as they should, bodies naming an unknown channel
 or sku, a quantity a movement type forbids, or an `Idempotency-Key` already used with another
 body (422, documented). Requests are counted from schemathesis' HAR record of every exchange.
+The live stream (`/v1/events/stream`) is left out: its answer never ends, so no
+request-and-answer check applies; tests/api/test_events_stream.py covers it.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def _schemathesis(url: str, directory: Path) -> subprocess.CompletedProcess[str]
         *(str(SCHEMATHESIS), "run", f"{url}/openapi.json"),
         *("--header", f"Authorization: Bearer {ADMIN_KEY}"),
         *("--checks", "all", "--exclude-checks", "positive_data_acceptance"),
+        *("--exclude-path", "/v1/events/stream"),
         *("--max-examples", str(MAX_EXAMPLES), "--workers", "2"),
         *("--generation-database", "none", "--no-color"),
         *("--report", "har", "--report-har-path", str(directory / "exchanges.har")),

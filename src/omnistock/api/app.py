@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,6 +30,7 @@ from omnistock.api.routes import (
 from omnistock.api.schemas.health import Health
 from omnistock.config import Settings
 from omnistock.db import Database
+from omnistock.events.stream import DatabaseSource, EventHub
 
 
 def create_app(
@@ -37,13 +39,21 @@ def create_app(
     """The API over an already migrated database."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         if housekeeping_thread:
             threading.Thread(
                 target=worker.run, args=(settings, database, stop), daemon=True
             ).start()
+        hub = app.state.events_hub = EventHub(
+            DatabaseSource(database),
+            poll_seconds=settings.stream_poll_seconds,
+            heartbeat_seconds=settings.stream_heartbeat_seconds,
+            stopping=server_stopping(),
+        )
+        hub.start()
         yield
+        await hub.close()
         stop.set()
 
     app = FastAPI(
@@ -81,6 +91,22 @@ def create_app(
     return app
 
 
+def server_stopping() -> Callable[[], bool]:
+    """Whether the server running this application was asked to stop.
+
+    uvicorn, asked to stop, waits for every open response to end before it tells the
+    application (lifespan shutdown), so an endless live stream would hold it for ever. It
+    offers no hook, but its signal handler is a method of its `Server`, whose `should_exit`
+    turns true at the first SIGINT or SIGTERM: the live streams end when it does. Under
+    another server (or in tests) the streams end at the lifespan shutdown.
+    """
+    handler = signal.getsignal(signal.SIGTERM)
+    server = getattr(handler, "__self__", None)
+    if server is None or not isinstance(getattr(server, "should_exit", None), bool):
+        return lambda: False
+    return lambda: bool(server.should_exit)
+
+
 def _complete_openapi(app: FastAPI) -> None:
     """The OpenAPI document FastAPI builds, with what it cannot know: the problem details'
     components that every error answer refers to, and the links between routes."""
@@ -91,9 +117,33 @@ def _complete_openapi(app: FastAPI) -> None:
             spec = build()  # built once, then kept in app.openapi_schema
             spec["components"]["schemas"].update(problems.component_schemas())
             links.add_links(spec)
+            _as_openapi_3_1_streams(spec)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_STREAM_EXAMPLE = (
+    'event: order.created\nid: 42\ndata: {"seq":42,"type":"order.created",'
+    '"at":"2026-12-07T10:00:00Z","data":{...}}\n\n: heartbeat\n\n'
+)
+
+
+def _as_openapi_3_1_streams(spec: dict[str, Any]) -> None:
+    """FastAPI describes a Server-Sent Events answer with `itemSchema` (OpenAPI 3.2), which
+    an OpenAPI 3.1 document may not hold: say it as a string of frames instead."""
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for answer in operation.get("responses", {}).values():
+                stream = answer.get("content", {}).get("text/event-stream")
+                if stream is not None and "itemSchema" in stream:
+                    del stream["itemSchema"]
+                    stream["schema"] = {
+                        "type": "string",
+                        "description": "Server-Sent Events: per event `event` (its type), "
+                        "`id` (its seq) and `data` (the event JSON); `: heartbeat` comments",
+                    }
+                    stream["example"] = _STREAM_EXAMPLE
 
 
 def create_app_from_env() -> FastAPI:

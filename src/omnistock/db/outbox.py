@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, literal_column, select, text
+from sqlalchemy import Connection, bindparam, func, insert, literal_column, select, text
 
 from omnistock.db.tables import UTCDateTime, events
 
@@ -87,3 +87,8 @@ def read(conn: Connection, *, after: int, limit: int) -> list[dict[str, Any]]:
         .limit(limit)
     )
     return [{"seq": r.seq, "type": r.type, "at": r.at, "data": r.data} for r in rows]
+
+
+def last_seq(conn: Connection) -> int:
+    """The highest seq handed out so far (0 before the first event)."""
+    return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())

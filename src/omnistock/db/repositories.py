@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection
 
-from omnistock.db import bulk, catalog, channels, configuration, idempotency, keys, outbox
+from omnistock.db import (
+    bulk,
+    catalog,
+    channels,
+    configuration,
+    cursors,
+    idempotency,
+    keys,
+    outbox,
+)
 from omnistock.db import orders as orders_sql
 from omnistock.db import reservations as holds_sql
 from omnistock.db import returns as returns_sql
@@ -202,10 +211,13 @@ class Transfers(TransfersReads, WriteRepository):
 class EventsReads(Repository):
     read = _on_conn(outbox.read)
     sequence = _on_conn(outbox.sequence)
+    last_seq = _on_conn(outbox.last_seq)
+    cursor = _on_conn(cursors.get)
 
 
 class Events(EventsReads, WriteRepository):
     append = _on_conn(outbox.append)
+    store_cursor = _on_conn(cursors.put)
 
 
 class KeysReads(Repository):

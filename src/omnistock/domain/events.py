@@ -37,3 +37,34 @@ class Event(StrEnum):
     TRANSFER_CHANGED = "transfer.changed"
     TRANSFER_CANCELLED = "transfer.cancelled"
     DEMO_LOADED = "demo.loaded"
+
+
+#: Selects every event type.
+EVERY_TYPE = "*"
+
+
+def selected_types(patterns: list[str]) -> frozenset[Event]:
+    """The event types a subscriber's patterns select: an exact type (`order.created`),
+    every type of a resource (`order.*`), or every type (`*`).
+
+    Raises `ValueError` naming the first pattern that selects no known type, so that a
+    misspelt filter is refused rather than silently matching nothing.
+    """
+    chosen: set[Event] = set()
+    for pattern in patterns:
+        found = {event for event in Event if _selects(pattern, event)}
+        if not found:
+            raise ValueError(
+                f"{pattern!r} is no event type: use an exact type such as 'order.created', "
+                "a prefix such as 'order.*', or '*'"
+            )
+        chosen |= found
+    return frozenset(chosen)
+
+
+def _selects(pattern: str, event: Event) -> bool:
+    if pattern == EVERY_TYPE:
+        return True
+    if pattern.endswith(".*"):
+        return event.value.startswith(pattern[:-1])
+    return event.value == pattern
