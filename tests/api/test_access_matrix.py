@@ -24,6 +24,7 @@ from omnistock.db import Database
 
 README = Path(__file__).parents[2] / "README.md"
 ROLES = ("admin", "viewer", "integration", "store")
+STREAM = "/v1/events/stream"
 REFUSED = "\u2013"  # an en dash: the cell of a refusal
 
 
@@ -91,6 +92,9 @@ def test_every_role_may_call_each_route_as_the_readme_says_and_a_refusal_changes
             request = REQUESTS[method, path](world)
             if cell == REFUSED:
                 _assert_refused(client, db, request, keys[role], (route, role))
+            elif path == STREAM:
+                answer = _send(client, request, keys[role])
+                assert answer.json()["field"] == "types", (route, role, answer.text)
             else:
                 answer = _send(client, request, keys[role])
                 assert answer.status_code < 300, (route, role, answer.text)

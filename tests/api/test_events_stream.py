@@ -279,3 +279,21 @@ def test_the_stream_is_documented_as_text_event_stream(client) -> None:
     answer = client.get("/openapi.json").json()["paths"][STREAM]["get"]["responses"]["200"]
 
     assert "text/event-stream" in answer["content"]
+
+
+def test_a_key_of_every_role_streams_the_events(live, api) -> None:
+    assert api.put("/v1/locations/WH-1", json=WAREHOUSE).status_code == 201
+    assert api.put("/v1/channels/web", json={"name": "Web shop"}).status_code == 201
+    put_item(api, "A")
+    reaches = {
+        "admin": {},
+        "viewer": {},
+        "integration": {"channel": "web"},
+        "store": {"locations": ["WH-1"]},
+    }
+    for role, reach in reaches.items():
+        made = api.post("/v1/keys", json={"name": role, "role": role, **reach})
+        assert made.status_code == 201, made.text
+        with streaming(live + STREAM, made.json()["secret"]) as stream:
+            frames = stream.events(3)
+        assert_frames_are_the_feed(frames, feed(api)[:3])

@@ -51,7 +51,7 @@ class LocationIn(Body):
     lon: Annotated[float, Field(ge=-180, le=180)]
     ship_enabled: bool
     pickup_enabled: bool
-    daily_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    daily_capacity: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] | None = None
     priority: Annotated[int, Field(ge=0, le=1_000_000)] = 100
     active: bool = True
 
@@ -66,7 +66,7 @@ class LocationPatch(Patch):
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     ship_enabled: bool | None = None
     pickup_enabled: bool | None = None
-    daily_capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    daily_capacity: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] | None = None
     priority: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     active: bool | None = None
 
