@@ -24,6 +24,7 @@ from omnistock.api.routes import (
     returns,
     stock,
     transfers,
+    webhooks,
 )
 from omnistock.api.schemas.health import Health
 from omnistock.config import Settings
@@ -42,6 +43,10 @@ def create_app(
             threading.Thread(
                 target=worker.run, args=(settings, database, stop), daemon=True
             ).start()
+            if settings.deliver_webhooks:
+                threading.Thread(
+                    target=worker.deliver, args=(settings, database, stop), daemon=True
+                ).start()
         yield
         stop.set()
 
@@ -73,6 +78,7 @@ def create_app(
         returns.router,
         transfers.router,
         events.router,
+        webhooks.router,
     ):
         app.include_router(router, prefix="/v1")
     _complete_openapi(app)
