@@ -1,7 +1,8 @@
 """Orders per second over HTTP, through the service layer and as raw SQL; sourcing alone.
 
     python bench/orders.py [--backend sqlite|postgresql|both] [--seconds 8] [--json out.json]
-                           [--client auto|wrk|httpx] [--only throughput|sourcing] [--profile]
+                           [--client auto|wrk|httpx] [--only throughput|sourcing|webhooks]
+                           [--profile]
 
 For each backend, on a fresh database: channel `web` selling from the 200 locations of
 `availability.py` (20 warehouses, 180 stores, 140 of them ship-enabled) under a few buffer
@@ -23,14 +24,21 @@ Then sourcing alone: `omnistock.domain.sourcing.source` for a 10-line order over
 100 and 1,000 candidate locations (its own database), its time against the whole order's
 (`orders.place` of the same order in `db.run`, one thread), and how it grows from 100 to 1,000.
 
+Then what a webhook costs: `POST /v1/orders` on 1 worker with no webhook, then with a webhook
+subscribed to `*` whose receiver (a thread of this process on 127.0.0.1) answers 204,
+delivered by the server process's deliverer thread, then by `omnistock deliver` in a process
+of its own; the deliveries made during the run are counted, and how far behind the webhook
+was when the load stopped (a deliverer that falls behind costs the orders less than it should).
+
 It prints figures and ratios (the issue's targets: HTTP >= 0.5 x raw; sourcing <= 0.05 of the
-order; growth 100 -> 1,000 locations <= 10x). It never asserts a time. Machinery (PostgreSQL
-cluster, uvicorn, threaded runs, raw connections, the HTTP load and its figures, the 200
-locations) comes from `_harness.py`.
+order; growth 100 -> 1,000 locations <= 10x; orders with a webhook on `*` >= 0.9 x without).
+It never asserts a time. Machinery (PostgreSQL cluster, uvicorn, threaded runs, raw
+connections, the HTTP load and its figures, the 200 locations) comes from `_harness.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import datetime as dt
 import functools
@@ -51,9 +59,10 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +132,7 @@ WAREHOUSE_UNITS, STORE_UNITS = 1_000_000, 100_000
 #: The share of the items a store carries (warehouses carry them all).
 STORE_RANGE = 0.5
 ORDERS_PATH = "/v1/orders"
-HTTP_TARGET, SHARE_TARGET, GROWTH_TARGET = 0.5, 0.05, 10.0
+HTTP_TARGET, SHARE_TARGET, GROWTH_TARGET, WEBHOOK_TARGET = 0.5, 0.05, 10.0, 0.9
 #: Sourcing alone: the networks, the order's lines, and the customers it is shipped to.
 NETWORKS = (100, 1_000)
 SOURCING_LINES = 10
@@ -651,6 +660,116 @@ def throughput(
     return results, profile
 
 
+# --------------------------------------------------------------------------- a webhook's cost
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver that takes everything: 204, counted."""
+
+    protocol_version = "HTTP/1.1"  # keeps the deliverer's connection open
+    received = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        with _Receiver.lock:
+            _Receiver.received += 1
+        self.send_response(204)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def webhook_cost(url: str, options: Options, say: Callable[[str], None]) -> list[Result]:
+    """Orders per second on 1 worker without a webhook, then with one subscribed to `*`,
+    delivered by the server process, then by `omnistock deliver` beside it."""
+    bodies = order_bodies(BODIES, SEED)
+    key, env = server_env(url)
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    results = []
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as file:
+        file.write("".join(json.dumps(body) + "\n" for body in bodies))
+    try:
+        spec = orders_of(Path(file.name), key)
+        note = server_note(options.client_name, sqlite=url.startswith("sqlite"), workers=1)
+        variants = [("no webhook", False, None), ("a webhook on *, delivered by serve", True, None),
+                    ("a webhook on *, by omnistock deliver", True, "deliver")]  # fmt: skip
+        for label, subscribed, alone in variants:
+            name = f"HTTP POST {ORDERS_PATH}, {label}"
+            say(name)
+            settings = {**env, "OMNISTOCK_DELIVER_WEBHOOKS": "false" if alone else "true"}
+            with (
+                uvicorn_server(APP, workers=1, env=settings) as server,
+                _deliverer(url) if alone else contextlib.nullcontext(),
+            ):
+                hook = _subscribe(server.base, key, hook_url) if subscribed else None
+                sent_before = _Receiver.received
+                result = measure_load(
+                    name, "webhooks", server=server, spec=spec, options=options,
+                    clients=CLIENTS, workers=1, count=lambda: count_orders(url), note=note,
+                )  # fmt: skip
+                if hook is not None:
+                    result.note += _delivery_note(url, hook, _Receiver.received - sent_before)
+                    _unsubscribe(server.base, key, hook)
+                results.append(result)
+    finally:
+        os.unlink(file.name)
+        receiver.shutdown()
+    return results
+
+
+def _subscribe(base: str, key: str, hook_url: str) -> int:
+    import httpx
+
+    answer = httpx.post(
+        f"{base}/v1/webhooks",
+        json={"url": hook_url, "events": ["*"]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    answer.raise_for_status()
+    return int(answer.json()["id"])
+
+
+def _unsubscribe(base: str, key: str, hook: int) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"}
+    httpx.delete(f"{base}/v1/webhooks/{hook}", headers=headers).raise_for_status()
+
+
+@contextlib.contextmanager
+def _deliverer(url: str) -> Iterator[None]:
+    """`omnistock deliver` in a process of its own."""
+    command = [str(Path(sys.executable).parent / "omnistock"), "deliver", "--database", url]
+    env = {**os.environ, "OMNISTOCK_DATABASE_URL": url}
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def _delivery_note(url: str, hook: int, delivered: int) -> str:
+    """How many events the webhook took during the warm-up and the run, and how many it was
+    behind when the load stopped."""
+    database = Database(url)
+    try:
+        with database.reading() as reads:
+            row = reads.webhooks.get(hook)
+            behind = len(reads.events.read(after=row["cursor"], limit=1_000_000)) if row else 0
+    finally:
+        database.dispose()
+    return f"; {delivered:,} events delivered, {behind:,} behind at the end"
+
+
 # --------------------------------------------------------------------------- where the time goes
 
 
@@ -1044,6 +1163,7 @@ def sourcing_alone(url: str, say: Callable[[str], None]) -> list[SourcingFigures
 @dataclass
 class BackendReport(BackendRun):
     results: list[Result] = field(default_factory=list)
+    webhooks: list[Result] = field(default_factory=list)
     sourcing: list[SourcingFigures] = field(default_factory=list)
     profile: dict[str, Any] | None = None
 
@@ -1055,10 +1175,12 @@ def bench_backend(backend: str, url: str, server: str, options: Options) -> Back
         if options.only != "sourcing":
             say("catalogue, channel and rules (services), stock (bulk, through the ledger)")
             set_up(url)
-            report.results, report.profile = throughput(url, options, say)
+            if options.only != "webhooks":
+                report.results, report.profile = throughput(url, options, say)
+            report.webhooks = webhook_cost(url, options, say)
             say("ledger check")
             report.ledger_drifts = ledger_drifts(url)
-        if options.only != "throughput":
+        if options.only in (None, "sourcing"):
             report.sourcing = sourcing_alone(url, say)
     return report
 
@@ -1088,6 +1210,17 @@ def ratios(report: BackendReport) -> list[dict[str, Any]]:
             name = f"orders: HTTP ({workers}w) ÷ service"
             rows.append(ratio_row(name, http.per_second, service.per_second, None))
     return rows
+
+
+def webhook_ratios(results: Sequence[Result]) -> list[dict[str, Any]]:
+    if not results:
+        return []
+    without, *with_hooks = results
+    return [
+        ratio_row(f"orders: HTTP (1w), {r.name.split(', ', 1)[1]} ÷ none", r.per_second,
+                  without.per_second, WEBHOOK_TARGET)
+        for r in with_hooks
+    ]  # fmt: skip
 
 
 def sourcing_ratios(figures: Sequence[SourcingFigures]) -> list[dict[str, Any]]:
@@ -1147,6 +1280,14 @@ def print_report(report: BackendReport, options: Options) -> None:
         console.print(ledger_replay(report.backend, report.ledger_drifts))
         title = f"{report.backend}: orders per second, ratios"
         console.print(ratio_table(title, ratios(report), extra=vs_full("all the app")))
+    if report.webhooks:
+        title = f"{report.backend}: orders with and without a webhook ({options.seconds:g} s each)"
+        console.print(
+            results_table(title, report.webhooks, unit="orders/s", cpu="CPU ms/order",
+                          refused="refused (409)")
+        )  # fmt: skip
+        cost = webhook_ratios(report.webhooks)
+        console.print(ratio_table(f"{report.backend}: a webhook's cost", cost))
     if report.sourcing:
         table = Table(
             title=f"{report.backend}: sourcing a {SOURCING_LINES}-line order alone "
@@ -1225,6 +1366,8 @@ def as_json(report: BackendReport) -> dict[str, Any]:
         "server": report.server,
         "results": [{**asdict(r), "per_second": r.per_second} for r in report.results],
         "ratios": ratios(report) if report.results else [],
+        "webhooks": [{**asdict(r), "per_second": r.per_second} for r in report.webhooks],
+        "webhook_ratios": webhook_ratios(report.webhooks),
         "sourcing": [
             {
                 **asdict(f),
@@ -1246,7 +1389,9 @@ def as_json(report: BackendReport) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__, seconds=8.0, seconds_help="per timed measurement")
-    parser.add_argument("--only", choices=["throughput", "sourcing"], help="one part only")
+    parser.add_argument(
+        "--only", choices=["throughput", "sourcing", "webhooks"], help="one part only"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the 1-worker server taking orders"
     )

@@ -151,16 +151,15 @@ def api_server(
     workers: int,
     log_path: Path,
     admin_key: str = ADMIN_KEY,
-    settings: dict[str, str] | None = None,
+    **settings: str,
 ) -> Iterator[ApiServer]:
     """uvicorn serving the API with `workers` processes on a free port, the schema migrated
-    first; its output goes to `log_path`; `settings` are more OMNISTOCK_ settings
-    (`{"stream_poll_seconds": "0.1"}`)."""
+    first; its output goes to `log_path`; `settings` as for `omnistock_env`."""
     database = Database(database_url)
     database.migrate()
     database.dispose()
     port = free_port()
-    env = omnistock_env(database_url=database_url, admin_key=admin_key, **(settings or {}))
+    env = omnistock_env(database_url=database_url, admin_key=admin_key, **settings)
     command = [
         *(sys.executable, "-m", "uvicorn", "omnistock.api.app:create_app_from_env", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -142,11 +142,24 @@ def _welcome(settings: Settings, shown: str, origin: str) -> None:
 def run_worker(database: DatabaseOption = None) -> None:
     """Run the periodic jobs alone until SIGINT or SIGTERM (serve runs them too): release
     expired holds, expire uncollected pickups, republish the ATS, forget old idempotency keys."""
+    _run_until_signalled(database, worker.run, "Worker")
+
+
+@app.command("deliver")
+def run_deliverer(database: DatabaseOption = None) -> None:
+    """Deliver webhooks alone until SIGINT or SIGTERM (serve does it too, unless
+    OMNISTOCK_DELIVER_WEBHOOKS=false): one deliverer at a time delivers, across processes."""
+    _run_until_signalled(database, worker.deliver, "Deliverer")
+
+
+def _run_until_signalled(
+    database: str | None, loop: Callable[[Settings, Database, threading.Event], None], name: str
+) -> None:
     settings = _settings(database)
     db = _open(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
-    console.print(f"Worker running on {shown}; stop it with Ctrl+C or SIGTERM.", soft_wrap=True)
+    console.print(f"{name} running on {shown}; stop it with Ctrl+C or SIGTERM.", soft_wrap=True)
     stop = threading.Event()
 
     def ask_to_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -155,7 +168,7 @@ def run_worker(database: DatabaseOption = None) -> None:
     previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     # The loop runs in a thread: the signal handler then never sets `stop` while this
     # thread holds its lock (in stop.wait), which would deadlock.
-    jobs = threading.Thread(target=worker.run, args=(settings, db, stop), name="worker")
+    jobs = threading.Thread(target=loop, args=(settings, db, stop), name=name.lower())
     jobs.start()
     try:
         while jobs.is_alive():
@@ -166,7 +179,7 @@ def run_worker(database: DatabaseOption = None) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         db.dispose()
-    console.print("Worker stopped.")
+    console.print(f"{name} stopped.")
 
 
 @relay_app.command("nats")

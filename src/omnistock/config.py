@@ -47,6 +47,24 @@ class Settings(BaseSettings):
         le=1,
         description="Live stream: how often each server process reads the event feed",
     )
+    deliver_webhooks: bool = Field(
+        True, description="serve delivers webhooks too (one process at a time, by a lease)"
+    )
+    webhook_retry_base_seconds: float = Field(
+        5.0, ge=0, le=3600, description="Webhooks: the first retry delay; later ones are multiples"
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="Webhooks: a receiver answers within this or is retried"
+    )
+    webhook_poll_seconds: float = Field(
+        0.5, gt=0, le=60, description="Webhooks: how often the deliverer looks for new events"
+    )
+    webhook_lease_seconds: float = Field(
+        10.0, gt=0, le=600, description="Webhooks: a deliverer silent this long is taken over"
+    )
+    webhook_concurrency: int = Field(
+        8, ge=1, le=256, description="Webhooks: how many receivers are called at once"
+    )
 
     def order_policy(self) -> OrderPolicy:
         costs = Costs(per_shipment=self.shipment_cost, per_km=self.cost_per_km)

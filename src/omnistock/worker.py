@@ -1,9 +1,13 @@
 """The periodic jobs: release expired holds, expire uncollected pickups, publish the ATS a
-configuration change moved, forget old idempotency keys.
+configuration change moved, forget old idempotency keys; and webhook delivery.
 
-`run` is one loop over them, until its stop event is set. `omnistock serve` runs it in a
+`run` is one loop over the jobs, until its stop event is set. `omnistock serve` runs it in a
 thread of each server process; `omnistock worker` runs it alone, in a process of its own.
 Every job calls the services, in short transactions, so several loops may run at once.
+
+`deliver` is the webhook deliverer's loop (`omnistock.events.delivery`): `serve` runs it in
+a thread of each server process too, `omnistock deliver` alone; one of them at a time
+delivers (the others wait for its lease to expire).
 """
 
 from __future__ import annotations
@@ -53,6 +57,13 @@ def run(settings: Settings, database: Database, stop: threading.Event) -> None:
         except Exception:
             log.exception("housekeeping failed")
         stop.wait(_SWEEP_SECONDS)
+
+
+def deliver(settings: Settings, database: Database, stop: threading.Event) -> None:
+    """Deliver webhooks until `stop` is set, whenever this process holds the lease."""
+    from omnistock.events.delivery import Deliverer
+
+    Deliverer(settings, database).run(stop)
 
 
 def _sweep_holds(database: Database, stop: threading.Event) -> None:

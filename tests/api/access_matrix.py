@@ -88,8 +88,15 @@ class World:
     def rule(self) -> int:
         return int(self.ok("POST", "/v1/buffer-rules", {"channel": CHANNEL, "units": 1})["id"])
 
+    def webhook(self) -> str:
+        return str(self.ok("POST", "/v1/webhooks", WEBHOOK)["id"])
+
     def key(self) -> str:
         return str(self.ok("POST", "/v1/keys", {"name": "spare", "role": "viewer"})["id"])
+
+
+#: A receiver nobody listens at: nothing delivers in these tests (no deliverer runs).
+WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "events": ["order.*"]}
 
 
 def hold_body() -> dict[str, Any]:
@@ -258,4 +265,28 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ("GET", "/v1/keys"): lambda w: ("GET", "/v1/keys", None),
     ("GET", "/v1/keys/{id}"): lambda w: ("GET", f"/v1/keys/{w.key()}", None),
     ("DELETE", "/v1/keys/{id}"): lambda w: ("DELETE", f"/v1/keys/{w.key()}", None),
+    ("POST", "/v1/webhooks"): lambda w: ("POST", "/v1/webhooks", WEBHOOK),
+    ("GET", "/v1/webhooks"): lambda w: ("GET", "/v1/webhooks", None),
+    ("GET", "/v1/webhooks/{id}"): lambda w: ("GET", f"/v1/webhooks/{w.webhook()}", None),
+    ("PATCH", "/v1/webhooks/{id}"): lambda w: (
+        "PATCH",
+        f"/v1/webhooks/{w.webhook()}",
+        {"enabled": False},
+    ),
+    ("DELETE", "/v1/webhooks/{id}"): lambda w: ("DELETE", f"/v1/webhooks/{w.webhook()}", None),
+    ("GET", "/v1/webhooks/{id}/deliveries"): lambda w: (
+        "GET",
+        f"/v1/webhooks/{w.webhook()}/deliveries",
+        None,
+    ),
+    ("POST", "/v1/webhooks/{id}/replay"): lambda w: (
+        "POST",
+        f"/v1/webhooks/{w.webhook()}/replay",
+        {"after": 0},
+    ),
+    ("POST", "/v1/webhooks/{id}/ping"): lambda w: (
+        "POST",
+        f"/v1/webhooks/{w.webhook()}/ping",
+        None,
+    ),
 }

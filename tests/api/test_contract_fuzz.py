@@ -73,7 +73,9 @@ def test_every_link_names_an_operation_of_the_document_and_its_parameters(
 def test_a_live_server_answers_thousands_of_generated_requests_as_its_openapi_documents(
     database_url: str, tmp_path: Path
 ) -> None:
-    with api_server(database_url, workers=1, log_path=tmp_path / "server.log") as server:
+    # No deliverer: the webhooks the fuzzer creates point at made-up hosts.
+    log_path = tmp_path / "server.log"
+    with api_server(database_url, workers=1, log_path=log_path, deliver_webhooks="false") as server:
         started = time.monotonic()
         run = _schemathesis(server.url, tmp_path)
         elapsed = time.monotonic() - started

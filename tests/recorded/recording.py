@@ -42,6 +42,8 @@ _UUID = re.compile(
     r"|\b[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}\b"
 )
 TIME = "<time>"
+#: A webhook's signing secret (random): `whsec_` and base64.
+_SECRET = re.compile(r"whsec_[A-Za-z0-9+/]+=*")
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Normaliser:
     - clock times (`created_at`, `expires_at`, a movement's `at`, an ETA the demo set from
       its clock…) become `<time>`. A time that the session itself sent in a request body (a
       fixed ETA) is not the clock's and stays as it is, so that its rendering is checked;
+    - a webhook's signing secret becomes `whsec_<secret>`;
     - random UUIDs become `<uuid-1>`, `<uuid-2>`… numbered by first appearance in the whole
       session, requests included, so the same id is the same placeholder everywhere (a hold's
       id in its answer, in the path that reads it, in the order that uses it); written as 32
@@ -66,7 +69,7 @@ class Normaliser:
         return self.answer(text)
 
     def answer(self, text: str) -> str:
-        text = _UUID.sub(self._uuid, text)
+        text = _UUID.sub(self._uuid, _SECRET.sub("whsec_<secret>", text))
         return _TIME.sub(lambda m: m[0] if m[0] in self._sent_times else TIME, text)
 
     def _uuid(self, match: re.Match[str]) -> str:

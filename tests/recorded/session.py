@@ -5,7 +5,7 @@ It runs on a freshly loaded demo (`omnistock demo`, seed 7) and touches every ro
 v1 API, reads and writes, successes and refusals, in the order an integrator, a store and
 the operations team would: the front door, the catalogue, stock and its ledger, channels and
 buffers, availability, holds, orders, fulfilment, returns, transfers, the event feed, keys
-with narrower scopes, and the edges of the HTTP contract.
+with narrower scopes, the edges of the HTTP contract, and webhooks.
 
 What it sends comes from the demo (its stores, skus and orders `demo-0xxx`, known from seed
 7) or from earlier answers (ids, the next page); so the requests are the same on every run
@@ -97,6 +97,7 @@ def play(s: Driver) -> None:
     edges(s)
     the_day_after(s, story)
     last(s, story)
+    webhooks(s)
 
 
 def order(channel: str, lines: list[tuple[str, int, str]], **fields: Any) -> dict[str, Any]:
@@ -651,3 +652,23 @@ def last(s: Driver, story: Story) -> None:
     s.post("/v1/orders", ended, expect=409)
     lots = [(WIDE_TROUSERS, 40, "54.90")]
     s.post("/v1/orders", order("marketplace-fashion", lots, external_id="mf-88120"), expect=409)
+
+
+def webhooks(s: Driver) -> None:
+    """The test client runs no deliverer: nothing is sent, the ping stays pending."""
+    s.part("webhooks: subscribe, change, ping, deliveries, replay, refusals, delete")
+    body = {"url": "https://erp.example.com/omnistock", "events": ["order.*"], "description": "ERP"}
+    hook = s.post("/v1/webhooks", body, expect=201)
+    path = f"/v1/webhooks/{hook['id']}"
+    s.get("/v1/webhooks")
+    s.get(path)
+    s.patch(path, {"events": ["order.*", "availability.changed"], "enabled": False})
+    s.post(f"{path}/ping", expect=202)
+    s.get(f"{path}/deliveries")
+    s.post(f"{path}/replay", {"after": hook["delivered_through"] - 3})
+    s.post(f"{path}/replay", {"after": hook["delivered_through"] + 1}, expect=422)
+    s.post("/v1/webhooks", {**body, "url": "ftp://erp.example.com/"}, expect=422)
+    s.post("/v1/webhooks", {**body, "events": ["order.shipped"]}, expect=422)
+    s.get("/v1/webhooks", key="viewer", expect=403)
+    s.delete(path, expect=204)
+    s.get(path, expect=404)

@@ -26,6 +26,7 @@ from omnistock.api.routes import (
     returns,
     stock,
     transfers,
+    webhooks,
 )
 from omnistock.api.schemas.health import Health
 from omnistock.config import Settings
@@ -45,6 +46,10 @@ def create_app(
             threading.Thread(
                 target=worker.run, args=(settings, database, stop), daemon=True
             ).start()
+            if settings.deliver_webhooks:
+                threading.Thread(
+                    target=worker.deliver, args=(settings, database, stop), daemon=True
+                ).start()
         hub = app.state.events_hub = EventHub(
             DatabaseSource(database),
             poll_seconds=settings.stream_poll_seconds,
@@ -85,6 +90,7 @@ def create_app(
         transfers.router,
         events.router,
         keys.router,
+        webhooks.router,
     ):
         app.include_router(router, prefix="/v1")
     _complete_openapi(app)

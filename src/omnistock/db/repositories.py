@@ -30,6 +30,7 @@ from omnistock.db import reservations as holds_sql
 from omnistock.db import returns as returns_sql
 from omnistock.db import stock as stock_sql
 from omnistock.db import transfers as transfers_sql
+from omnistock.db import webhooks as webhooks_sql
 
 if TYPE_CHECKING:
     from omnistock.db.uow import ReadUnit, UnitOfWork
@@ -231,6 +232,31 @@ class Keys(KeysReads, WriteRepository):
     delete = _on_conn(keys.delete)
     replace = _on_conn(keys.replace)
     touch = _on_conn(keys.touch)
+
+
+class WebhooksReads(Repository):
+    get = _on_conn(webhooks_sql.get)
+    list_all = _on_conn(webhooks_sql.list_all)
+    last_seq = _on_conn(webhooks_sql.last_seq)
+    pending = _on_conn(webhooks_sql.pending)
+    oldest_pending_at = _on_conn(webhooks_sql.oldest_pending_at)
+    queued_pings = _on_conn(webhooks_sql.queued_pings)
+    deliveries = _on_conn(webhooks_sql.deliveries)
+    count_outcomes = _on_conn(webhooks_sql.count_outcomes)
+
+
+class Webhooks(WebhooksReads, WriteRepository):
+    add = _on_conn(webhooks_sql.add)
+    change = _on_conn(webhooks_sql.change)
+    remove = _on_conn(webhooks_sql.remove)
+    advance = _on_conn(webhooks_sql.advance)
+    postpone = _on_conn(webhooks_sql.postpone)
+    give_up = _on_conn(webhooks_sql.give_up)
+    record = _on_conn(webhooks_sql.record)
+    queue_ping = _on_conn(webhooks_sql.queue_ping)
+    settle = _on_conn(webhooks_sql.settle)
+    take_lease = _on_conn(webhooks_sql.take_lease)
+    release_lease = _on_conn(webhooks_sql.release_lease)
 
 
 class Idempotency(WriteRepository):

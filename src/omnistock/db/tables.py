@@ -447,3 +447,42 @@ transfer_lines = Table(
     ),
     Index("ix_transfer_lines_sku", "sku", "transfer_id"),
 )
+
+#: Where events are POSTed (the Standard Webhooks way), and how far each webhook got:
+#: `cursor` is the seq of the last event delivered or given up; `failures` counts the failed
+#: tries of the event after it, the next of which is due at `next_try_at`.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", String(200)),
+    Column("secret", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("cursor", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("next_try_at", UTCDateTime),
+    Column("disabled_reason", String(200)),
+)
+
+#: Every try of a delivery (`seq` NULL: a ping), and the events given up on, as `failed`.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("webhook_id", BigId, ForeignKey("webhooks.id"), nullable=False),
+    Column("seq", BigInteger),
+    Column("type", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(200)),
+    Column("duration_ms", Integer),
+    Column("next_try_at", UTCDateTime),
+    CheckConstraint("outcome IN ('delivered', 'retrying', 'failed', 'pending')", name="outcome"),
+    Index("ix_webhook_deliveries_webhook_id", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_outcome", "outcome", "webhook_id"),
+)

@@ -95,6 +95,10 @@ class ReadUnit:
     def keys(self) -> repositories.KeysReads:
         return repositories.KeysReads(self)
 
+    @cached_property
+    def webhooks(self) -> repositories.WebhooksReads:
+        return repositories.WebhooksReads(self)
+
     def rulebook(self, skus: Sequence[str] = ()) -> tuple[Rulebook, dict[str, list[BufferRule]]]:
         """The configuration and the buffer rules naming each of `skus`."""
         return self.configuration.current(self.conn, skus)
@@ -167,6 +171,10 @@ class UnitOfWork(ReadUnit):
     @cached_property
     def keys(self) -> repositories.Keys:
         return repositories.Keys(self)
+
+    @cached_property
+    def webhooks(self) -> repositories.Webhooks:
+        return repositories.Webhooks(self)
 
     @cached_property
     def idempotency(self) -> repositories.Idempotency:
