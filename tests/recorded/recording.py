@@ -44,6 +44,9 @@ _UUID = re.compile(
 TIME = "<time>"
 #: A webhook's signing secret (random): `whsec_` and base64.
 _SECRET = re.compile(r"whsec_[A-Za-z0-9+/]+=*")
+#: An API key's secret and its id (random).
+_KEY_SECRET = re.compile(r"osk_[A-Za-z0-9_-]{43}")
+_KEY_ID = re.compile(r"\bkey_[0-9a-f]{16}\b")
 
 
 @dataclass
@@ -53,7 +56,8 @@ class Normaliser:
     - clock times (`created_at`, `expires_at`, a movement's `at`, an ETA the demo set from
       its clock…) become `<time>`. A time that the session itself sent in a request body (a
       fixed ETA) is not the clock's and stays as it is, so that its rendering is checked;
-    - a webhook's signing secret becomes `whsec_<secret>`;
+    - a webhook's signing secret becomes `whsec_<secret>`, an API key's `osk_<secret>`, and
+      an API key's id `key_<N>`, numbered by first appearance like UUIDs;
     - random UUIDs become `<uuid-1>`, `<uuid-2>`… numbered by first appearance in the whole
       session, requests included, so the same id is the same placeholder everywhere (a hold's
       id in its answer, in the path that reads it, in the order that uses it); written as 32
@@ -61,6 +65,7 @@ class Normaliser:
     """
 
     _uuids: dict[str, int] = field(default_factory=dict)
+    _key_ids: dict[str, int] = field(default_factory=dict)
     _sent_times: set[str] = field(default_factory=set)
 
     def request(self, text: str) -> str:
@@ -70,7 +75,12 @@ class Normaliser:
 
     def answer(self, text: str) -> str:
         text = _UUID.sub(self._uuid, _SECRET.sub("whsec_<secret>", text))
+        text = _KEY_ID.sub(self._key_id, _KEY_SECRET.sub("osk_<secret>", text))
         return _TIME.sub(lambda m: m[0] if m[0] in self._sent_times else TIME, text)
+
+    def _key_id(self, match: re.Match[str]) -> str:
+        n = self._key_ids.setdefault(match[0], len(self._key_ids) + 1)
+        return f"key_<{n}>"
 
     def _uuid(self, match: re.Match[str]) -> str:
         found = match[0]
@@ -113,7 +123,7 @@ class Driver:
     """
 
     client: TestClient
-    keys: Mapping[str, Mapping[str, str]]
+    keys: dict[str, Mapping[str, str]]
     expected: list[dict[str, Any]] | None = None
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     normaliser: Normaliser = field(default_factory=Normaliser)

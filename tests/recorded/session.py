@@ -5,7 +5,7 @@ It runs on a freshly loaded demo (`omnistock demo`, seed 7) and touches every ro
 v1 API, reads and writes, successes and refusals, in the order an integrator, a store and
 the operations team would: the front door, the catalogue, stock and its ledger, channels and
 buffers, availability, holds, orders, fulfilment, returns, transfers, the event feed, keys
-with narrower scopes, the edges of the HTTP contract, and webhooks.
+with narrower scopes, the edges of the HTTP contract, webhooks, and API keys.
 
 What it sends comes from the demo (its stores, skus and orders `demo-0xxx`, known from seed
 7) or from earlier answers (ids, the next page); so the requests are the same on every run
@@ -98,6 +98,7 @@ def play(s: Driver) -> None:
     the_day_after(s, story)
     last(s, story)
     webhooks(s)
+    api_keys(s)
 
 
 def order(channel: str, lines: list[tuple[str, int, str]], **fields: Any) -> dict[str, Any]:
@@ -545,6 +546,9 @@ def events(s: Driver) -> None:
     s.get("/v1/events", params={"limit": 0}, expect=422)
     s.get("/v1/events", params={"after": -1}, expect=422)
     s.get("/v1/events", params={"limit": 1}, key="store", expect=403)
+    # the live stream never ends: only its refusals, made before anything streams
+    s.get("/v1/events/stream", params={"types": "order.shipped"}, expect=422)
+    s.get("/v1/events/stream", key="store", expect=403)
 
 
 def scopes(s: Driver, story: Story) -> None:
@@ -672,3 +676,23 @@ def webhooks(s: Driver) -> None:
     s.get("/v1/webhooks", key="viewer", expect=403)
     s.delete(path, expect=204)
     s.get(path, expect=404)
+
+
+def api_keys(s: Driver) -> None:
+    s.part("API keys: a store tablet's key, its reach, refusals, revoked")
+    tablet = s.post(
+        "/v1/keys",
+        {"name": "Marais pop-up tablet", "role": "store", "locations": [POPUP]},
+        expect=201,
+    )
+    s.keys["tablet"] = {"Authorization": f"Bearer {tablet['secret']}"}
+    s.get(f"/v1/keys/{tablet['id']}")
+    s.get("/v1/fulfillments", params={"limit": 2}, key="tablet")
+    s.get("/v1/fulfillments", params={"location": PARIS}, key="tablet", expect=403)
+    sale = {"location": PARIS, "sku": SUN_M, "type": "sale", "quantity": 1}
+    s.post("/v1/stock/movements", sale, key="tablet", expect=403)
+    s.post("/v1/keys", {"name": "connector", "role": "integration"}, expect=422)
+    s.post("/v1/keys", {"name": "mine", "role": "admin"}, key="tablet", expect=403)
+    s.get("/v1/keys")
+    s.delete(f"/v1/keys/{tablet['id']}", expect=204)
+    s.get("/v1/locations", key="tablet", expect=401)
