@@ -13,8 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from omnistock.db import Database
-from omnistock.events.delivery import render
-from omnistock.events.feed import feed
+from omnistock.events.feed import feed, render
 from scoped_keys import key_with
 
 RECEIVER = "https://erp.example.com/omnistock/hooks"

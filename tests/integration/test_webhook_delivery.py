@@ -20,8 +20,8 @@ from omnistock.config import Settings
 from omnistock.db import Database, UnitOfWork
 from omnistock.domain.events import Event
 from omnistock.domain.webhooks import tries
-from omnistock.events.delivery import Deliverer, render
-from omnistock.events.feed import feed
+from omnistock.events.delivery import Deliverer
+from omnistock.events.feed import feed, render
 from omnistock.services import webhooks
 from receiver import Answer, Received, Receiver, always, receiving
 

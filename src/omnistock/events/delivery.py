@@ -22,7 +22,6 @@ has webhook-id `ping-<delivery id>` and seq 0 (no event has it). Redirects are n
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import random
 import threading
@@ -32,7 +31,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from standardwebhooks import Webhook
 
@@ -40,31 +38,14 @@ from omnistock.config import Settings
 from omnistock.db import Database, outage_of
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.webhooks import PING, check_url, subscription
+from omnistock.events.feed import render
 from omnistock.services import webhooks as service
 
 log = logging.getLogger("omnistock.webhooks")
 LEASE = "webhooks"
-_BATCH = 100
+_BATCH = 200
 _SEQUENCE_MOST = 1000
 _READ_CAP = 64 * 1024
-
-
-class EventJson(BaseModel):
-    """One event as the feed's answer model (`EventOut`) renders it."""
-
-    seq: int
-    type: str
-    at: dt.datetime
-    data: dict[str, Any]
-
-
-def render(event: dict[str, Any]) -> bytes:
-    """The event's JSON as the feed answers it: pydantic's JSON values, compact, as
-    FastAPI's JSONResponse writes them."""
-    value = EventJson.model_validate(event).model_dump(mode="json")
-    return json.dumps(
-        value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode()
 
 
 def signed_headers(secret: str, message_id: str, body: bytes, now: dt.datetime) -> dict[str, str]:
@@ -162,7 +143,11 @@ class Deliverer:
             self._send_pings(hook)
             now = dt.datetime.now(dt.UTC)
             if hook["enabled"] and (hook["next_try_at"] is None or hook["next_try_at"] <= now):
-                self._send_events(hook, stop)
+                while self._send_events(hook, stop) == _BATCH:  # more may wait: no pause
+                    with self.database.reading() as reads:
+                        hook = reads.webhooks.get(webhook_id)
+                    if hook is None or not hook["enabled"]:
+                        return
         except DBAPIError as error:
             log.warning("webhook %s: the database failed: %s", webhook_id, error.orig)
         except Exception:
@@ -181,8 +166,9 @@ class Deliverer:
     def _settle(self, delivery_id: int, values: dict[str, Any]) -> None:
         self.database.run(lambda uow: uow.webhooks.settle(delivery_id, values=values))
 
-    def _send_events(self, hook: dict[str, Any], stop: threading.Event) -> None:
-        """Send the webhook's next batch, in order, until one fails."""
+    def _send_events(self, hook: dict[str, Any], stop: threading.Event) -> int:
+        """Send the webhook's next batch, in order, until one fails; answers how many were
+        delivered."""
         start = hook["cursor"]
         with self.database.reading() as reads:
             batch = reads.webhooks.pending(
@@ -195,12 +181,13 @@ class Deliverer:
             attempt = self._post(hook, str(event["seq"]), event)
             if not _succeeded(attempt):
                 self._record_failure(hook, start, succeeded, attempt)
-                return
+                return 0
             succeeded.append({**attempt, "outcome": "delivered"})
         if succeeded:
             self.database.run(
                 lambda uow: service.delivered(uow, hook["id"], start=start, tries=succeeded)
             )
+        return len(succeeded)
 
     def _record_failure(
         self,
