@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -146,30 +147,41 @@ class ApiServer:
 
 @contextlib.contextmanager
 def api_server(
-    database_url: str, *, workers: int, log_path: Path, admin_key: str = ADMIN_KEY
+    database_url: str,
+    *,
+    workers: int,
+    log_path: Path,
+    admin_key: str = ADMIN_KEY,
+    **settings: str,
 ) -> Iterator[ApiServer]:
     """uvicorn serving the API with `workers` processes on a free port, the schema migrated
-    first; its output goes to `log_path`."""
+    first; its output goes to `log_path`; `settings` as in `omnistock_env`. Several workers
+    share their metrics in a fresh directory, as under `omnistock serve`."""
     database = Database(database_url)
     database.migrate()
     database.dispose()
     port = free_port()
-    env = omnistock_env(database_url=database_url, admin_key=admin_key)
+    env = omnistock_env(database_url=database_url, admin_key=admin_key, **settings)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [
         *(sys.executable, "-m", "uvicorn", "omnistock.api.app:create_app_from_env", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
         "--no-access-log",
     ]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        wait_until_healthy(server.url, process, log_path.read_text)
-        yield server
-    finally:
-        stop(process)
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            shared = stack.enter_context(tempfile.TemporaryDirectory(dir=log_path.parent))
+            env["PROMETHEUS_MULTIPROC_DIR"] = shared
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
+        try:
+            wait_until_healthy(server.url, process, log_path.read_text)
+            yield server
+        finally:
+            stop(process)
 
 
 # --------------------------------------------------------------------------- both

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     pickup_expiry_days: int = Field(
         7, ge=1, le=365, description="Days a pickup order waits, ready, before it expires"
     )
+    metrics: bool = Field(True, description="Serve GET /metrics (Prometheus text format)")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON line per request (and per log record)"
+    )
 
     def order_policy(self) -> OrderPolicy:
         costs = Costs(per_shipment=self.shipment_cost, per_km=self.cost_per_km)

@@ -17,6 +17,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from omnistock.api.metrics import Metrics
 from omnistock.api.schemas.common import TOKEN_PATTERN
 from omnistock.config import Settings
 from omnistock.db import Database, ReadUnit, UnitOfWork
@@ -34,6 +35,7 @@ class AppContext:
 
     settings: Settings
     database: Database
+    metrics: Metrics | None = None  # None: OMNISTOCK_METRICS=false
     _keys: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = field(
@@ -131,6 +133,7 @@ def scope(name: str) -> Any:
         principal = ctx.known_principal(key) or await run_in_threadpool(ctx.look_up, key)
         if principal is None:
             raise Unauthorized("this API key is not valid")
+        request.state.key_id = principal.id  # for the request's log line
         if not principal.allows(name):
             raise Forbidden(f"this API key lacks the scope {name!r}")
         return Caller(principal, ctx.database, ctx.writer())
