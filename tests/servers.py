@@ -62,6 +62,7 @@ class Server:
     url: str
     output: str  # what serve printed before handing over to uvicorn
     admin_key: str
+    later: queue.Queue[str | None]  # each line printed since, then None once it has ended
 
     def locations(self, key: str) -> httpx.Response:
         return httpx.get(
@@ -71,14 +72,24 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    database_url: str, *, admin_key: str | None = None, demo: bool = False
+    database_url: str,
+    *,
+    admin_key: str | None = None,
+    demo: bool = False,
+    workers: int = 1,
+    environment: dict[str, str] | None = None,
+    **settings: str,
 ) -> Iterator[Server]:
     """`omnistock serve` on a free port until its API answers (with `demo`, `--demo`: the demo
-    retailer loaded first); stopped (whole group) on exit."""
+    retailer loaded first; `--workers`; `settings` as in `omnistock_env`, `environment` as
+    is); stopped (whole group) on exit."""
     assert OMNISTOCK.exists(), f"the console script is not installed at {OMNISTOCK}"
-    env = omnistock_env() if admin_key is None else omnistock_env(admin_key=admin_key)
+    if admin_key is not None:
+        settings["admin_key"] = admin_key
+    env = {**omnistock_env(**settings), **(environment or {})}
     port = free_port()
     command = [str(OMNISTOCK), "serve", "--database", database_url, *(["--demo"] if demo else [])]
+    command += ["--workers", str(workers)]
     process = start([*command, "--host", "127.0.0.1", "--port", str(port)], env)
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=read_lines, args=(process, lines), daemon=True)
@@ -89,7 +100,7 @@ def serving(
         assert key is not None, output
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, process, lambda: output)
-        yield Server(url=url, output=output, admin_key=key.group(1))
+        yield Server(url=url, output=output, admin_key=key.group(1), later=lines)
     finally:
         stop(process)
         reader.join(STOP_SECONDS)

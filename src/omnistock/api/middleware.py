@@ -23,9 +23,9 @@ _log = logging.getLogger(REQUESTS)
 
 
 class RequestTelemetry:
-    """Give every request an id, say it in the answer's `X-Request-ID`, and once the answer
-    has started, count and time it per route template (`metrics`) and log it as one line
-    (`log_requests`).
+    """Give every request an id, say it in the answer's `X-Request-ID`, and count and time it
+    per route template (`metrics`) and log it as one line (`log_requests`) just before the
+    answer's last part leaves, so that a client holding the answer finds it counted.
 
     The id is the client's `X-Request-ID` when it is a sane token (1 to 128 letters, digits
     and `._:+/=~-`), else a new one. This middleware is the outermost of the app's, so
@@ -48,12 +48,16 @@ class RequestTelemetry:
         request_id = _request_id(scope)
         header = (b"x-request-id", request_id.encode())
         status = 0
+        counted = False
 
         async def answer(message: Message) -> None:
-            nonlocal status
+            nonlocal status, counted
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif not message.get("more_body", False):  # the last part: counted before it leaves
+                counted = True
+                self._answered(scope, request_id, status, time.perf_counter() - started)
             await send(message)
 
         try:
@@ -63,7 +67,7 @@ class RequestTelemetry:
                 await internal_error()(scope, receive, answer)
             raise
         finally:
-            if status:  # else the client left before any answer
+            if status and not counted:  # the answer broke off (no status: the client left)
                 self._answered(scope, request_id, status, time.perf_counter() - started)
 
     def _answered(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
