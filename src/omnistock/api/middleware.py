@@ -71,6 +71,8 @@ class RequestTelemetry:
                 self._answered(scope, request_id, status, time.perf_counter() - started)
 
     def _answered(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        if self.metrics is None and not self.log_requests:
+            return
         route = self.templates.of(scope)
         if self.metrics is not None:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
