@@ -561,10 +561,11 @@ def uvicorn_server(
     ]  # fmt: skip
     if app_dir is not None:
         command += ["--app-dir", str(app_dir)]
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryDirectory() as metrics:
+        shared = {"PROMETHEUS_MULTIPROC_DIR": metrics} if workers > 1 else {}  # as serve does
         process = subprocess.Popen(
             command,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **shared},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -43,6 +43,7 @@ import cProfile
 import datetime as dt
 import functools
 import io
+import itertools
 import json
 import math
 import os
@@ -585,6 +586,7 @@ class Options:
     loader: Loader
     profile: bool
     only: str | None
+    metrics_off_too: bool = False
 
 
 def throughput(
@@ -637,18 +639,21 @@ def throughput(
         file.write("".join(json.dumps(body) + "\n" for body in bodies))
     try:
         spec = orders_of(Path(file.name), key)
-        for workers in (1, 2):
-            say(f"HTTP POST {ORDERS_PATH}, {workers} worker(s), {CLIENTS} clients")
+        metrics = (True, False) if options.metrics_off_too else (True,)
+        for workers, measured in itertools.product((1, 2), metrics):
+            name = f"HTTP POST {ORDERS_PATH}" + ("" if measured else " (metrics off)")
+            say(f"{name}, {workers} worker(s), {CLIENTS} clients")
             note = server_note(options.client_name, sqlite=sqlite, workers=workers)
-            with uvicorn_server(APP, workers=workers, env=env) as server:
+            switch = {} if measured else {"OMNISTOCK_METRICS": "false"}
+            with uvicorn_server(APP, workers=workers, env={**env, **switch}) as server:
                 results.append(
                     measure_load(
-                        f"HTTP POST {ORDERS_PATH}", "http", server=server, spec=spec,
+                        name, "http", server=server, spec=spec,
                         options=options, clients=CLIENTS, workers=workers,
                         count=lambda: count_orders(url), note=note,
                     )
                 )  # fmt: skip
-                if options.profile and workers == 1:
+                if options.profile and workers == 1 and measured:
                     say(
                         f"py-spy on the 1-worker server under the same load ({options.seconds:g} s)"
                     )
@@ -1209,6 +1214,11 @@ def ratios(report: BackendReport) -> list[dict[str, Any]]:
         if http is not None and service is not None:
             name = f"orders: HTTP ({workers}w) ÷ service"
             rows.append(ratio_row(name, http.per_second, service.per_second, None))
+        off = next((r for r in report.results if r.name.endswith("(metrics off)")
+                    and r.workers == workers), None)  # fmt: skip
+        if http is not None and off is not None:
+            name = f"orders: HTTP ({workers}w), metrics on ÷ off"
+            rows.append(ratio_row(name, http.per_second, off.per_second, None))
     return rows
 
 
@@ -1395,12 +1405,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the 1-worker server taking orders"
     )
+    parser.add_argument(
+        "--metrics-off-too",
+        action="store_true",
+        help="each HTTP measurement again with OMNISTOCK_METRICS=false: what /metrics costs",
+    )
     args = parser.parse_args(argv)
     if not 0.5 <= args.seconds <= 600:
         parser.error("--seconds must be 0.5..600")
     use_wrk, client_name = http_client(parser, args.client)
     loader = load_with_wrk if use_wrk else load_with_httpx
-    options = Options(args.seconds, client_name, loader, args.profile, args.only)
+    options = Options(
+        args.seconds, client_name, loader, args.profile, args.only, args.metrics_off_too
+    )
     measure = functools.partial(bench_backend, options=options)
     reports = measure_backends(
         args.backend, measure, functools.partial(print_report, options=options)

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -61,6 +62,7 @@ class Server:
     url: str
     output: str  # what serve printed before handing over to uvicorn
     admin_key: str
+    later: queue.Queue[str | None]  # each line printed since, then None once it has ended
 
     def locations(self, key: str) -> httpx.Response:
         return httpx.get(
@@ -70,14 +72,24 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    database_url: str, *, admin_key: str | None = None, demo: bool = False
+    database_url: str,
+    *,
+    admin_key: str | None = None,
+    demo: bool = False,
+    workers: int = 1,
+    environment: dict[str, str] | None = None,
+    **settings: str,
 ) -> Iterator[Server]:
     """`omnistock serve` on a free port until its API answers (with `demo`, `--demo`: the demo
-    retailer loaded first); stopped (whole group) on exit."""
+    retailer loaded first; `--workers`; `settings` as in `omnistock_env`, `environment` as
+    is); stopped (whole group) on exit."""
     assert OMNISTOCK.exists(), f"the console script is not installed at {OMNISTOCK}"
-    env = omnistock_env() if admin_key is None else omnistock_env(admin_key=admin_key)
+    if admin_key is not None:
+        settings["admin_key"] = admin_key
+    env = {**omnistock_env(**settings), **(environment or {})}
     port = free_port()
     command = [str(OMNISTOCK), "serve", "--database", database_url, *(["--demo"] if demo else [])]
+    command += ["--workers", str(workers)]
     process = start([*command, "--host", "127.0.0.1", "--port", str(port)], env)
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=read_lines, args=(process, lines), daemon=True)
@@ -88,7 +100,7 @@ def serving(
         assert key is not None, output
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, process, lambda: output)
-        yield Server(url=url, output=output, admin_key=key.group(1))
+        yield Server(url=url, output=output, admin_key=key.group(1), later=lines)
     finally:
         stop(process)
         reader.join(STOP_SECONDS)
@@ -154,27 +166,33 @@ def api_server(
     **settings: str,
 ) -> Iterator[ApiServer]:
     """uvicorn serving the API with `workers` processes on a free port, the schema migrated
-    first; its output goes to `log_path`; `settings` as for `omnistock_env`."""
+    first; its output goes to `log_path`; `settings` as in `omnistock_env`. Several workers
+    share their metrics in a fresh directory, as under `omnistock serve`."""
     database = Database(database_url)
     database.migrate()
     database.dispose()
     port = free_port()
     env = omnistock_env(database_url=database_url, admin_key=admin_key, **settings)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [
         *(sys.executable, "-m", "uvicorn", "omnistock.api.app:create_app_from_env", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
         "--no-access-log",
     ]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        wait_until_healthy(server.url, process, log_path.read_text)
-        yield server
-    finally:
-        stop(process)
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            shared = stack.enter_context(tempfile.TemporaryDirectory(dir=log_path.parent))
+            env["PROMETHEUS_MULTIPROC_DIR"] = shared
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
+        try:
+            wait_until_healthy(server.url, process, log_path.read_text)
+            yield server
+        finally:
+            stop(process)
 
 
 # --------------------------------------------------------------------------- both

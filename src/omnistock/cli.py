@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -25,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from omnistock import worker
+from omnistock import logs, worker
 from omnistock.config import Settings
 from omnistock.db import Database
 from omnistock.services import access
@@ -79,6 +80,7 @@ def serve(
 ) -> None:
     """Run the API (and its docs at /docs), migrating the database first."""
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     settings = _settings(database, host=host, port=port, workers=workers)
     db = _open(settings)
@@ -95,14 +97,40 @@ def serve(
     _welcome(settings, shown, origin)
     # Worker processes build their settings from the environment (Settings()).
     os.environ["OMNISTOCK_DATABASE_URL"] = settings.database_url
-    uvicorn.run(
-        "omnistock.api.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level="info",
-    )
+    json_logs = settings.log_format == "json"
+    with _shared_metrics(settings):
+        uvicorn.run(
+            "omnistock.api.app:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+            log_config=logs.json_config() if json_logs else LOGGING_CONFIG,
+            access_log=not json_logs,  # in json, the app's own line per request replaces it
+        )
+
+
+#: Where prometheus_client's multiprocess mode keeps each process's values (named here rather
+#: than imported, so that prometheus_client is first imported once the variable is set).
+_PROMETHEUS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def _shared_metrics(settings: Settings) -> Iterator[None]:
+    """With several worker processes, a fresh directory where they share their metrics
+    (any one then answers /metrics for all), set in the environment they inherit and
+    deleted once they have stopped; with one, none: its metrics stay in its memory."""
+    os.environ.pop(_PROMETHEUS_DIR, None)  # never another run's values
+    if settings.workers == 1 or not settings.metrics:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="omnistock-metrics-") as directory:
+        os.environ[_PROMETHEUS_DIR] = directory
+        try:
+            yield
+        finally:
+            del os.environ[_PROMETHEUS_DIR]
 
 
 def _admin_key(db: Database, settings: Settings) -> tuple[str, str]:

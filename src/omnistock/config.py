@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         8, ge=1, le=256, description="Webhooks: how many receivers are called at once"
     )
+    metrics: bool = Field(True, description="Serve GET /metrics (Prometheus text format)")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON line per request (and per log record)"
+    )
 
     def order_policy(self) -> OrderPolicy:
         costs = Costs(per_shipment=self.shipment_cost, per_km=self.cost_per_km)

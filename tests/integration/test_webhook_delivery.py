@@ -5,17 +5,22 @@ official `standardwebhooks` library verifies; a webhook gets only what was commi
 its creation; events go out in feed order per webhook, each only after the one before it was
 taken, through 500s and timeouts; a slow receiver holds up its own webhook only; replay
 sends again from the seq given; after the last try the webhook is disabled and its pending
-events are listed as failed; a ping arrives signed; two deliverers never deliver at once.
+events are listed as failed; a ping arrives signed; two deliverers never deliver at once;
+the metrics show the tries by outcome and how far behind each webhook is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
+from omnistock.api.metrics import Metrics, WebhookFigures
 from omnistock.config import Settings
 from omnistock.db import Database, UnitOfWork
 from omnistock.domain.events import Event
@@ -251,3 +256,33 @@ def test_two_deliverers_at_once_deliver_each_event_once(db: Database, database_u
         receiver.wait_for(lambda r: len(r.taken()) == 10)
 
     assert set(tries_per_seq(receiver).values()) == {1}
+
+
+def webhook_figures(db: Database) -> dict[tuple[str, str], float]:
+    """The webhook metrics, as a scrape of /metrics shows them, parsed by prometheus_client."""
+    metrics = Metrics()
+    metrics.at_scrape(WebhookFigures(db))
+    return {
+        (sample.name, next(iter(sample.labels.values()), "")): sample.value
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        for sample in family.samples
+        if sample.name.startswith("omnistock_webhook")
+    }
+
+
+def test_the_metrics_show_deliveries_by_outcome_and_how_far_behind_each_webhook_is(
+    db: Database, database_url: str
+) -> None:
+    with receiving() as receiver:
+        hook = subscribe(db, receiver.url)
+        happen(db, 3)
+        time.sleep(0.05)  # the oldest undelivered event is at least this old
+        behind = webhook_figures(db)
+        with delivering(db, settings(database_url)):
+            receiver.wait_for(lambda r: len(r.taken()) == 3)
+    age = ("omnistock_webhook_oldest_undelivered_seconds", str(hook["id"]))
+    assert behind[age] >= 0.05
+    assert behind["omnistock_webhook_deliveries", "delivered"] == 0
+    caught_up = webhook_figures(db)
+    assert caught_up[age] == 0
+    assert caught_up["omnistock_webhook_deliveries", "delivered"] == 3

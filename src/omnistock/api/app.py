@@ -10,10 +10,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from omnistock import __version__, worker
-from omnistock.api import docs, links, problems
+from omnistock import __version__, logs, worker
+from omnistock.api import docs, links, metrics, problems
 from omnistock.api.deps import AppContext
-from omnistock.api.middleware import BodyGuard
+from omnistock.api.metrics import Metrics, WebhookFigures
+from omnistock.api.middleware import BodyGuard, RequestTelemetry
 from omnistock.api.routes import (
     availability,
     catalog,
@@ -39,6 +40,10 @@ def create_app(
 ) -> FastAPI:
     """The API over an already migrated database."""
 
+    measured = Metrics() if settings.metrics else None
+    if measured is not None:
+        measured.at_scrape(WebhookFigures(database))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
@@ -60,6 +65,8 @@ def create_app(
         yield
         await hub.close()
         stop.set()
+        if measured is not None:
+            measured.close()
 
     app = FastAPI(
         title="omnistock",
@@ -69,10 +76,16 @@ def create_app(
         docs_url=None,  # served by `docs`, from this package rather than a CDN
         redoc_url=None,
     )
-    app.state.context = AppContext(settings=settings, database=database)
+    app.state.context = AppContext(settings=settings, database=database, metrics=measured)
     problems.install(app)
     docs.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(  # added last: the outermost, around BodyGuard's refusals too
+        RequestTelemetry, metrics=measured, log_requests=settings.log_format == "json"
+    )
+    if measured is not None:
+        measured.watch_pool(database.engine)
+        metrics.install(app, measured)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     async def healthz() -> dict[str, str]:  # on the event loop: answers while writers queue
@@ -155,6 +168,7 @@ def _as_openapi_3_1_streams(spec: dict[str, Any]) -> None:
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn workers: settings from OMNISTOCK_* (set by `omnistock serve`)."""
     settings = Settings()
+    logs.configure(settings.log_format)
     database = Database(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,

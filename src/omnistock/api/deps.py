@@ -18,6 +18,7 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from omnistock.api.metrics import Metrics
 from omnistock.api.schemas.common import TOKEN_PATTERN
 from omnistock.config import Settings
 from omnistock.db import Database, ReadUnit, UnitOfWork
@@ -36,6 +37,7 @@ class AppContext:
     settings: Settings
     database: Database
     _touched: dict[str, float] = field(default_factory=dict)
+    metrics: Metrics | None = None  # None: OMNISTOCK_METRICS=false
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = field(
         default_factory=weakref.WeakKeyDictionary
@@ -136,6 +138,7 @@ def scope(name: str) -> Any:
         principal = ctx.env_principal(credentials.credentials)
         if principal is None:
             principal = await _stored_principal(ctx, credentials.credentials)
+        request.state.key_id = principal.id  # for the request's log line
         if not principal.allows(name):
             raise Forbidden(f"this API key lacks the scope {name!r}")
         return Caller(principal, ctx.database, ctx.writer())

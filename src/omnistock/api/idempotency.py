@@ -11,9 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from omnistock.api.deps import Caller
+from omnistock.api.metrics import Settled
 from omnistock.api.problems import PROBLEM_JSON, refusal
 from omnistock.api.schemas.common import Patch
 from omnistock.db import UnitOfWork
+from omnistock.domain.errors import OmnistockError
 from omnistock.services import idempotency
 from omnistock.services.idempotency import Action
 
@@ -26,9 +28,13 @@ async def respond(
     payload: BaseModel | None,
     action: Action,
     model: type[BaseModel],
+    settled: Settled | None = None,
 ) -> JSONResponse:
     """Run `action` (returning status and body) and answer with what it returned, rendered
     through `model`, the route's documented answer.
+
+    `settled(status, body)` learns the answer once it is final, and only the first time:
+    after the change committed, or on a refusal (with its problem body), never on a replay.
 
     The body is validated and dumped by `model` inside the change's transaction, as FastAPI
     renders a `response_model`: an answer that breaks its model is an error (500, logged),
@@ -38,7 +44,7 @@ async def respond(
     """
     action = _rendered(action, model)
     if key is None:
-        status, body = await caller.write(action)
+        status, body = await _write(request, caller, action, settled)
         return JSONResponse(body, status_code=status)
 
     fingerprint = _fingerprint(request, payload)
@@ -52,11 +58,27 @@ async def respond(
             refusal=lambda error: refusal(error, request.path_params),
         )
     )
+    if settled is not None and not answer.replayed:
+        settled(answer.status, answer.body)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     media_type = PROBLEM_JSON if answer.status >= 400 else None
     return JSONResponse(
         answer.body, status_code=answer.status, headers=headers, media_type=media_type
     )
+
+
+async def _write(
+    request: Request, caller: Caller, action: Action, settled: Settled | None
+) -> tuple[int, Any]:
+    if settled is None:
+        return await caller.write(action)
+    try:
+        status, body = await caller.write(action)
+    except OmnistockError as error:  # answered by the error handler
+        settled(*refusal(error, request.path_params))
+        raise
+    settled(status, body)
+    return status, body
 
 
 def _rendered(action: Action, model: type[BaseModel]) -> Action:

@@ -1,10 +1,142 @@
-"""ASGI middleware that guards the edge before any route runs."""
+"""ASGI middleware at the edge: what every request goes through before and after its route."""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+import uuid
+
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from omnistock.api.problems import PROBLEM_JSON, problem
+from omnistock.api.metrics import Metrics
+from omnistock.api.problems import PROBLEM_JSON, internal_error, problem
+from omnistock.logs import REQUESTS
+
+#: An incoming X-Request-ID kept as the request's id: a token, not free text.
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+/=~-]{1,128}")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: The route label of a request that matched no route (a 404): never the raw path.
+UNMATCHED = "unmatched"
+_log = logging.getLogger(REQUESTS)
+
+
+class RequestTelemetry:
+    """Give every request an id, say it in the answer's `X-Request-ID`, and count and time it
+    per route template (`metrics`) and log it as one line (`log_requests`) just before the
+    answer's last part leaves, so that a client holding the answer finds it counted.
+
+    The id is the client's `X-Request-ID` when it is a sane token (1 to 128 letters, digits
+    and `._:+/=~-`), else a new one. This middleware is the outermost of the app's, so
+    BodyGuard's refusals carry the id too; and when a route raises before answering, it
+    answers the 500 itself (with the id), the error handler then only logging the error.
+    The key id is the caller's, which the `scope` dependency leaves in the request's state.
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics | None, log_requests: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log_requests = log_requests
+        self.templates = RouteTemplates()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        header = (b"x-request-id", request_id.encode())
+        status = 0
+        counted = False
+
+        async def answer(message: Message) -> None:
+            nonlocal status, counted
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif not message.get("more_body", False):  # the last part: counted before it leaves
+                counted = True
+                self._answered(scope, request_id, status, time.perf_counter() - started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        except Exception:
+            if status == 0:
+                await internal_error()(scope, receive, answer)
+            raise
+        finally:
+            if status and not counted:  # the answer broke off (no status: the client left)
+                self._answered(scope, request_id, status, time.perf_counter() - started)
+
+    def _answered(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        if self.metrics is None and not self.log_requests:
+            return
+        route = self.templates.of(scope)
+        if self.metrics is not None:
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            self.metrics.request_answered(method, route or UNMATCHED, status, seconds)
+        if self.log_requests:
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "ms": round(seconds * 1000, 3),
+                "key_id": scope.get("state", {}).get("key_id"),
+            }
+            _log.info("%s %s %d", scope["method"], route, status, extra={"request": fields})
+
+
+class RouteTemplates:
+    """The path template of a request's route (`/v1/orders/{id}`), never its raw path.
+
+    The route the router picked is in the scope, but an included router's route knows only
+    its own part of the path (`/orders/{id}`, without the `/v1` it was included under), and
+    a request a guard refused before routing (BodyGuard's 413) has none. So the templates
+    come from the app's OpenAPI document (every documented path, whole) and its own routes
+    (`/docs`, `/metrics`), matched as the document's readers match them: a concrete path
+    before templated ones. Each route found is remembered with its template, so a request
+    costs one regular expression once the route has been seen.
+    """
+
+    def __init__(self) -> None:
+        self._table: list[tuple[re.Pattern[str], str]] | None = None
+        self._seen: dict[int, tuple[re.Pattern[str], str]] = {}
+
+    def of(self, scope: Scope) -> str | None:
+        path: str = scope["path"]
+        route = scope.get("route")
+        seen = self._seen.get(id(route))
+        if seen is not None and seen[0].fullmatch(path):
+            return seen[1]
+        suffix = getattr(route, "path_format", None) or ""
+        for regex, template in self._templates(scope):
+            if template.endswith(suffix) and regex.fullmatch(path):
+                if route is not None:
+                    self._seen[id(route)] = (regex, template)
+                return template
+        return suffix or None
+
+    def _templates(self, scope: Scope) -> list[tuple[re.Pattern[str], str]]:
+        if self._table is None:
+            app = scope["app"]
+            templates = dict.fromkeys(app.openapi()["paths"])
+            for route in app.router.routes:
+                templates.setdefault(getattr(route, "path_format", None) or "", None)
+            ordered = sorted((t for t in templates if t), key=lambda t: "{" in t)
+            self._table = [(compile_path(t)[0], t) for t in ordered]
+        return self._table
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            if _SANE_REQUEST_ID.fullmatch(value):
+                return str(value.decode("ascii"))
+            break
+    return uuid.uuid4().hex
 
 
 class BodyGuard:

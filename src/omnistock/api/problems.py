@@ -259,9 +259,14 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     return await _unexpected(request, error)
 
 
+def internal_error() -> JSONResponse:
+    """The answer to an error nobody foresaw (a bug), logged where it is caught."""
+    return problem(500, "internal-error", "something went wrong on our side; it was logged")
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem(500, "internal-error", "something went wrong on our side; it was logged")
+    return internal_error()
 
 
 def install(app: FastAPI) -> None:

@@ -89,14 +89,22 @@ def pending(
 def oldest_pending_at(
     conn: Connection, *, subscription: Subscription, after: int
 ) -> dt.datetime | None:
-    """When the oldest subscribed event after `after` happened (None: nothing pending)."""
-    first = conn.execute(
+    """When the oldest subscribed event after `after` happened (None: nothing pending),
+    counting the events committed but not numbered yet (PostgreSQL numbers them late)."""
+    numbered = conn.execute(
         select(events.c.at)
         .where(events.c.seq > after, _selects(subscription))
         .order_by(events.c.seq)
         .limit(1)
     ).first()
-    return None if first is None else first.at
+    unnumbered = conn.execute(
+        select(events.c.at)
+        .where(events.c.seq.is_(None), _selects(subscription))
+        .order_by(events.c.id)
+        .limit(1)
+    ).first()
+    found = [row.at for row in (numbered, unnumbered) if row is not None]
+    return min(found, default=None)
 
 
 def advance(conn: Connection, webhook_id: int, *, start: int, to: int) -> bool:

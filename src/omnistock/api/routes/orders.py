@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
+from omnistock.api.metrics import Metrics
 from omnistock.api.problems import documented
 from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.api.schemas.orders import (
@@ -90,8 +91,20 @@ async def place_order(
         order, created = orders.place(uow, new)
         return (201 if created else 200), order_view(order, uow.policy)
 
+    metrics: Metrics | None = request.app.state.context.metrics
+    counted = (
+        None
+        if metrics is None
+        else metrics.order_settled(channel=body.channel, method=body.delivery.method)
+    )
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action, model=OrderOut
+        request=request,
+        caller=caller,
+        key=key,
+        payload=body,
+        action=action,
+        model=OrderOut,
+        settled=counted,
     )
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
+from omnistock.api.metrics import Metrics
 from omnistock.api.problems import documented
 from omnistock.api.schemas.reservations import ReservationIn, ReservationOut
 from omnistock.db import UnitOfWork
@@ -48,8 +49,15 @@ async def hold(
         )
         return 201, reservations.reservation_view(held)
 
+    metrics: Metrics | None = request.app.state.context.metrics
     return await idempotency.respond(
-        request=request, caller=caller, key=key, payload=body, action=action, model=ReservationOut
+        request=request,
+        caller=caller,
+        key=key,
+        payload=body,
+        action=action,
+        model=ReservationOut,
+        settled=None if metrics is None else metrics.hold_settled,
     )
 
 
