@@ -17,10 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import DBAPIError
-
 from omnistock.config import Settings
-from omnistock.db import Database, UnitOfWork, outage_of
+from omnistock.db import Database, DatabaseError, UnitOfWork, outage_of
 from omnistock.services import availability as availability_service
 from omnistock.services import fulfilment as fulfilment_service
 from omnistock.services import housekeeping
@@ -49,7 +47,7 @@ def run(settings: Settings, database: Database, stop: threading.Event) -> None:
             if time.monotonic() >= next_purge:
                 _purge_keys(settings, database, stop)
                 next_purge = time.monotonic() + _PURGE_SECONDS
-        except DBAPIError as error:  # keep the loop alive; the next round tries again
+        except DatabaseError as error:  # keep the loop alive; the next round tries again
             if outage_of(error) is None:
                 log.exception("housekeeping failed")
             else:

@@ -19,7 +19,10 @@ PACKAGE = Path(omnistock.__file__).parent
 #: What a use case may take from db/: the unit of work, its read-only twin, the database.
 #: What `omnistock.db` shows the other layers: the database, its two units, and how to tell a
 #: database that failed (away, disk full) from a statement that did (`outage_of`).
-DB_FACADE = {"Database", "ReadUnit", "UnitOfWork", "Outage", "outage_of", "commit_in_doubt"}
+DB_FACADE = {
+    *("Database", "ReadUnit", "UnitOfWork", "Outage", "DatabaseError"),
+    *("outage_of", "commit_in_doubt"),
+}
 
 
 def imports(module: Path) -> list[tuple[str, set[str]]]:

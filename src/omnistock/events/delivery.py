@@ -31,11 +31,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from sqlalchemy.exc import DBAPIError
 from standardwebhooks import Webhook
 
 from omnistock.config import Settings
-from omnistock.db import Database, outage_of
+from omnistock.db import Database, DatabaseError, outage_of
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.webhooks import PING, check_url, subscription
 from omnistock.events.feed import render
@@ -96,7 +95,7 @@ class Deliverer:
             for hook in hooks:
                 if hook["id"] not in busy or busy[hook["id"]].done():
                     busy[hook["id"]] = pool.submit(self._serve, hook["id"], stop)
-        except DBAPIError as error:  # the next round tries again
+        except DatabaseError as error:  # the next round tries again
             self.holding.clear()
             if outage_of(error) is None:
                 log.exception("webhook delivery failed")
@@ -128,7 +127,7 @@ class Deliverer:
             self.database.run(
                 lambda uow: uow.webhooks.release_lease(name=LEASE, holder=self.holder)
             )
-        except DBAPIError as error:
+        except DatabaseError as error:
             log.warning("could not release the webhook lease: %s", error.orig)
 
     # ------------------------------------------------------------------ one webhook
@@ -148,7 +147,7 @@ class Deliverer:
                         hook = reads.webhooks.get(webhook_id)
                     if hook is None or not hook["enabled"]:
                         return
-        except DBAPIError as error:
+        except DatabaseError as error:
             log.warning("webhook %s: the database failed: %s", webhook_id, error.orig)
         except Exception:
             log.exception("webhook %s: delivery failed", webhook_id)
