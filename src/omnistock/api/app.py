@@ -91,7 +91,7 @@ def create_app(
     async def healthz() -> dict[str, str]:  # on the event loop: answers while writers queue
         return {"status": "ok"}
 
-    for router in (
+    routers = (
         catalog.router,
         stock.router,
         channels.router,
@@ -104,8 +104,14 @@ def create_app(
         events.router,
         keys.router,
         webhooks.router,
-    ):
+    )
+    for router in routers:
         app.include_router(router, prefix="/v1")
+    # Every path template, whole, for the metrics and the logs (`RouteTemplates`).
+    app.state.route_templates = [
+        *(str(t) for route in app.router.routes if (t := getattr(route, "path_format", None))),
+        *(f"/v1{route.path_format}" for router in routers for route in router.routes),  # type: ignore[attr-defined]
+    ]
     _complete_openapi(app)
     return app
 

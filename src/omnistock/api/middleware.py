@@ -92,13 +92,14 @@ class RequestTelemetry:
 class RouteTemplates:
     """The path template of a request's route (`/v1/orders/{id}`), never its raw path.
 
-    The route the router picked is in the scope, but an included router's route knows only
-    its own part of the path (`/orders/{id}`, without the `/v1` it was included under), and
-    a request a guard refused before routing (BodyGuard's 413) has none. So the templates
-    come from the app's OpenAPI document (every documented path, whole) and its own routes
-    (`/docs`, `/metrics`), matched as the document's readers match them: a concrete path
-    before templated ones. Each route found is remembered with its template, so a request
-    costs one regular expression once the route has been seen.
+    The route the router picked is in the scope, but an included router's route knows only its
+    own part of the path (`/orders/{id}`, without the `/v1` it was included under), and a
+    request a guard refused before routing (BodyGuard's 413) has none. So the templates come
+    from the list `create_app` keeps in `app.state.route_templates` (every route's path,
+    whole; not the OpenAPI document, which takes a second to build), matched as OpenAPI's
+    readers match them: a concrete path before templated ones. Each route found is
+    remembered with its template, so a request costs one regular expression once the route
+    has been seen.
     """
 
     def __init__(self) -> None:
@@ -121,10 +122,7 @@ class RouteTemplates:
 
     def _templates(self, scope: Scope) -> list[tuple[re.Pattern[str], str]]:
         if self._table is None:
-            app = scope["app"]
-            templates = dict.fromkeys(app.openapi()["paths"])
-            for route in app.router.routes:
-                templates.setdefault(getattr(route, "path_format", None) or "", None)
+            templates = dict.fromkeys(scope["app"].state.route_templates)
             ordered = sorted((t for t in templates if t), key=lambda t: "{" in t)
             self._table = [(compile_path(t)[0], t) for t in ordered]
         return self._table
