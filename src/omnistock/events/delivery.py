@@ -30,8 +30,9 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import httpx
+import urllib3
 from standardwebhooks import Webhook
+from urllib3.exceptions import HTTPError as TransportError
 
 from omnistock.config import Settings
 from omnistock.db import Database, DatabaseError, outage_of
@@ -66,7 +67,7 @@ class Deliverer:
         self.holder = f"deliverer-{uuid.uuid4().hex[:12]}"
         self.holding = threading.Event()
         self._lease_until = 0.0
-        self._clients: dict[int, httpx.Client] = {}
+        self._pools: dict[int, urllib3.PoolManager] = {}
 
     def run(self, stop: threading.Event) -> None:
         pool = ThreadPoolExecutor(self.settings.webhook_concurrency, "webhook")
@@ -78,8 +79,8 @@ class Deliverer:
         finally:
             self.holding.clear()
             pool.shutdown(wait=True, cancel_futures=True)
-            for client in self._clients.values():
-                client.close()
+            for connections in self._pools.values():
+                connections.clear()
             self._release()
 
     def _round(
@@ -225,35 +226,52 @@ class Deliverer:
             attempt["status_code"] = self._exchange(hook, body, headers, began)
         except InvalidInput as refused:
             attempt["error"] = f"not sent: {refused.message}"
-        except httpx.HTTPError as error:
-            attempt["error"] = f"{type(error).__name__}: {error}"[:200]
+        except (TransportError, OSError) as error:
+            name = "Timeout" if isinstance(error, TooSlow) else type(error).__name__
+            attempt["error"] = f"{name}: {error}"[:200]
         attempt["duration_ms"] = int((time.monotonic() - began) * 1000)
         return attempt
 
     def _exchange(
         self, hook: dict[str, Any], body: bytes, headers: dict[str, str], began: float
     ) -> int:
-        """The receiver's status, read within the timeout (TimeoutException otherwise)."""
+        """The receiver's status, its answer read within the timeout (`TooSlow` otherwise)."""
         timeout = self.settings.webhook_timeout_seconds
-        with self._client(hook["id"]).stream(
-            "POST", hook["url"], content=body, headers=headers
-        ) as answer:
-            read = 0
-            for chunk in answer.iter_raw():
+        answer = self._pool(hook["id"]).request(
+            "POST",
+            hook["url"],
+            body=body,
+            headers=headers,
+            redirect=False,
+            preload_content=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        )
+        read, whole = 0, True
+        try:
+            for chunk in answer.stream(8192):
                 read += len(chunk)
                 if read >= _READ_CAP or time.monotonic() - began > timeout:
+                    whole = False
                     break
             if time.monotonic() - began > timeout:
-                raise httpx.TimeoutException(f"no full answer within {timeout:g} s")
-            return answer.status_code
+                raise TooSlow(f"no full answer within {timeout:g} s")
+            return answer.status
+        finally:
+            if not whole:
+                answer.close()  # the rest is never read: the connection cannot be reused
+            answer.release_conn()
 
-    def _client(self, webhook_id: int) -> httpx.Client:
-        client = self._clients.get(webhook_id)
-        if client is None:
-            timeout = httpx.Timeout(self.settings.webhook_timeout_seconds)
-            client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
-            self._clients[webhook_id] = client
-        return client
+    def _pool(self, webhook_id: int) -> urllib3.PoolManager:
+        """The webhook's connections (kept alive between deliveries); never retried, never
+        redirected, no proxy from the environment."""
+        pool = self._pools.get(webhook_id)
+        if pool is None:
+            pool = self._pools[webhook_id] = urllib3.PoolManager(maxsize=1, retries=False)
+        return pool
+
+
+class TooSlow(TransportError):
+    """The receiver's answer did not come whole within the timeout (a Timeout, for users)."""
 
 
 def _succeeded(attempt: dict[str, Any]) -> bool:
