@@ -26,9 +26,9 @@ Then sourcing alone: `omnistock.domain.sourcing.source` for a 10-line order over
 
 Then what a webhook costs: `POST /v1/orders` on 1 worker with no webhook, then with a webhook
 subscribed to `*` whose receiver (a thread of this process on 127.0.0.1) answers 204,
-delivered by the server process's deliverer thread, then by `omnistock deliver` in a process
-of its own; the deliveries made during the run are counted, and how far behind the webhook
-was when the load stopped (a deliverer that falls behind costs the orders less than it should).
+delivered by `omnistock deliver` in a process of its own, as `serve` runs it; the deliveries
+made during the run are counted, and how far behind the webhook was when the load stopped (a
+deliverer that falls behind costs the orders less than it should).
 
 It prints figures and ratios (the issue's targets: HTTP >= 0.5 x raw; sourcing <= 0.05 of the
 order; growth 100 -> 1,000 locations <= 10x; orders with a webhook on `*` >= 0.9 x without).
@@ -689,7 +689,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 def webhook_cost(url: str, options: Options, say: Callable[[str], None]) -> list[Result]:
     """Orders per second on 1 worker without a webhook, then with one subscribed to `*`,
-    delivered by the server process, then by `omnistock deliver` beside it."""
+    delivered by `omnistock deliver` beside it (the process `serve` starts)."""
     bodies = order_bodies(BODIES, SEED)
     key, env = server_env(url)
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
@@ -701,15 +701,13 @@ def webhook_cost(url: str, options: Options, say: Callable[[str], None]) -> list
     try:
         spec = orders_of(Path(file.name), key)
         note = server_note(options.client_name, sqlite=url.startswith("sqlite"), workers=1)
-        variants = [("no webhook", False, None), ("a webhook on *, delivered by serve", True, None),
-                    ("a webhook on *, by omnistock deliver", True, "deliver")]  # fmt: skip
-        for label, subscribed, alone in variants:
+        variants = [("no webhook", False), ("a webhook on *, by omnistock deliver", True)]
+        for label, subscribed in variants:
             name = f"HTTP POST {ORDERS_PATH}, {label}"
             say(name)
-            settings = {**env, "OMNISTOCK_DELIVER_WEBHOOKS": "false" if alone else "true"}
             with (
-                uvicorn_server(APP, workers=1, env=settings) as server,
-                _deliverer(url) if alone else contextlib.nullcontext(),
+                uvicorn_server(APP, workers=1, env=env) as server,
+                _deliverer(url) if subscribed else contextlib.nullcontext(),
             ):
                 hook = _subscribe(server.base, key, hook_url) if subscribed else None
                 sent_before = _Receiver.received

@@ -63,6 +63,7 @@ class Server:
     output: str  # what serve printed before handing over to uvicorn
     admin_key: str
     later: queue.Queue[str | None]  # each line printed since, then None once it has ended
+    pid: int = 0  # serve's own process
 
     def locations(self, key: str) -> httpx.Response:
         return httpx.get(
@@ -100,7 +101,7 @@ def serving(
         assert key is not None, output
         url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, process, lambda: output)
-        yield Server(url=url, output=output, admin_key=key.group(1), later=lines)
+        yield Server(url, output, key.group(1), lines, process.pid)
     finally:
         stop(process)
         reader.join(STOP_SECONDS)

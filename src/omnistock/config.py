@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         description="Live stream: how often each server process reads the event feed",
     )
     deliver_webhooks: bool = Field(
-        True, description="serve delivers webhooks too (one process at a time, by a lease)"
+        True, description="serve starts a webhook deliverer process beside its workers"
     )
     webhook_retry_base_seconds: float = Field(
         5.0, ge=0, le=3600, description="Webhooks: the first retry delay; later ones are multiples"

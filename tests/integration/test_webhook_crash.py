@@ -1,4 +1,5 @@
-"""`kill -9` of an `omnistock deliver` process in the middle of delivering loses nothing.
+"""`kill -9` of an `omnistock deliver` process in the middle of delivering loses nothing; and
+`omnistock serve` delivers through such a process of its own, which ends with it.
 
 The deliverer runs as the console script, in a process of its own that imports this
 worktree's code; a receiver on 127.0.0.1 answers each event after a short wait, so that the
@@ -23,7 +24,7 @@ from omnistock.domain.events import Event
 from omnistock.events.feed import feed
 from omnistock.services import webhooks
 from receiver import always, receiving
-from servers import OMNISTOCK, omnistock_env, start, stop
+from servers import OMNISTOCK, Server, omnistock_env, serving, start, stop
 
 SRC = Path(__file__).parents[2] / "src"
 DELIVERER = {
@@ -76,3 +77,37 @@ def test_a_deliverer_killed_mid_flight_loses_nothing_and_the_next_one_resumes(
     assert 15 <= sent_before < 60
     assert list(dict.fromkeys(arrivals)) == seqs  # all of them, first arrivals in order
     assert len(arrivals) - len(seqs) <= 100  # sent twice: at most the killed batch
+
+
+def test_serve_delivers_through_a_deliverer_process_of_its_own_that_ends_with_it(
+    db: Database, database_url: str
+) -> None:
+    db.migrate()
+    with receiving() as receiver:
+        db.run(lambda uow: subscribe(uow, receiver.url))
+        with serving(database_url, **DELIVERER) as server:
+            children = _children(server)
+            assert any("deliver" in command for command in children.values()), children
+            happen(db, 5)
+            receiver.wait_for(lambda r: len(r.taken()) == 5, seconds=30)
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or _zombie(pid), children[pid]
+
+
+def _children(server: Server) -> dict[int, str]:
+    """The processes serve started: pid → command line."""
+    serve_pid = server.pid
+    found = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == serve_pid:
+                pid = int(status.parent.name)
+                found[pid] = (status.parent / "cmdline").read_text().replace("\0", " ")
+    return found
+
+
+def _zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return True

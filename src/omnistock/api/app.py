@@ -51,10 +51,6 @@ def create_app(
             threading.Thread(
                 target=worker.run, args=(settings, database, stop), daemon=True
             ).start()
-            if settings.deliver_webhooks:
-                threading.Thread(
-                    target=worker.deliver, args=(settings, database, stop), daemon=True
-                ).start()
         hub = app.state.events_hub = EventHub(
             DatabaseSource(database),
             poll_seconds=settings.stream_poll_seconds,
