@@ -212,8 +212,10 @@ def _run_until_signalled(
     settings = _settings(database)
     db = _open(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logs.configure(settings.log_format)
+    say = _say(settings)
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
-    console.print(f"{name} running on {shown}; stop it with Ctrl+C or SIGTERM.", soft_wrap=True)
+    say(f"{name} running on {shown}; stop it with Ctrl+C or SIGTERM.")
     stop = threading.Event()
 
     def ask_to_stop(_signum: int, _frame: FrameType | None) -> None:
@@ -233,7 +235,15 @@ def _run_until_signalled(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         db.dispose()
-    console.print(f"{name} stopped.")
+    say(f"{name} stopped.")
+
+
+def _say(settings: Settings) -> Callable[[str], None]:
+    """How a long-running command tells what it does: on the console, or as a JSON log line
+    with OMNISTOCK_LOG_FORMAT=json (nothing else on the output then)."""
+    if settings.log_format == "json":
+        return logging.getLogger("omnistock").info
+    return lambda text: console.print(text, soft_wrap=True)
 
 
 @relay_app.command("nats")
