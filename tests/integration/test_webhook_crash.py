@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_serve_delivers_through_a_deliverer_process_of_its_own_that_ends_with_it
             happen(db, 5)
             receiver.wait_for(lambda r: len(r.taken()) == 5, seconds=30)
         for pid in children:
-            assert not Path(f"/proc/{pid}").exists() or _zombie(pid), children[pid]
+            assert _ended(pid), children[pid]
 
 
 def _children(server: Server) -> dict[int, str]:
@@ -105,6 +106,17 @@ def _children(server: Server) -> dict[int, str]:
                 pid = int(status.parent.name)
                 found[pid] = (status.parent / "cmdline").read_text().replace("\0", " ")
     return found
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process has ended, or does within a few seconds (the group's SIGTERM
+    reaches it as it reaches serve: it finishes its batch and lets its lease go)."""
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and not _zombie(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _zombie(pid: int) -> bool:
