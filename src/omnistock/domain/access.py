@@ -81,6 +81,11 @@ class Principal:
     def allows(self, scope: str) -> bool:
         return "*" in self.scopes or scope in self.scopes
 
+    @property
+    def bounded(self) -> bool:
+        """Whether the key has a reach to check (a resource need not be read otherwise)."""
+        return self.channel is not None or self.locations is not None
+
     def on_channel(self, channel: str, *, field: str) -> None:
         """Refuse a request for `channel` (named by `field`) beyond the key's channel."""
         if self.channel is not None and channel != self.channel:

@@ -42,8 +42,10 @@ def create_webhook(
     """A new webhook, enabled, starting after the newest event; its view with its secret."""
     check_url(url, server_host=server.host, server_port=server.port)
     subscription(events)
-    while uow.events.sequence(most=_SEQUENCE_MOST) == _SEQUENCE_MOST:
-        pass  # PostgreSQL: number what committed before, so that the cursor starts after it
+    # PostgreSQL: number every event committed before, so that the cursor starts after them.
+    numbered = _SEQUENCE_MOST
+    while numbered == _SEQUENCE_MOST:
+        numbered = uow.events.sequence(most=_SEQUENCE_MOST)
     row = uow.webhooks.add(
         values={
             "url": url,

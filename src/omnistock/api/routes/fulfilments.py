@@ -78,7 +78,8 @@ async def _act(
         details = {"carrier": body.carrier, "tracking": body.tracking}
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
-        caller.principal.at(fulfilment.get(uow, fulfilment_id).location, field="id")
+        if caller.principal.bounded:
+            caller.principal.at(fulfilment.get(uow, fulfilment_id).location, field="id")
         return 200, fulfilment_view(
             fulfilment.act(uow, fulfilment_id, action, **details), uow.policy
         )
@@ -158,7 +159,8 @@ async def reject_fulfilment(
     missing = [(m.sku, m.quantity) for m in body.missing]
 
     def run(uow: UnitOfWork) -> tuple[int, object]:
-        caller.principal.at(fulfilment.get(uow, fulfilment_id).location, field="id")
+        if caller.principal.bounded:
+            caller.principal.at(fulfilment.get(uow, fulfilment_id).location, field="id")
         found = fulfilment.reject(uow, fulfilment_id, reason=body.reason, missing=missing)
         return 200, rejected_view(found.fulfilment, found.moved, uow.policy)
 

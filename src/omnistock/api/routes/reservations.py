@@ -77,8 +77,9 @@ async def release(
     """Release a hold now; releasing one that already ended changes nothing."""
 
     def release_own(uow: UnitOfWork) -> Reservation:
-        found = reservations.get(uow, reservation_id)
-        caller.principal.on_channel(found.channel, field="id")
+        if caller.principal.bounded:
+            found = reservations.get(uow, reservation_id)
+            caller.principal.on_channel(found.channel, field="id")
         return reservations.release(uow, reservation_id)
 
     return reservations.reservation_view(await caller.write(release_own))

@@ -113,7 +113,8 @@ async def ship_transfer(
     `inbound` at the destination. 409 unless it is open."""
 
     def ship(uow: UnitOfWork) -> Transfer:
-        check_sending(caller.principal, transfers.get(uow, transfer_id))
+        if caller.principal.bounded:
+            check_sending(caller.principal, transfers.get(uow, transfer_id))
         return transfers.ship(uow, transfer_id)
 
     return await _act(request, caller, key, None, ship)
@@ -133,7 +134,8 @@ async def receive_transfer(
     lines = [(line.sku, line.quantity) for line in body.lines]
 
     def receive(uow: UnitOfWork) -> Transfer:
-        caller.principal.at(transfers.get(uow, transfer_id).destination, field="id")
+        if caller.principal.bounded:
+            caller.principal.at(transfers.get(uow, transfer_id).destination, field="id")
         return transfers.receive(uow, transfer_id, lines)
 
     return await _act(request, caller, key, body, receive)
@@ -150,7 +152,8 @@ async def cancel_transfer(
     (a supplier's delivery is: receive it with what arrived, nothing if need be)."""
 
     def cancel(uow: UnitOfWork) -> Transfer:
-        check_sending(caller.principal, transfers.get(uow, transfer_id))
+        if caller.principal.bounded:
+            check_sending(caller.principal, transfers.get(uow, transfer_id))
         return transfers.cancel(uow, transfer_id)
 
     return await _act(request, caller, key, None, cancel)
