@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
+from omnistock.domain.errors import InvalidInput
 from omnistock.domain.stock import MAX_QUANTITY
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -69,3 +72,34 @@ class HoldLineIn(Body):
 class HoldLineOut(Model):
     sku: str
     quantity: int
+
+
+def as_utc(value: dt.datetime, *, field: str) -> dt.datetime:
+    """A time from a request in UTC (one without an offset is taken as UTC already); one
+    that UTC cannot express (year 1 east of Greenwich) is an InvalidInput naming `field`."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidInput(field, "is out of the range of UTC times") from None
+
+
+#: A page's size: 1 to 1,000 rows, 100 unless asked (every list of the API).
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Rows a page (1 to 1,000)")]
+#: The key after which a page starts (the `next` of the page before), for lists by key.
+AfterKey = Annotated[
+    str | None,
+    Query(pattern=KEY_PATTERN, description="The last key of the page before (its `next`)"),
+]
+#: What `q` searches by: 1 to 200 characters, no NUL.
+SearchText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        pattern=TEXT_PATTERN,
+        description="A key prefix (exact case), or words each starting a word of the name, in "
+        "any case and with or without accents: `Tee-shirt bleu` finds `tee shirt BLEU`",
+    ),
+]
