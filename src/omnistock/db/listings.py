@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, false, func, select, union
 
 from omnistock.db.catalog import location_from_row
 from omnistock.db.tables import items, locations, positions, reservation_lines, reservations
@@ -27,13 +27,13 @@ def starts_with(column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < prefix + _TOP)
 
 
-def _finds(search: Search) -> ColumnElement[bool]:
-    """The rule of `Search.finds` in SQL, on the items' `search_words` (" w1 w2 ..."): each
-    word of the query starts a word of the name. The words are letters and digits only, so
-    none holds a LIKE wildcard."""
+def _name_has(search: Search) -> ColumnElement[bool]:
+    """Each word of the query starts a word of the name, on the items' `search_words`
+    (" w1 w2 ..."). The words are letters and digits only, so none holds a LIKE wildcard."""
     wanted = search.words
-    name = and_(*(items.c.search_words.like(f"% {w}%") for w in wanted)) if wanted else false()
-    return or_(starts_with(items.c.sku, search.text), name)
+    if not wanted:
+        return false()
+    return and_(*(items.c.search_words.like(f"% {w}%") for w in wanted))
 
 
 def list_items(
@@ -45,7 +45,12 @@ def list_items(
     limit: int,
 ) -> list[Item]:
     """Up to `limit` items with skus above `after`, in sku order, found by `search` and with
-    this `barcode` (when given)."""
+    this `barcode` (when given).
+
+    A search is the union of two pages, each a query an index can serve on its own: the
+    skus starting with the text (a range of the primary key) and the names with its words
+    (in sku order, stopping at `limit`); an OR of the two would make every search walk the
+    names, however few skus match."""
     i = items.c
     query = select(i.sku, i.name, i.barcode, i.price).order_by(i.sku).limit(limit)
     if after is not None:
@@ -53,7 +58,12 @@ def list_items(
     if barcode is not None:
         query = query.where(i.barcode == barcode)
     if search is not None:
-        query = query.where(_finds(search))
+        parts = [
+            query.where(starts_with(i.sku, search.text)).subquery(),
+            query.where(_name_has(search)).subquery(),
+        ]
+        both = union(*(select(part) for part in parts)).subquery()
+        query = select(both).order_by(both.c.sku).limit(limit)
     return [Item(r.sku, r.name, r.barcode, r.price) for r in conn.execute(query)]
 
 
