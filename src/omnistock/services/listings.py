@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from omnistock.db import ReadUnit
+from omnistock.domain.availability import Rulebook
 from omnistock.domain.catalog import Item, Location, LocationType, Search
 from omnistock.domain.errors import InvalidInput, NotFound
 from omnistock.domain.stock import Position
@@ -85,20 +86,14 @@ def stock_at(
     holds not yet released count as available). NotFound for an unknown location or
     channel; InvalidInput naming `channel` for a channel whose pool leaves the location out.
     """
-    book, _ = reads.rulebook()
-    if location not in book.locations:
-        raise NotFound("location", location, field="location")
-    if channel is not None:
-        if channel not in book.channels:
-            raise NotFound("channel", channel, field="channel")
-        if not book.in_pool(channel, location):
-            pool = f"{location!r} is not in channel {channel!r}'s pool: it sells nothing there"
-            raise InvalidInput("channel", pool)
     found = reads.stock.positions_at(location, after=after, limit=limit)
     skus = [sku for sku, _ in found]
+    book, sku_rules = reads.rulebook(skus)
+    if location not in book.locations:
+        raise NotFound("location", location, field="location")
     rows: list[tuple[str, Position, int | None]] = [(sku, p, None) for sku, p in found]
     if channel is not None:
-        book, sku_rules = reads.rulebook(skus)
+        _check_pool(book, channel, location)
         freed = reads.stock.expired_holds_at(location, skus, now=reads.now)
         rows = [
             (sku, p, book.sellable_at(channel, location, sku, p.available + freed.get(sku, 0),
@@ -106,6 +101,16 @@ def stock_at(
             for sku, p in found
         ]  # fmt: skip
     return LocationStock(location, channel, rows, _page(rows, skus, limit).next)
+
+
+def _check_pool(book: Rulebook, channel: str, location: str) -> None:
+    """NotFound for an unknown channel; InvalidInput naming `channel` for one whose pool
+    leaves `location` out (it may sell nothing there, as availability answers)."""
+    if channel not in book.channels:
+        raise NotFound("channel", channel, field="channel")
+    if not book.in_pool(channel, location):
+        pool = f"{location!r} is not in channel {channel!r}'s pool: it sells nothing there"
+        raise InvalidInput("channel", pool)
 
 
 def stock_view(found: LocationStock) -> dict[str, Any]:
