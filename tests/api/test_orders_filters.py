@@ -1,7 +1,7 @@
 """GET /v1/orders narrowed by `external_id`, `customer_email` (in any case) and
-`created_after` (an ISO 8601 time, strictly after), with each other and with the filters
-already there; a key still sees only the orders within its reach; a bad filter is a 422
-naming it.
+`created_after` (an ISO 8601 time with its zone, strictly after), with each other and with
+the filters already there; a key still sees only the orders within its reach; a bad filter
+is a 422 naming it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ def test_orders_are_filtered_by_external_id_email_and_creation_time(client, thre
     assert ids(client, customer_email="camille@example") == []
     assert ids(client, created_after=three[1]["created_at"]) == [third]
     assert ids(client, created_after=in_paris) == [third]
-    assert ids(client, created_after=since.replace(tzinfo=None).isoformat()) == [third]
     assert ids(client, customer_email="zoe@example.com", created_after=in_paris) == []
     assert ids(client, customer_email="camille@example.com", limit=1, after=first) == [third]
 
@@ -70,6 +69,8 @@ def test_a_bad_filter_is_a_422_naming_it(client, france, problem) -> None:
         ({"created_after": "yesterday"}, "created_after"),
         ({"created_after": "2026-13-01T00:00:00Z"}, "created_after"),
         ({"created_after": "0001-01-01T00:00:00+05:00"}, "created_after"),
+        ({"created_after": "2026-12-01T00:00:00"}, "created_after"),  # no zone: which time?
+        ({"created_after": "0.5"}, "created_after"),  # not a number of seconds either
         ({"customer_email": ""}, "customer_email"),
         ({"customer_email": "a\x00@b"}, "customer_email"),
         ({"external_id": "x" * 101}, "external_id"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,7 +11,7 @@ from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.metrics import Metrics
 from omnistock.api.problems import documented
-from omnistock.api.schemas.common import KEY_PATTERN, TEXT_PATTERN, as_utc
+from omnistock.api.schemas.common import KEY_PATTERN, TEXT_PATTERN, When
 from omnistock.api.schemas.orders import (
     CancelIn,
     DecisionOut,
@@ -135,10 +134,10 @@ async def list_orders(
         ),
     ] = None,
     created_after: Annotated[
-        dt.datetime | None,
+        When | None,
         Query(
-            description="Orders created strictly after this ISO 8601 time (UTC when it has "
-            "no offset), e.g. 2026-12-01T00:00:00Z"
+            description="Orders created strictly after this ISO 8601 time with its zone, "
+            "e.g. 2026-12-01T00:00:00Z"
         ),
     ] = None,
     after: After = 0,
@@ -147,9 +146,8 @@ async def list_orders(
 ) -> dict[str, Any]:
     """Orders, oldest first, a page at a time: pass `next` as `after`. Every filter given
     must match; a key sees only the orders within its reach."""
-    since = None if created_after is None else as_utc(created_after, field="created_after")
     filters = OrderFilters(
-        external_id=external_id, customer_email=customer_email, created_after=since
+        external_id=external_id, customer_email=customer_email, created_after=created_after
     )
     found, next_after = await caller.read(
         lambda reads: orders.list_orders(

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
-from omnistock.domain.errors import InvalidInput
 from omnistock.domain.stock import MAX_QUANTITY
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -74,17 +83,6 @@ class HoldLineOut(Model):
     quantity: int
 
 
-def as_utc(value: dt.datetime, *, field: str) -> dt.datetime:
-    """A time from a request in UTC (one without an offset is taken as UTC already); one
-    that UTC cannot express (year 1 east of Greenwich) is an InvalidInput naming `field`."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:
-        raise InvalidInput(field, "is out of the range of UTC times") from None
-
-
 #: A page's size: 1 to 1,000 rows, 100 unless asked (every list of the API).
 PageLimit = Annotated[int, Query(ge=1, le=1000, description="Rows a page (1 to 1,000)")]
 #: The key after which a page starts (the `next` of the page before), for lists by key.
@@ -103,3 +101,20 @@ SearchText = Annotated[
         "any case and with or without accents: `Tee-shirt bleu` finds `tee shirt BLEU`",
     ),
 ]
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str) or not re.match(r"\d{4}-\d\d-\d\d[Tt ]", value):
+        raise ValueError("an ISO 8601 time with its zone, e.g. 2026-12-01T08:00:00Z")
+    return value
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("once in UTC, this time is outside the calendar") from None
+
+
+#: An ISO 8601 time with its zone (a number of seconds is not a time anyone means here).
+When = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
