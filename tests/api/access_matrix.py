@@ -116,7 +116,8 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ("GET", "/v1/items/{sku}"): lambda w: ("GET", "/v1/items/TEE-M", None),
     ("PUT", "/v1/items/{sku}"): _item,
     ("PATCH", "/v1/items/{sku}"): lambda w: ("PATCH", "/v1/items/CAP", {"name": "A cap"}),
-    ("GET", "/v1/locations"): lambda w: ("GET", "/v1/locations", None),
+    ("GET", "/v1/items"): lambda w: ("GET", "/v1/items?q=tee", None),
+    ("GET", "/v1/locations"): lambda w: ("GET", "/v1/locations?type=store", None),
     ("GET", "/v1/locations/{code}"): lambda w: ("GET", f"/v1/locations/{STORE}", None),
     ("PUT", "/v1/locations/{code}"): _location,
     ("PATCH", "/v1/locations/{code}"): lambda w: (
@@ -144,6 +145,7 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         "/v1/stock/movements",
         {"location": STORE, "sku": "CAP", "type": "receipt", "quantity": 1},
     ),
+    ("GET", "/v1/stock"): lambda w: ("GET", f"/v1/stock?location={STORE}&channel={CHANNEL}", None),
     ("GET", "/v1/stock/{sku}"): lambda w: ("GET", "/v1/stock/TEE-M", None),
     ("GET", "/v1/stock/{sku}/movements"): lambda w: ("GET", "/v1/stock/TEE-M/movements", None),
     ("GET", "/v1/availability/{sku}"): lambda w: (

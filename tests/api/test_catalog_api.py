@@ -133,16 +133,17 @@ def test_putting_an_existing_location_replaces_it_with_200(client) -> None:
 
 
 def test_locations_are_listed_by_code(client) -> None:
-    assert client.get("/v1/locations").json() == []
+    assert client.get("/v1/locations").json() == {"locations": [], "next": None}
     for code in ("ST-PARIS", "WH-1", "ST-LYON"):
         client.put(f"/v1/locations/{code}", json={**WAREHOUSE, "name": f"Location {code}"})
 
     response = client.get("/v1/locations")
 
     assert response.status_code == 200
-    listed = response.json()
+    listed = response.json()["locations"]
     assert [loc["code"] for loc in listed] == ["ST-LYON", "ST-PARIS", "WH-1"]
     assert listed[0] == client.get("/v1/locations/ST-LYON").json()
+    assert response.json()["next"] is None
 
 
 # --------------------------------------------------------------------------- PATCH

@@ -8,10 +8,12 @@ ROUTES = [
     ("get", "/healthz"),
     ("put", "/v1/items/{sku}"),
     ("get", "/v1/items/{sku}"),
+    ("get", "/v1/items"),
     ("put", "/v1/locations/{code}"),
     ("get", "/v1/locations"),
     ("get", "/v1/locations/{code}"),
     ("post", "/v1/stock/movements"),
+    ("get", "/v1/stock"),
     ("get", "/v1/stock/{sku}"),
     ("get", "/v1/stock/{sku}/movements"),
     ("get", "/v1/events"),
@@ -78,3 +80,27 @@ def test_a_movement_documents_its_stock_conflict_and_a_put_its_two_successes(cli
 
     assert "409" in paths["/v1/stock/movements"]["post"]["responses"]
     assert {"200", "201"} <= set(paths["/v1/items/{sku}"]["put"]["responses"])
+
+
+LISTINGS = {
+    "/v1/items": ({"q", "barcode", "after", "limit"}, "ItemPage"),
+    "/v1/locations": ({"type", "q", "after", "limit"}, "LocationPage"),
+    "/v1/stock": ({"location", "channel", "after", "limit"}, "LocationStockPage"),
+    "/v1/orders": (
+        {"external_id", "customer_email", "created_after", "after", "limit"},
+        "OrderPage",
+    ),
+}
+
+
+def test_each_listing_documents_its_parameters_and_its_page(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    for path, (names, page) in LISTINGS.items():
+        operation = paths[path]["get"]
+        described = {p["name"]: p.get("description") for p in operation["parameters"]}
+        assert names <= set(described), path
+        assert all(described[name] for name in names), (path, described)
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith(f"/{page}"), path
+        assert operation["description"], path

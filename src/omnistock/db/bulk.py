@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import items, locations, movements, positions
-from omnistock.domain.catalog import Item
+from omnistock.domain.catalog import Item, searchable
 from omnistock.domain.stock import NewMovement
 
 _QUANTITIES = ("on_hand", "reserved", "unsellable", "inbound")
@@ -45,6 +45,7 @@ def put_items(conn: Connection, batch: Sequence[Item], *, now: dt.datetime) -> s
             "name": item.name,
             "barcode": item.barcode,
             "price": item.price,
+            "search_words": searchable(item.name),
             "created_at": now,
             "updated_at": now,
         }
@@ -57,6 +58,7 @@ def put_items(conn: Connection, batch: Sequence[Item], *, now: dt.datetime) -> s
             "name": stmt.excluded.name,
             "barcode": stmt.excluded.barcode,
             "price": stmt.excluded.price,
+            "search_words": stmt.excluded.search_words,
             "updated_at": stmt.excluded.updated_at,
         },
     ).returning(items.c.sku, items.c.created_at)

@@ -9,7 +9,13 @@ from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from omnistock.db.tables import items, locations
-from omnistock.domain.catalog import Item, Location, LocationType, lines_are_items
+from omnistock.domain.catalog import (
+    Item,
+    Location,
+    LocationType,
+    lines_are_items,
+    searchable,
+)
 from omnistock.domain.errors import NotFound
 
 if TYPE_CHECKING:
@@ -46,7 +52,13 @@ def put_item(uow: UnitOfWork, item: Item) -> bool:
         uow,
         items,
         "sku",
-        {"sku": item.sku, "name": item.name, "barcode": item.barcode, "price": item.price},
+        {
+            "sku": item.sku,
+            "name": item.name,
+            "barcode": item.barcode,
+            "price": item.price,
+            "search_words": searchable(item.name),
+        },
     )
 
 
@@ -80,7 +92,7 @@ def known_skus(conn: Connection, skus: Sequence[str]) -> set[str]:
     return set(conn.scalars(select(items.c.sku).where(items.c.sku.in_(skus))))
 
 
-def _location(row: Any) -> Location:
+def location_from_row(row: Any) -> Location:
     return Location(
         code=row.code,
         name=row.name,
@@ -97,11 +109,12 @@ def _location(row: Any) -> Location:
 
 def get_location(conn: Connection, code: str) -> Location | None:
     row = conn.execute(select(locations).where(locations.c.code == code)).first()
-    return None if row is None else _location(row)
+    return None if row is None else location_from_row(row)
 
 
 def list_locations(conn: Connection) -> list[Location]:
-    return [_location(r) for r in conn.execute(select(locations).order_by(locations.c.code))]
+    rows = conn.execute(select(locations).order_by(locations.c.code))
+    return [location_from_row(r) for r in rows]
 
 
 def require_item(uow: UnitOfWork, sku: str, *, field: str = "sku") -> None:

@@ -38,6 +38,7 @@ from omnistock.domain.orders import (
     Fulfilment,
     FulfilmentStatus,
     Order,
+    OrderFilters,
     OrderLine,
     OrderStatus,
 )
@@ -68,9 +69,16 @@ def add_order(
         "currency": currency,
         "reservation_id": reservation_id,
         "created_at": now,
+        "customer_email": _email(customer),
     }
     statement = _ADD_ORDER if external_id is None else _ADD_ORDER_ONCE
     return conn.execute(statement, values).scalar()
+
+
+def _email(customer: dict[str, str]) -> str | None:
+    """The customer's email as `customer_email` stores it (case-folded), if there is one."""
+    email = customer.get("email")
+    return email.casefold() if isinstance(email, str) else None
 
 
 # Statements built once: building one per call (and ON CONFLICT, which SQLAlchemy does not
@@ -80,9 +88,9 @@ _ADD_ORDER_ONCE = (
     text(
         """
         INSERT INTO orders (channel, external_id, customer, delivery_method, location, address,
-                            currency, reservation_id, created_at)
+                            currency, reservation_id, created_at, customer_email)
         VALUES (:channel, :external_id, :customer, :delivery_method, :location, :address,
-                :currency, :reservation_id, :created_at)
+                :currency, :reservation_id, :created_at, :customer_email)
         ON CONFLICT (channel, external_id) DO NOTHING
         RETURNING id
         """
@@ -294,10 +302,13 @@ def list_orders(
     locations: Collection[str] | None,
     after: int,
     limit: int,
+    filters: OrderFilters | None = None,
 ) -> list[Order]:
     """Orders with ids above `after`, oldest first; `locations`: those one of them fulfils
-    (or where they are picked up or were sold)."""
+    (or where they are picked up or were sold); `filters`: those that match every one."""
     query = select(orders).where(o.id > after).order_by(o.id).limit(limit)
+    if filters is not None:
+        query = query.where(*_matching(filters))
     if status is not None:
         query = query.where(_status_expression() == status.value)
     if channel is not None:
@@ -306,6 +317,17 @@ def list_orders(
         fulfilled_there = select(f.order_id).where(f.location.in_(locations))
         query = query.where(o.location.in_(locations) | o.id.in_(fulfilled_there))
     return _orders(conn, conn.execute(query).all())
+
+
+def _matching(filters: OrderFilters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.external_id is not None:
+        where.append(o.external_id == filters.external_id)
+    if filters.customer_email is not None:
+        where.append(o.customer_email == filters.customer_email.casefold())
+    if filters.created_after is not None:
+        where.append(o.created_at > filters.created_after)
+    return where
 
 
 def get_fulfilment(conn: Connection, fulfilment_id: int) -> Fulfilment | None:

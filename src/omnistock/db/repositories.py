@@ -23,6 +23,7 @@ from omnistock.db import (
     cursors,
     idempotency,
     keys,
+    listings,
     outbox,
 )
 from omnistock.db import orders as orders_sql
@@ -83,6 +84,8 @@ class CatalogReads(Repository):
     known_skus = _on_conn(catalog.known_skus)
     get_location = _on_conn(catalog.get_location)
     list_locations = _on_conn(catalog.list_locations)
+    list_items = _on_conn(listings.list_items)
+    locations_after = _on_conn(listings.locations_after)
 
 
 class Catalog(CatalogReads, WriteRepository):
@@ -117,6 +120,8 @@ class StockReads(Repository):
     drifts = _on_conn(stock_sql.drifts)
     available_at = _on_conn(stock_sql.available_at)
     stocked_skus = _on_conn(stock_sql.stocked_skus)
+    positions_at = _on_conn(listings.positions_at)
+    expired_holds_at = _on_conn(listings.expired_holds_at)
 
 
 class Stock(StockReads, WriteRepository):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    Text,
     TypeDecorator,
     text,
 )
@@ -91,6 +92,10 @@ items = Table(
     Column("price", Money),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    #: The words of the name as search compares them (domain.catalog.searchable), written
+    #: with the name by every write of an item.
+    Column("search_words", Text, nullable=False, server_default=text("''")),
+    Index("ix_items_barcode", "barcode"),
 )
 
 locations = Table(
@@ -297,9 +302,14 @@ orders = Table(
     Column("currency", String(3), nullable=False),
     Column("reservation_id", String(36), ForeignKey("reservations.id")),
     Column("created_at", UTCDateTime, nullable=False),
+    #: The customer's email, case-folded, for `GET /v1/orders?customer_email=`.
+    Column("customer_email", String(254)),
     CheckConstraint("delivery_method IN ('ship', 'pickup', 'in_store')", name="delivery_method"),
     # The same order imported twice from a channel is the same order (NULLs never clash).
     Index("ix_orders_channel_external_id", "channel", "external_id", unique=True),
+    Index("ix_orders_external_id", "external_id"),
+    Index("ix_orders_customer_email", "customer_email"),
+    Index("ix_orders_created_at", "created_at"),
 )
 
 #: What the customer asked for, and how much of it waits for stock or was cancelled: the

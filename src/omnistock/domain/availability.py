@@ -216,6 +216,14 @@ class Rulebook:
             )
         return sum(entry.sellable for entry in entries), entries
 
+    def sellable_at(
+        self, channel: str, location: str, sku: str, units: int, sku_rules: Sequence[BufferRule]
+    ) -> int:
+        """What `channel` may sell of `sku` at `location`, a place of its pool, where `units`
+        are available: the same figure as that location's entry in `breakdown`."""
+        rule = self.resolver(channel, sku, sku_rules)(self._pool_at[channel][location])
+        return sellable(units, kept(rule, units))
+
     def available_to_sell(
         self, channel: str, sku: str, available: dict[str, int], sku_rules: Sequence[BufferRule]
     ) -> int:

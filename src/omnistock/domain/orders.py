@@ -196,6 +196,16 @@ class Order:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class OrderFilters:
+    """What a list of orders may be narrowed to: the channel's `external_id`, the customer's
+    email (any case) and orders created strictly after a time. None: any."""
+
+    external_id: str | None = None
+    customer_email: str | None = None
+    created_after: dt.datetime | None = None
+
+
 def differences(
     order: Order,
     *,

@@ -38,6 +38,7 @@ from omnistock.domain.orders import (
     Fulfilment,
     FulfilmentStatus,
     Order,
+    OrderFilters,
     OrderLine,
     OrderStatus,
     differences,
@@ -217,11 +218,17 @@ def list_orders(
     locations: Collection[str] | None = None,
     after: int = 0,
     limit: int = 100,
+    filters: OrderFilters | None = None,
 ) -> tuple[list[Order], int | None]:
     """A page of orders, oldest first, and the id to pass as `after` for the next (None at
     the end)."""
     found = reads.orders.list_orders(
-        status=status, channel=channel, locations=locations, after=after, limit=limit
+        status=status,
+        channel=channel,
+        locations=locations,
+        after=after,
+        limit=limit,
+        filters=filters,
     )
     return found, (found[-1].id if len(found) == limit else None)
 

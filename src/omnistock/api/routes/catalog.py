@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from omnistock.api import idempotency
@@ -13,15 +13,23 @@ from omnistock.api.problems import documented
 from omnistock.api.schemas.catalog import (
     ItemIn,
     ItemOut,
+    ItemPage,
     ItemPatch,
     LocationIn,
     LocationOut,
+    LocationPage,
     LocationPatch,
 )
-from omnistock.api.schemas.common import KEY_PATTERN
+from omnistock.api.schemas.common import (
+    KEY_PATTERN,
+    TEXT_PATTERN,
+    AfterKey,
+    PageLimit,
+    SearchText,
+)
 from omnistock.db import UnitOfWork
-from omnistock.domain.catalog import Item, Location
-from omnistock.services import catalog
+from omnistock.domain.catalog import Item, Location, LocationType
+from omnistock.services import catalog, listings
 
 router = APIRouter(tags=["catalog"], responses=documented(401, 403, 404, 422, 503))
 SkuPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The item's sku")]
@@ -78,6 +86,26 @@ async def patch_item(
     )
 
 
+@router.get("/items", response_model=ItemPage)
+async def list_items(
+    q: SearchText = None,
+    barcode: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, pattern=TEXT_PATTERN, description="Exactly this"),
+    ] = None,
+    after: AfterKey = None,
+    limit: PageLimit = 100,
+    caller: Caller = scope("catalog:read"),
+) -> object:
+    """Items in sku order, a page at a time (pass `next` as `after`): found by `q` (a sku
+    prefix, or every word starting a word of the name: `Tee-shirt bleu` finds `tee shirt
+    BLEU`, `ete` finds `Été`) and of this `barcode`, if given."""
+    found = await caller.read(
+        lambda reads: listings.items(reads, q=q, barcode=barcode, after=after, limit=limit)
+    )
+    return {"items": [catalog.item_view(item) for item in found.rows], "next": found.next}
+
+
 @router.get("/items/{sku}", response_model=ItemOut)
 async def get_item(sku: SkuPath, caller: Caller = scope("catalog:read")) -> object:
     return await caller.read(lambda reads: catalog.item_view(catalog.get_item(reads, sku)))
@@ -132,10 +160,20 @@ async def patch_location(
     )
 
 
-@router.get("/locations", response_model=list[LocationOut])
-async def list_locations(caller: Caller = scope("catalog:read")) -> object:
-    found = await caller.read(catalog.list_locations)
-    return [catalog.location_view(loc) for loc in found]
+@router.get("/locations", response_model=LocationPage)
+async def list_locations(
+    type: Annotated[LocationType | None, Query(description="Only this type")] = None,
+    q: SearchText = None,
+    after: AfterKey = None,
+    limit: PageLimit = 100,
+    caller: Caller = scope("catalog:read"),
+) -> object:
+    """Locations in code order, a page at a time (pass `next` as `after`): of one `type`,
+    found by `q` (a code prefix, or the words of the name), if given."""
+    found = await caller.read(
+        lambda reads: listings.locations(reads, type_=type, q=q, after=after, limit=limit)
+    )
+    return {"locations": [catalog.location_view(x) for x in found.rows], "next": found.next}
 
 
 @router.get("/locations/{code}", response_model=LocationOut)

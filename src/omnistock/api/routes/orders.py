@@ -11,7 +11,7 @@ from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.metrics import Metrics
 from omnistock.api.problems import documented
-from omnistock.api.schemas.common import KEY_PATTERN
+from omnistock.api.schemas.common import KEY_PATTERN, TEXT_PATTERN, When
 from omnistock.api.schemas.orders import (
     CancelIn,
     DecisionOut,
@@ -25,14 +25,14 @@ from omnistock.api.schemas.orders import (
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.access import Principal, check_order
 from omnistock.domain.errors import Forbidden
-from omnistock.domain.orders import OrderStatus
+from omnistock.domain.orders import OrderFilters, OrderStatus
 from omnistock.services import orders
 from omnistock.services.views import order_view
 
 router = APIRouter(responses=documented(401, 403, 404, 422, 503))
 OrderId = Annotated[int, Path(alias="id", ge=1, le=2**63 - 1, description="The order's id")]
 After = Annotated[int, Query(ge=0, le=2**63 - 1, description="Ids above this one (a page's next)")]
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Orders a page, at most 1,000")]
 KeyQuery = Annotated[str | None, Query(pattern=KEY_PATTERN)]
 
 
@@ -115,11 +115,40 @@ async def list_orders(
     location: Annotated[
         str | None, Query(pattern=KEY_PATTERN, description="Fulfilled, collected or sold there")
     ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=TEXT_PATTERN,
+            description="The channel's id of the order (exact)",
+        ),
+    ] = None,
+    customer_email: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=254,
+            pattern=TEXT_PATTERN,
+            description="The customer's email, in any case",
+        ),
+    ] = None,
+    created_after: Annotated[
+        When | None,
+        Query(
+            description="Orders created strictly after this ISO 8601 time with its zone, "
+            "e.g. 2026-12-01T00:00:00Z"
+        ),
+    ] = None,
     after: After = 0,
     limit: Limit = 100,
     caller: Caller = scope("orders:read"),
 ) -> dict[str, Any]:
-    """Orders, oldest first, a page at a time: pass `next` as `after`."""
+    """Orders, oldest first, a page at a time: pass `next` as `after`. Every filter given
+    must match; a key sees only the orders within its reach."""
+    filters = OrderFilters(
+        external_id=external_id, customer_email=customer_email, created_after=created_after
+    )
     found, next_after = await caller.read(
         lambda reads: orders.list_orders(
             reads,
@@ -128,6 +157,7 @@ async def list_orders(
             locations=caller.principal.location_filter(location),
             after=after,
             limit=limit,
+            filters=filters,
         )
     )
     return {

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic_core import to_json
 
 from omnistock.api import idempotency
 from omnistock.api.deps import Caller, IdempotencyKey, scope
 from omnistock.api.problems import documented
 from omnistock.api.routes.catalog import SkuPath
-from omnistock.api.schemas.common import KEY_PATTERN
-from omnistock.api.schemas.stock import MovementIn, MovementOut, MovementResult, StockOut
+from omnistock.api.schemas.common import KEY_PATTERN, AfterKey, PageLimit
+from omnistock.api.schemas.stock import (
+    LocationStockPage,
+    MovementIn,
+    MovementOut,
+    MovementResult,
+    StockOut,
+)
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import Forbidden
 from omnistock.domain.stock import Movement
-from omnistock.services import stock, transfers
+from omnistock.services import listings, stock, transfers
 
 router = APIRouter(tags=["stock"], responses=documented(401, 403, 404, 422, 503))
 
@@ -84,6 +91,31 @@ async def record_movement(
         action=action,
         model=MovementResult,
     )
+
+
+@router.get("/stock", response_model=LocationStockPage)
+async def list_location_stock(
+    location: Annotated[str, Query(pattern=KEY_PATTERN, description="The location's code")],
+    channel: Annotated[
+        str | None,
+        Query(pattern=KEY_PATTERN, description="Add `sellable`: what this channel may sell"),
+    ] = None,
+    after: AfterKey = None,
+    limit: PageLimit = 100,
+    caller: Caller = scope("stock:read"),
+) -> object:
+    """Every position of a location in sku order, a page at a time (pass `next` as `after`).
+    With `channel`, each position's `sellable` on it, by the rules of
+    `GET /v1/availability/{sku}?channel=&location=`; a location outside the channel's pool
+    is a 422 naming `channel`, as that route refuses it. A store key reads its own
+    locations only (403 naming `location`)."""
+    caller.principal.at(location, field="location")
+    found = await caller.read(
+        lambda reads: listings.stock_at(
+            reads, location=location, channel=channel, after=after, limit=limit
+        )
+    )
+    return Response(to_json(listings.stock_view(found)), media_type="application/json")
 
 
 @router.get("/stock/{sku}", response_model=StockOut, response_model_exclude_unset=True)

@@ -86,3 +86,13 @@ class LocationOut(Model):
     daily_capacity: int | None
     priority: int
     active: bool
+
+
+class ItemPage(Model):
+    items: list[ItemOut] = Field(description="In sku order")
+    next: str | None = Field(description="Pass as `after` for the next page; null at the end")
+
+
+class LocationPage(Model):
+    locations: list[LocationOut] = Field(description="In code order")
+    next: str | None = Field(description="Pass as `after` for the next page; null at the end")

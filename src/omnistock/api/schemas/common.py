@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from fastapi import Query
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
 from omnistock.domain.stock import MAX_QUANTITY
 
@@ -69,3 +81,40 @@ class HoldLineIn(Body):
 class HoldLineOut(Model):
     sku: str
     quantity: int
+
+
+#: A page's size: 1 to 1,000 rows, 100 unless asked (every list of the API).
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Rows a page (1 to 1,000)")]
+#: The key after which a page starts (the `next` of the page before), for lists by key.
+AfterKey = Annotated[
+    str | None,
+    Query(pattern=KEY_PATTERN, description="The last key of the page before (its `next`)"),
+]
+#: What `q` searches by: 1 to 200 characters, no NUL.
+SearchText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        pattern=TEXT_PATTERN,
+        description="A key prefix (exact case), or words each starting a word of the name, in "
+        "any case and with or without accents: `Tee-shirt bleu` finds `tee shirt BLEU`",
+    ),
+]
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str) or not re.match(r"\d{4}-\d\d-\d\d[Tt ]", value):
+        raise ValueError("an ISO 8601 time with its zone, e.g. 2026-12-01T08:00:00Z")
+    return value
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("once in UTC, this time is outside the calendar") from None
+
+
+#: An ISO 8601 time with its zone (a number of seconds is not a time anyone means here).
+When = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]

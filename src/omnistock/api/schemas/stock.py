@@ -81,3 +81,20 @@ class StockOut(Model):
     sku: str
     positions: list[StockedPositionOut]
     total: Quantities
+
+
+class LocationPositionOut(Quantities):
+    sku: str
+    sellable: int | None = Field(
+        None,
+        description="Only with `channel`: what the channel may sell from this position after "
+        "its buffer, as `GET /v1/availability/{sku}?channel=&location=` says (the units of "
+        "expired holds not yet released count as available)",
+    )
+
+
+class LocationStockPage(Model):
+    location: str
+    channel: str | None = Field(description="The channel asked for `sellable`, if any")
+    positions: list[LocationPositionOut] = Field(description="In sku order")
+    next: str | None = Field(description="Pass as `after` for the next page; null at the end")

@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import Field
 
-from omnistock.api.schemas.common import Body, HoldLineIn, Key, Model, Note
+from omnistock.api.schemas.common import Body, HoldLineIn, Key, Model, Note, When
 from omnistock.domain.stock import MAX_QUANTITY
-
-
-def _iso_text(value: object) -> object:
-    if not isinstance(value, str) or not re.match(r"\d{4}-\d\d-\d\d[Tt ]", value):
-        raise ValueError("an ISO 8601 time with its zone, e.g. 2026-12-01T08:00:00Z")
-    return value
-
-
-def _in_utc(value: dt.datetime) -> dt.datetime:
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("once in UTC, this time is outside the calendar") from None
-
-
-#: An ISO 8601 time with its zone (a number of seconds is not a time anyone means here).
-When = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 
 
 class TransferIn(Body):
