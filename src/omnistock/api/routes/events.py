@@ -53,11 +53,11 @@ ChannelFilter = Annotated[
 
 @router.get("/events", response_model=EventPage)
 async def get_events(
+    caller: Caller = scope("events:read"),  # first: a key is checked before the filters
     after: After = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     types: frozenset[str] | None = Depends(_types),
     channel: ChannelFilter = None,
-    caller: Caller = scope("events:read"),
 ) -> object:
     """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time.
 
