@@ -146,11 +146,17 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         {"location": STORE, "sku": "CAP", "type": "receipt", "quantity": 1},
     ),
     ("GET", "/v1/stock"): lambda w: ("GET", f"/v1/stock?location={STORE}&channel={CHANNEL}", None),
+    ("GET", "/v1/stock/snapshot"): lambda w: ("GET", "/v1/stock/snapshot?format=ndjson", None),
     ("GET", "/v1/stock/{sku}"): lambda w: ("GET", "/v1/stock/TEE-M", None),
     ("GET", "/v1/stock/{sku}/movements"): lambda w: ("GET", "/v1/stock/TEE-M/movements", None),
     ("GET", "/v1/availability/{sku}"): lambda w: (
         "GET",
         f"/v1/availability/TEE-M?channel={CHANNEL}",
+        None,
+    ),
+    ("GET", "/v1/availability/export"): lambda w: (
+        "GET",
+        f"/v1/availability/export?channel={CHANNEL}",
         None,
     ),
     ("GET", "/v1/availability"): lambda w: (

@@ -20,6 +20,7 @@ from omnistock.api.routes import (
     catalog,
     channels,
     events,
+    feeds,
     fulfilments,
     keys,
     orders,
@@ -88,6 +89,7 @@ def create_app(
         return {"status": "ok"}
 
     routers = (
+        feeds.router,  # first: /stock/snapshot and /availability/export before /{sku}
         catalog.router,
         stock.router,
         channels.router,

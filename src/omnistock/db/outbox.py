@@ -13,11 +13,18 @@ transaction that could still commit an earlier one has finished:
   (`xid < pg_snapshot_xmin(pg_current_snapshot())`): those are all committed and visible,
   and no later pass can find an older one. Passes run one at a time (an advisory lock), from
   the feed reader, off the write path.
+
+  A pass numbers a prefix only: the committed unnumbered events in insert (`id`) order, up
+  to the first one whose transaction is not yet older than every running one. So the feed
+  keeps each row's history in order: a transaction B that changed a row after A's commit
+  (it waited for A's lock) wrote its events after A's, with larger ids, and cannot be
+  numbered before A even when B's transaction id is the older one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, literal_column, select, text
@@ -42,13 +49,15 @@ _APPEND_POSTGRESQL = insert(events).values(
 
 _SEQUENCE = text(
     """
-    WITH ready AS (
+    WITH pending AS (
+        SELECT id, xid FROM events WHERE seq IS NULL ORDER BY id LIMIT :most
+    ), held AS (
+        SELECT MIN(id) AS id FROM pending
+        WHERE xid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    ), ready AS (
         SELECT id, row_number() OVER (ORDER BY id) AS n
-        FROM events
-        WHERE seq IS NULL
-          AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-        ORDER BY id
-        LIMIT :most
+        FROM pending
+        WHERE id < COALESCE((SELECT id FROM held), 9223372036854775807)
     ), top AS (
         SELECT COALESCE(MAX(seq), 0) AS seq FROM events
     )
@@ -87,6 +96,44 @@ def read(conn: Connection, *, after: int, limit: int) -> list[dict[str, Any]]:
         .limit(limit)
     )
     return [{"seq": r.seq, "type": r.type, "at": r.at, "data": r.data} for r in rows]
+
+
+def read_filtered(
+    conn: Connection,
+    *,
+    after: int,
+    limit: int,
+    types: Collection[str] | None,
+    channel: str | None,
+    scan: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Events above `after` of `types` (all if None) whose data names `channel` (any if None),
+    looking at `scan` events at most; and the seq to ask after next time: the last event
+    returned when the page is full, else the last one looked at, so that a sparse filter
+    moves on rather than scanning the same events again."""
+    horizon = _horizon(conn, after=after, scan=scan)
+    query = select(events.c.seq, events.c.type, events.c.at, events.c.data).where(
+        events.c.seq > after, events.c.seq <= horizon
+    )
+    if types is not None:
+        query = query.where(events.c.type.in_(sorted(types)))
+    if channel is not None:
+        query = query.where(events.c.data["channel"].as_string() == channel)
+    rows = conn.execute(query.order_by(events.c.seq).limit(limit))
+    found = [{"seq": r.seq, "type": r.type, "at": r.at, "data": r.data} for r in rows]
+    return found, (found[-1]["seq"] if len(found) == limit else max(horizon, after))
+
+
+def _horizon(conn: Connection, *, after: int, scan: int) -> int:
+    """The seq of the `scan`-th event above `after`, or of the last one if there are fewer."""
+    nth = conn.execute(
+        select(events.c.seq)
+        .where(events.c.seq > after)
+        .order_by(events.c.seq)
+        .offset(scan - 1)
+        .limit(1)
+    ).scalar()
+    return int(nth) if nth is not None else last_seq(conn)
 
 
 def last_seq(conn: Connection) -> int:

@@ -21,6 +21,7 @@ from omnistock.db import (
     channels,
     configuration,
     cursors,
+    feeds,
     idempotency,
     keys,
     listings,
@@ -101,6 +102,7 @@ class ChannelsReads(Repository):
     list_channels = _on_conn(channels.list_channels)
     get_rule = _on_conn(channels.get_rule)
     list_rules = _on_conn(channels.list_rules)
+    published_page = _on_conn(feeds.published_page)
 
 
 class Channels(ChannelsReads, WriteRepository):
@@ -118,6 +120,7 @@ class StockReads(Repository):
     positions_of = _on_conn(stock_sql.positions_of)
     ledger = _on_conn(stock_sql.ledger)
     drifts = _on_conn(stock_sql.drifts)
+    positions_page = _on_conn(feeds.positions_page)
     available_at = _on_conn(stock_sql.available_at)
     stocked_skus = _on_conn(stock_sql.stocked_skus)
     positions_at = _on_conn(listings.positions_at)
@@ -216,6 +219,7 @@ class Transfers(TransfersReads, WriteRepository):
 
 class EventsReads(Repository):
     read = _on_conn(outbox.read)
+    read_filtered = _on_conn(outbox.read_filtered)
     sequence = _on_conn(outbox.sequence)
     last_seq = _on_conn(outbox.last_seq)
     cursor = _on_conn(cursors.get)

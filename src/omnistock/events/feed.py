@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pydantic_core import to_json
@@ -19,6 +20,32 @@ def feed(database: Database, *, after: int, limit: int) -> tuple[list[dict[str, 
     with database.reading() as reads:
         found = reads.events.read(after=after, limit=limit)
     return found, (found[-1]["seq"] if found else after)
+
+
+#: Events a filtered page looks at, at most, whatever it finds: a request's bounded cost.
+SCAN = 10_000
+
+
+def filtered_feed(
+    database: Database,
+    *,
+    after: int,
+    limit: int,
+    types: Collection[str] | None = None,
+    channel: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Like `feed`, keeping only events of `types` whose data names `channel` (either may be
+    None: no filter), filtered by the database; a page looks at `SCAN` events at most, and
+    the seq it answers to ask after next is past every event it looked at, so following a
+    rare filter moves through the feed rather than scanning it again."""
+    if types is None and channel is None:
+        return feed(database, after=after, limit=limit)
+    if database.numbers_events_late:
+        database.run(lambda uow: uow.events.sequence(most=SCAN))
+    with database.reading() as reads:
+        return reads.events.read_filtered(
+            after=after, limit=limit, types=types, channel=channel, scan=SCAN
+        )
 
 
 def latest(database: Database) -> int:

@@ -43,6 +43,7 @@ class StreamedEvent:
     seq: int
     type: str
     json: str  # as /v1/events shows the event
+    channel: str | None = None  # the channel its data names, if any
 
 
 class Heartbeat:
@@ -72,7 +73,10 @@ class DatabaseSource:
 
     async def read(self, *, after: int, limit: int, sequence: bool) -> list[StreamedEvent]:
         found = await self._run(self._read, after, limit, sequence)
-        return [StreamedEvent(e["seq"], e["type"], render(e).decode()) for e in found]
+        return [
+            StreamedEvent(e["seq"], e["type"], render(e).decode(), _channel_of(e["data"]))
+            for e in found
+        ]
 
     def _read(self, after: int, limit: int, sequence: bool) -> list[dict[str, Any]]:
         if sequence:
@@ -84,6 +88,11 @@ class DatabaseSource:
         if self.database.is_sqlite:
             return fn(*args)
         return await anyio.to_thread.run_sync(partial(fn, *args))
+
+
+def _channel_of(data: Any) -> str | None:
+    named = data.get("channel") if isinstance(data, dict) else None
+    return named if isinstance(named, str) else None
 
 
 class EventHub:
@@ -128,10 +137,12 @@ class EventHub:
         return self._closed
 
     async def subscribe(
-        self, *, after: int, types: Collection[str] | None = None
+        self, *, after: int, types: Collection[str] | None = None, channel: str | None = None
     ) -> AsyncIterator[StreamedEvent | Heartbeat]:
-        """Events above `after` (of `types`, if given) in seq order, then each new one as it
-        comes, with heartbeats in between; ends when the hub closes."""
+        """Events above `after` (of `types`, and naming `channel`, if given) in seq order,
+        then each new one as it comes, with heartbeats in between; ends when the hub closes.
+        The hub reads every event once for all its subscribers, so each one's filter is
+        applied here, in memory."""
         self.subscribers += 1
         self._wanted.set()
         try:
@@ -143,7 +154,7 @@ class EventHub:
                         cursor = self.head
                     for event in batch:
                         cursor = event.seq
-                        if types is None or event.type in types:
+                        if _wanted(event, types, channel):
                             yield event
                             sent = time.monotonic()
                     continue
@@ -206,6 +217,10 @@ class EventHub:
         self._closing.set()
         self._wanted.set()
         self._notify()
+
+
+def _wanted(event: StreamedEvent, types: Collection[str] | None, channel: str | None) -> bool:
+    return (types is None or event.type in types) and (channel is None or event.channel == channel)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:

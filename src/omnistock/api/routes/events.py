@@ -10,27 +10,17 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from omnistock.api.deps import Caller, scope
 from omnistock.api.problems import documented
+from omnistock.api.schemas.common import KEY_PATTERN
 from omnistock.api.schemas.events import EventPage
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.events import selected_types
-from omnistock.events.feed import feed
+from omnistock.events.feed import filtered_feed
 from omnistock.events.stream import EventHub, Heartbeat
 
 router = APIRouter(tags=["events"], responses=documented(401, 403, 422, 503))
 
 MAX_SEQ = 2**63 - 1
 After = Annotated[int, Query(ge=0, le=MAX_SEQ, description="Events with a larger seq")]
-
-
-@router.get("/events", response_model=EventPage)
-async def get_events(
-    after: After = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    caller: Caller = scope("events:read"),
-) -> object:
-    """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time."""
-    found, next_seq = await caller.blocking(feed, caller.database, after=after, limit=limit)
-    return {"events": found, "next": next_seq}
 
 
 async def _types(
@@ -50,11 +40,42 @@ async def _types(
         raise InvalidInput("types", str(error)) from None
 
 
+ChannelFilter = Annotated[
+    str | None,
+    Query(
+        pattern=KEY_PATTERN,
+        description="Only events whose data names this channel (`availability.changed`, "
+        "`order.*`, `reservation.*`, `buffer_rule.*` of that channel); `fulfillment.*` events "
+        "name a location, not a channel, and never match (follow `order.status_changed`)",
+    ),
+]
+
+
+@router.get("/events", response_model=EventPage)
+async def get_events(
+    caller: Caller = scope("events:read"),  # first: a key is checked before the filters
+    after: After = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    types: frozenset[str] | None = Depends(_types),
+    channel: ChannelFilter = None,
+) -> object:
+    """Events in strictly increasing `seq`; pass the answer's `next` as `after` next time.
+
+    With `types` or `channel`, only the matching events, filtered by the database: a page
+    looks at 10,000 events at most, and its `next` is the last seq it looked at, so a page
+    may be empty although more events follow (keep asking until `next` stops moving)."""
+    found, next_seq = await caller.blocking(
+        filtered_feed, caller.database, after=after, limit=limit, types=types, channel=channel
+    )
+    return {"events": found, "next": next_seq}
+
+
 @router.get("/events/stream", response_class=EventSourceResponse)
 async def stream_events(
     request: Request,
     caller: Caller = scope("events:read"),
     types: frozenset[str] | None = Depends(_types),
+    channel: ChannelFilter = None,
     after: After = 0,
     last_event_id: Annotated[
         int | None,
@@ -73,7 +94,7 @@ async def stream_events(
     browser's `EventSource` does by itself) misses nothing."""
     hub: EventHub = request.app.state.events_hub
     start = after if last_event_id is None else last_event_id
-    async for item in hub.subscribe(after=start, types=types):
+    async for item in hub.subscribe(after=start, types=types, channel=channel):
         if isinstance(item, Heartbeat):
             yield ServerSentEvent(comment="heartbeat")
         else:
