@@ -93,6 +93,8 @@ def play(s: Driver) -> None:
     returns(s, story)
     transfers(s, story)
     events(s)
+    listings(s)
+    feeds(s)
     scopes(s, story)
     edges(s)
     the_day_after(s, story)
@@ -345,7 +347,7 @@ def orders(s: Driver, story: Story) -> None:
     s.get("/v1/orders", params={"channel": "marketplace-general", "limit": 2})
     s.get("/v1/orders", params={"location": PARIS, "status": "completed", "limit": 2})
     s.get("/v1/orders", params={"status": "lost"}, expect=422)
-    s.get("/v1/orders", params={"limit": 501}, expect=422)
+    s.get("/v1/orders", params={"limit": 1001}, expect=422)
     s.get("/v1/orders/999999", expect=404)
     s.get("/v1/orders/abc", expect=422)
     s.get("/v1/orders/999999/sourcing", expect=404)
@@ -549,6 +551,42 @@ def events(s: Driver) -> None:
     # the live stream never ends: only its refusals, made before anything streams
     s.get("/v1/events/stream", params={"types": "order.shipped"}, expect=422)
     s.get("/v1/events/stream", key="store", expect=403)
+
+
+def listings(s: Driver) -> None:
+    s.part("listings and search")
+    page = s.get("/v1/items", params={"q": "crew-neck t-shirt BLACK", "limit": 2})
+    s.get("/v1/items", params={"q": "crew-neck t-shirt BLACK", "after": page["next"], "limit": 2})
+    s.get("/v1/items", params={"q": "TSH-ORG-CRW-SUN"})
+    s.get("/v1/items", params={"limit": 1001}, expect=422)
+    s.get("/v1/locations", params={"type": "warehouse"})
+    s.get("/v1/locations", params={"q": "marais"})
+    s.get("/v1/locations", params={"type": "kiosk"}, expect=422)
+    s.get("/v1/stock", params={"location": POPUP, "channel": APP, "limit": 3})
+    s.get("/v1/stock", params={"location": POPUP, "channel": "marketplace-general"}, expect=422)
+    s.get("/v1/stock", params={"location": "ST-ATLANTIS"}, expect=422)
+    s.get("/v1/stock", params={"location": PARIS, "limit": 2}, key="store")
+    email = CUSTOMER["email"].upper()
+    s.get("/v1/orders", params={"customer_email": email, "limit": 2})
+    s.get("/v1/orders", params={"external_id": "demo-0042"})
+    s.get("/v1/orders", params={"created_after": "2026-01-01"}, expect=422)
+
+
+def feeds(s: Driver) -> None:
+    s.part("channel feeds and the stock snapshot")
+    s.get("/v1/availability/export", params={"channel": APP})
+    s.get(
+        "/v1/availability/export",
+        params={"channel": "marketplace-general", "format": "xml"},
+        expect=422,
+    )
+    s.get("/v1/availability/export", params={"channel": APP}, key="store", expect=403)
+    s.get("/v1/events", params={"types": "availability.changed", "channel": APP, "limit": 3})
+    s.get("/v1/events", params={"types": "order.*", "channel": "web", "limit": 2})
+    s.get("/v1/events", params={"types": "stock.moved"}, expect=422)
+    # every position of the demo would make the recording huge: its refusals only
+    s.get("/v1/stock/snapshot", params={"format": "csv"}, expect=422)
+    s.get("/v1/stock/snapshot", key="integration", expect=403)
 
 
 def scopes(s: Driver, story: Story) -> None:
