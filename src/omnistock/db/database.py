@@ -30,8 +30,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -163,6 +161,11 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes)."""
+        # Alembic is imported here, not at the top: a server process never migrates, and
+        # importing it costs a quarter of a second of every server's start.
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._write_lock, self._writer.begin() as conn:
