@@ -48,7 +48,12 @@ class RowError:
     reason: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"line": self.line, "field": self.field, "reason": self.reason}
+        return {
+            "line": self.line,
+            "field": self.field,
+            "reason": self.reason,
+            "message": f"line {self.line}: {self.reason}",
+        }
 
 
 @dataclass(frozen=True, slots=True)
