@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text
 
+from omnistock.db import outbox
 from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import UTCDateTime, imports, items
 from omnistock.domain.catalog import Item
@@ -80,7 +81,8 @@ def open_stock_stage(conn: Connection) -> None:
     conn.execute(
         text(
             f"CREATE {temporary} TABLE import_changes (line BIGINT NOT NULL, location TEXT NOT "
-            f"NULL, sku TEXT NOT NULL, d_on_hand BIGINT NOT NULL, d_unsellable BIGINT NOT NULL)"
+            f"NULL, sku TEXT NOT NULL, d_on_hand BIGINT NOT NULL, d_unsellable BIGINT NOT NULL,"
+            f" created INTEGER NOT NULL)"
             f"{ending}"
         )
     )
@@ -103,12 +105,12 @@ def stage_stock(conn: Connection, rows: Sequence[StockRow]) -> None:
             raw.cursor() as cursor,
             cursor.copy(f"COPY import_stock ({_STAGE_COLUMNS}) FROM STDIN") as copy,
         ):
-            for r in rows:
-                copy.write_row((r.line, r.location, r.sku, r.on_hand, r.unsellable))
+            for row in rows:
+                copy.write_row(row)
         return
     conn.exec_driver_sql(
         f"INSERT INTO import_stock ({_STAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-        [(r.line, r.location, r.sku, r.on_hand, r.unsellable) for r in rows],
+        rows,
     )
 
 
@@ -170,21 +172,30 @@ def apply_stock(conn: Connection, *, at: dt.datetime, reference: str | None) -> 
     difference, where there is one; answers what changed and the positions left promising
     more than they hold (to heal)."""
     postgresql = conn.dialect.name == "postgresql"
-    created = conn.execute(_CREATE_POSITIONS).rowcount
-    conn.execute(_changes(postgresql))
-    at_param = {"at": at, "reference": reference}
-    conn.execute(_MOVEMENTS, at_param)
-    updated = conn.execute(_UPDATE_POSITIONS).rowcount
+    if postgresql:  # positions a count creates exist first, so that all can be locked
+        created = int(conn.execute(_CREATE_POSITIONS).rowcount)
+        conn.execute(_changes(postgresql=True))
+        conn.execute(_MOVEMENTS, {"at": at, "reference": reference})
+        written = conn.execute(_UPDATE_POSITIONS).rowcount
+    else:  # one writer: nothing to lock, and new positions are written in the one upsert
+        conn.execute(_changes(postgresql=False))
+        created = int(conn.execute(_CREATED).scalar_one())
+        conn.execute(_MOVEMENTS, {"at": at, "reference": reference})
+        written = conn.execute(_INSERT_POSITIONS).rowcount
+        written += conn.execute(_UPDATE_EXISTING).rowcount
     changed, from_file = conn.execute(_COUNT_CHANGES).one()
-    if updated != changed:  # the positions were locked: the guard cannot refuse a count
-        raise AssertionError(f"{changed - updated} staged count(s) refused by the guard")
-    conn.execute(_EVENTS_POSTGRESQL if postgresql else _EVENTS_SQLITE, {"at": at})
+    if written != changed:  # a count always leaves a position possible: never refused
+        raise AssertionError(f"{changed - written} staged count(s) refused by the guard")
+    if postgresql:
+        conn.execute(_EVENTS_POSTGRESQL, {"at": at})
+    else:
+        conn.execute(_EVENTS_SQLITE, {"at": at, "seq": outbox.last_seq(conn)})
     touched = list(conn.scalars(text("SELECT DISTINCT sku FROM import_changes ORDER BY sku")))
     short = [(str(loc), str(sku)) for loc, sku in conn.execute(_SHORT)]
-    return StockApplied(int(created), int(changed), int(from_file or 0), touched, short)
+    return StockApplied(created, int(changed), int(from_file or 0), touched, short)
 
 
-#: Positions that a count creates: those counted with units that do not exist yet.
+#: PostgreSQL: positions that a count creates (counted with units, not there yet), at zero.
 _CREATE_POSITIONS = text(
     """
     INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
@@ -197,24 +208,46 @@ _CREATE_POSITIONS = text(
 )
 
 
-def _changes(postgresql: bool) -> Any:
+def _changes(*, postgresql: bool) -> Any:
     """The deltas of each position whose figures differ from the count, read from the row
-    as it is (locked first on PostgreSQL, in (location, sku) order). As a single count: the
-    unsellable units are those the file gives, else those there were, up to what is on hand."""
-    smaller = "LEAST" if postgresql else "MIN"
-    unsellable = f"COALESCE(s.unsellable, {smaller}(p.unsellable, s.on_hand))"
+    as it is (PostgreSQL: locked first, in (location, sku) order; SQLite: a position not there
+    yet counts from zero, `created`). As a single count: the unsellable units are those the
+    file gives, else those there were, up to what is on hand."""
+    if postgresql:
+        unsellable = "COALESCE(s.unsellable, LEAST(p.unsellable, s.on_hand))"
+        return text(
+            f"""
+            INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created)
+            SELECT s.line, p.location, p.sku, s.on_hand - p.on_hand,
+                   {unsellable} - p.unsellable, 0
+            FROM import_stock s JOIN positions p ON p.sku = s.sku AND p.location = s.location
+            WHERE p.on_hand <> s.on_hand OR p.unsellable <> {unsellable}
+            ORDER BY p.location, p.sku
+            FOR UPDATE OF p
+            """
+        )
+    had = "COALESCE(p.unsellable, 0)"
+    unsellable = f"COALESCE(s.unsellable, MIN({had}, s.on_hand))"
     return text(
         f"""
-        INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable)
-        SELECT s.line, p.location, p.sku, s.on_hand - p.on_hand, {unsellable} - p.unsellable
-        FROM import_stock s JOIN positions p ON p.sku = s.sku AND p.location = s.location
-        WHERE p.on_hand <> s.on_hand OR p.unsellable <> {unsellable}
-        ORDER BY p.location, p.sku
-        {"FOR UPDATE OF p" if postgresql else ""}
+        INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created)
+        SELECT s.line, s.location, s.sku, s.on_hand - COALESCE(p.on_hand, 0),
+               {unsellable} - {had}, p.sku IS NULL
+        FROM import_stock s LEFT JOIN positions p ON p.sku = s.sku AND p.location = s.location
+        WHERE COALESCE(p.on_hand, 0) <> s.on_hand OR {had} <> {unsellable}
+        ORDER BY s.location, s.sku
         """
     )
 
 
+_CREATED = text("SELECT COUNT(*) FROM import_changes WHERE created")
+#: SQLite: the positions a count creates, written at once (the others are updated).
+_INSERT_POSITIONS = text(
+    """
+    INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
+    SELECT sku, location, d_on_hand, 0, d_unsellable, 0 FROM import_changes WHERE created
+    """
+)
 _MOVEMENTS = text(
     """
     INSERT INTO movements (at, sku, location, type, on_hand, reserved, unsellable, inbound,
@@ -233,6 +266,7 @@ _UPDATE_POSITIONS = text(
       AND positions.unsellable + c.d_unsellable >= 0
     """
 )
+_UPDATE_EXISTING = text(_UPDATE_POSITIONS.text + " AND NOT c.created")
 _COUNT_CHANGES = text(
     "SELECT COUNT(*), SUM(CASE WHEN line > 0 THEN 1 ELSE 0 END) FROM import_changes"
 )
@@ -242,12 +276,12 @@ _VIEW = """'sku', p.sku, 'location', p.location, 'on_hand', p.on_hand, 'reserved
 _CHANGED_POSITIONS = """
     FROM import_changes c JOIN positions p ON p.sku = c.sku AND p.location = c.location
 """
-#: SQLite numbers each event at insert, above the highest seq (one writer at a time).
+#: SQLite numbers each event at insert, above the highest seq (one writer at a time), read
+#: first (`:seq`).
 _EVENTS_SQLITE = text(
     f"""
     INSERT INTO events (seq, type, at, data)
-    SELECT (SELECT COALESCE(MAX(seq), 0) FROM events)
-               + ROW_NUMBER() OVER (ORDER BY c.location, c.sku),
+    SELECT :seq + ROW_NUMBER() OVER (ORDER BY c.location, c.sku),
            'stock.changed', :at, json_object({_VIEW})
     {_CHANGED_POSITIONS}
     ORDER BY c.location, c.sku

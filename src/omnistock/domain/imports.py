@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 import enum
+import itertools
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.stock import MAX_QUANTITY
@@ -64,10 +66,9 @@ class Record:
     fields: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class StockRow:
+class StockRow(NamedTuple):
     """A counted position: on hand, and the unsellable units if the file says (None: as a
-    single count, the unsellable units kept up to what is on hand)."""
+    single count, the unsellable units kept up to what is on hand). A tuple, as staged."""
 
     line: int
     location: str
@@ -136,24 +137,26 @@ def lines(
     chunks: Iterable[bytes], *, max_line: int = MAX_LINE_BYTES
 ) -> Iterator[tuple[int, bytes | None]]:
     """(line number, the line without its end) for each line; None for one over `max_line`
-    bytes, whose bytes are dropped as they come."""
-    number, parts, size, too_long = 1, [], 0, False
+    bytes, whose bytes are dropped as they come (at most `max_line` are ever kept)."""
+    number, carry, too_long, most = 1, b"", False, max_line + 1  # +1: a CR before the LF
     for chunk in chunks:
-        start = 0
-        while True:
-            end = chunk.find(b"\n", start)
-            piece = chunk[start:] if end < 0 else chunk[start:end]
-            size += len(piece)
-            too_long = too_long or size > max_line + 1  # +1: a CR before the LF
-            if not too_long:
-                parts.append(piece)
-            if end < 0:
-                break
-            yield number, None if too_long else _without_cr(b"".join(parts))
-            number, parts, size, too_long = number + 1, [], 0, False
-            start = end + 1
-    if size or too_long:
-        yield number, None if too_long else _without_cr(b"".join(parts))
+        pieces = chunk.split(b"\n")
+        if not too_long:
+            carry += pieces[0]
+            too_long = len(carry) > most
+        if len(pieces) == 1:
+            carry = b"" if too_long else carry
+            continue
+        yield number, None if too_long else _without_cr(carry)
+        number += 1
+        for piece in pieces[1:-1]:
+            yield number, None if len(piece) > most else _without_cr(piece)
+            number += 1
+        carry = pieces[-1]
+        too_long = len(carry) > most
+        carry = b"" if too_long else carry
+    if carry or too_long:
+        yield number, None if too_long else _without_cr(carry)
 
 
 def _without_cr(line: bytes) -> bytes:
@@ -170,6 +173,67 @@ def records(
     """The rows of a file; each bad line goes to `errors` instead."""
     read = _csv_records if file_format is FileFormat.CSV else _json_records
     return read(_decoded(lines(chunks, max_line=max_line), errors, max_line), errors)
+
+
+def stock_rows(
+    chunks: Iterable[bytes],
+    file_format: FileFormat,
+    errors: Errors,
+    *,
+    max_line: int = MAX_LINE_BYTES,
+) -> Iterator[StockRow]:
+    """The good rows of a stock file (`stock_row`); each bad one goes to `errors` instead.
+    A CSV line of plain cells is read straight into its row, the rest as `records` are."""
+    if file_format is FileFormat.NDJSON:
+        yield from _checked_rows(records(chunks, file_format, errors, max_line=max_line), errors)
+        return
+    numbered = _decoded(lines(chunks, max_line=max_line), errors, max_line)
+    for number, text in numbered:  # the header
+        header = [name.strip() for name in text.split(",")] if '"' not in text else []
+        columns = ["location", "sku", "on_hand"]
+        if header not in (columns, [*columns, "unsellable"]):
+            rest = itertools.chain([(number, text)], numbered)
+            yield from _checked_rows(_csv_records(rest, errors), errors)
+            return
+        yield from _plain_rows(numbered, errors, header)
+        return
+    errors.add(RowError(1, "header", "the file is empty: a CSV starts with a header row"))
+
+
+def _plain_rows(
+    numbered: Iterator[tuple[int, str]], errors: Errors, header: list[str]
+) -> Iterator[StockRow]:
+    width = len(header)
+    for number, text in numbered:
+        cells = text.split(",") if '"' not in text else None
+        if cells is not None and len(cells) == width:
+            location, sku, on_hand = cells[0], cells[1], _count(cells[2])
+            unsellable = None if width == 3 or cells[3] == "" else _count(cells[3])
+            if (
+                _KEY(location)
+                and _KEY(sku)
+                and on_hand is not None
+                and (
+                    width == 3
+                    or cells[3] == ""
+                    or (unsellable is not None and unsellable <= on_hand)
+                )
+            ):
+                yield StockRow(number, location, sku, on_hand, unsellable)
+                continue
+        yield from _checked_rows(
+            _csv_records(iter([(0, ",".join(header)), (number, text)]), errors), errors
+        )
+
+
+def _checked_rows(rows: Iterator[Record], errors: Errors) -> Iterator[StockRow]:
+    for record in rows:
+        found = stock_row(record)
+        if isinstance(found, list):
+            for error in found:
+                errors.add(error)
+        else:
+            yield found
 
 
 def _decoded(
@@ -189,15 +253,15 @@ def _decoded(
         if "\x00" in text:
             errors.add(RowError(number, "line", "holds a NUL character"))
             continue
-        if text.strip():
+        if text and not text.isspace():
             yield number, text
 
 
 def _csv_records(numbered: Iterator[tuple[int, str]], errors: Errors) -> Iterator[Record]:
     header: list[str] | None = None
     for number, text in numbered:
-        try:
-            cells = next(csv.reader([text], strict=True))
+        try:  # a line without quotes is split as it is: the common case, and much faster
+            cells = next(csv.reader([text], strict=True)) if '"' in text else text.split(",")
         except csv.Error as error:
             errors.add(RowError(number, "line", f"not a CSV record ({error})"))
             continue
@@ -232,6 +296,35 @@ def _json_records(numbered: Iterator[tuple[int, str]], errors: Errors) -> Iterat
 def stock_row(record: Record) -> StockRow | list[RowError]:
     """A row of a stock file, or why not: location and sku keys, on_hand and the optional
     unsellable non-negative integers, unsellable at most on_hand."""
+    fields = record.fields
+    location, sku = fields.get("location"), fields.get("sku")
+    on_hand, unsellable = _count(fields.get("on_hand")), _count(fields.get("unsellable", 0))
+    if (  # the common case, told at the cost of a few comparisons
+        len(fields) <= 4
+        and isinstance(location, str)
+        and isinstance(sku, str)
+        and _KEY(location)
+        and _KEY(sku)
+        and on_hand is not None
+        and unsellable is not None
+        and unsellable <= on_hand
+        and (len(fields) == 3 or "unsellable" in fields)
+    ):
+        given = fields.get("unsellable")
+        return StockRow(record.line, location, sku, on_hand, None if given is None else unsellable)
+    return _stock_errors(record)
+
+
+def _count(value: object) -> int | None:
+    """A quantity as a file gives it, or None when it is not one."""
+    if type(value) is str and value.isdigit() and value.isascii():
+        value = int(value)
+    if type(value) is int and 0 <= value <= MAX_QUANTITY:
+        return value
+    return None
+
+
+def _stock_errors(record: Record) -> list[RowError]:
     fields, found = record.fields, []
     unknown = sorted(set(fields) - {"location", "sku", "on_hand", "unsellable"})
     found += [RowError(record.line, name, "not a column of a stock file") for name in unknown]
@@ -243,21 +336,18 @@ def stock_row(record: Record) -> StockRow | list[RowError]:
     found += [RowError(record.line, "unsellable", why)] if why else []
     if not found and unsellable is not None and on_hand is not None and unsellable > on_hand:
         found.append(RowError(record.line, "unsellable", "must be at most on_hand"))
-    if found or on_hand is None:
-        return found
-    location, sku = keys["location"][0], keys["sku"][0]
-    return StockRow(record.line, str(location), str(sku), on_hand, unsellable)
+    return found
+
+
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z").match
+_KEY_FORM = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit"
 
 
 def key_error(value: object) -> str | None:
     """Why `value` is not a sku or a location code (None: it is one)."""
     if not isinstance(value, str):
         return "must be text"
-    if not (1 <= len(value) <= 64) or not value[0].isascii() or not value[0].isalnum():
-        return "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit"
-    if not all(c.isascii() and (c.isalnum() or c in "._-") for c in value):
-        return "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit"
-    return None
+    return None if _KEY(value) else _KEY_FORM
 
 
 def _key(value: object) -> tuple[object, str | None]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from omnistock.db import UnitOfWork
 from omnistock.domain.catalog import Item, Location
@@ -37,10 +37,11 @@ from omnistock.domain.imports import (
     Summary,
     Validator,
     records,
-    stock_row,
+    stock_rows,
 )
 from omnistock.services import availability, catalog, healing
 
+Row = TypeVar("Row", Record, StockRow)
 #: Rows applied or staged at a time.
 BATCH = 5000
 
@@ -71,26 +72,26 @@ def run(uow: UnitOfWork, file: ImportFile) -> Summary:
         if stored is not None:
             return Summary(**stored)
     errors = Errors()
-    rows = records(file.chunks(), file.file_format, errors, max_line=file.max_line)
-    rows = _told(rows, file.progress)
     if file.kind is ImportKind.STOCK:
-        summary = _stock(uow, rows, errors, file)
+        counted = stock_rows(file.chunks(), file.file_format, errors, max_line=file.max_line)
+        summary = _stock(uow, _told(counted, file.progress), errors, file)
     else:
-        assert file.validate is not None
-        summary = _catalogue(uow, rows, errors, file)
+        rows = records(file.chunks(), file.file_format, errors, max_line=file.max_line)
+        summary = _catalogue(uow, _told(rows, file.progress), errors, file)
     if file.key is not None:
         uow.imports.record(kind=str(file.kind), key=file.key, summary=summary.as_dict())
     return summary
 
 
-def _told(rows: Iterator[Record], progress: Callable[[int], None] | None) -> Iterator[Record]:
+def _told(rows: Iterator[Row], progress: Callable[[int], None] | None) -> Iterator[Row]:
+    """The rows, telling `progress` the line reached every 4,096 rows."""
     if progress is None:
         yield from rows
         return
-    for record in rows:
-        yield record
-        if record.line % 1000 == 0:
-            progress(record.line)
+    for count, row in enumerate(rows, 1):
+        yield row
+        if not count % 4096:
+            progress(row.line)
 
 
 def _catalogue(
@@ -167,7 +168,7 @@ def _add(a: Summary, b: Summary) -> Summary:
     )
 
 
-def _stock(uow: UnitOfWork, rows: Iterator[Record], errors: Errors, file: ImportFile) -> Summary:
+def _stock(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, file: ImportFile) -> Summary:
     uow.imports.open_stock_stage()
     count = _stage(uow, rows, errors, file.location)
     errors.raise_if_any()
@@ -199,20 +200,15 @@ def _stock(uow: UnitOfWork, rows: Iterator[Record], errors: Errors, file: Import
     )
 
 
-def _stage(uow: UnitOfWork, rows: Iterator[Record], errors: Errors, location: str | None) -> int:
+def _stage(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, location: str | None) -> int:
     """Stage every good row (until the first bad one: then only check the rest)."""
     batch: list[StockRow] = []
     count = 0
-    for record in rows:
-        found = stock_row(record)
-        if isinstance(found, list):
-            for error in found:
-                errors.add(error)
-            continue
+    for found in rows:
         count += 1
         if location is not None and found.location != location:
             reason = f"must be {location!r}: the import is of that location"
-            errors.add(RowError(record.line, "location", reason))
+            errors.add(RowError(found.line, "location", reason))
             continue
         batch.append(found)
         if len(batch) >= BATCH:
