@@ -159,6 +159,7 @@ class Imports(WriteRepository):
     complete_stock_stage = _on_conn(imports.complete_stock_stage)
     apply_stock = _on_conn(imports.apply_stock)
     close_stock_stage = _on_conn(imports.close_stock_stage)
+    release_stock_stage = _on_conn(imports.release_stock_stage)
 
 
 class HoldsReads(Repository):

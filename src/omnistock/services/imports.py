@@ -74,7 +74,10 @@ def run(uow: UnitOfWork, file: ImportFile) -> Summary:
     errors = Errors()
     if file.kind is ImportKind.STOCK:
         counted = stock_rows(file.chunks(), file.file_format, errors, max_line=file.max_line)
-        summary = _stock(uow, _told(counted, file.progress), errors, file)
+        try:
+            summary = _stock(uow, _told(counted, file.progress), errors, file)
+        finally:
+            uow.imports.release_stock_stage()
     else:
         rows = records(file.chunks(), file.file_format, errors, max_line=file.max_line)
         summary = _catalogue(uow, _told(rows, file.progress), errors, file)
