@@ -189,11 +189,11 @@ def apply_stock(conn: Connection, *, at: dt.datetime, reference: str | None) -> 
     difference, where there is one; answers what changed and the positions left promising
     more than they hold (to heal)."""
     postgresql = conn.dialect.name == "postgresql"
-    if postgresql:  # positions a count creates exist first, so that all can be locked
+    if postgresql:  # new positions are written at once, the others locked then updated
         created = int(conn.execute(_CREATE_POSITIONS).rowcount)
         conn.execute(_changes(postgresql=True))
         conn.execute(_MOVEMENTS, {"at": at, "reference": reference})
-        written = conn.execute(_UPDATE_POSITIONS).rowcount
+        written = created + conn.execute(_UPDATE_EXISTING).rowcount
     else:  # one writer: nothing to lock, and new positions are written in the one upsert
         conn.execute(_changes(postgresql=False))
         created = int(conn.execute(_CREATED).scalar_one())
@@ -219,15 +219,24 @@ def apply_stock(conn: Connection, *, at: dt.datetime, reference: str | None) -> 
 #: positions, a table it still thinks empty is scanned whole for each of the availability
 #: reads that follow (a `sku IN (...)` of 1,000 skus took minutes instead of milliseconds).
 _ANALYZE_FROM = 10_000
-#: PostgreSQL: positions that a count creates (counted with units, not there yet), at zero.
+#: PostgreSQL: the positions a count creates (counted with units, not there yet), written
+#: with their figures, and noted as changes; one a concurrent writer created meanwhile is
+#: left to the locked update, as any existing position.
 _CREATE_POSITIONS = text(
     """
-    INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
-    SELECT s.sku, s.location, 0, 0, 0, 0 FROM import_stock s
-    WHERE s.on_hand > 0 AND NOT EXISTS (
-        SELECT 1 FROM positions p WHERE p.sku = s.sku AND p.location = s.location)
-    ORDER BY s.location, s.sku
-    ON CONFLICT (sku, location) DO NOTHING
+    WITH made AS (
+        INSERT INTO positions (sku, location, on_hand, reserved, unsellable, inbound)
+        SELECT s.sku, s.location, s.on_hand, 0, COALESCE(s.unsellable, 0), 0
+        FROM import_stock s
+        WHERE s.on_hand > 0 AND NOT EXISTS (
+            SELECT 1 FROM positions p WHERE p.sku = s.sku AND p.location = s.location)
+        ORDER BY s.location, s.sku
+        ON CONFLICT (sku, location) DO NOTHING
+        RETURNING sku, location, on_hand, unsellable
+    )
+    INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created)
+    SELECT s.line, m.location, m.sku, m.on_hand, m.unsellable, 1
+    FROM made m JOIN import_stock s ON s.location = m.location AND s.sku = m.sku
     """
 )
 
@@ -290,7 +299,7 @@ _UPDATE_POSITIONS = text(
       AND positions.unsellable + c.d_unsellable >= 0
     """
 )
-_UPDATE_EXISTING = text(_UPDATE_POSITIONS.text + " AND NOT c.created")
+_UPDATE_EXISTING = text(_UPDATE_POSITIONS.text + " AND c.created = 0")
 _COUNT_CHANGES = text(
     "SELECT COUNT(*), SUM(CASE WHEN line > 0 THEN 1 ELSE 0 END) FROM import_changes"
 )
