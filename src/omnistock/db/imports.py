@@ -192,6 +192,7 @@ def apply_stock(conn: Connection, *, at: dt.datetime, reference: str | None) -> 
     if postgresql:  # new positions are written at once, the others locked then updated
         created = int(conn.execute(_CREATE_POSITIONS).rowcount)
         conn.execute(_changes(postgresql=True))
+        conn.execute(text("ANALYZE import_changes"))  # no autovacuum sees a temporary table
         conn.execute(_MOVEMENTS, {"at": at, "reference": reference})
         written = created + conn.execute(_UPDATE_EXISTING).rowcount
     else:  # one writer: nothing to lock, and new positions are written in the one upsert
