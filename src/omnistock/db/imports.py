@@ -222,7 +222,8 @@ def apply_stock(conn: Connection, *, at: dt.datetime, reference: str | None) -> 
 _ANALYZE_FROM = 10_000
 #: PostgreSQL: the positions a count creates (counted with units, not there yet), written
 #: with their figures, and noted as changes; one a concurrent writer created meanwhile is
-#: left to the locked update, as any existing position.
+#: left to the locked update, as any existing position. (Each is of a line of the file, as
+#: only those count units: `line` 1 says so, with no join back to the staged rows.)
 _CREATE_POSITIONS = text(
     """
     WITH made AS (
@@ -236,8 +237,7 @@ _CREATE_POSITIONS = text(
         RETURNING sku, location, on_hand, unsellable
     )
     INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created)
-    SELECT s.line, m.location, m.sku, m.on_hand, m.unsellable, 1
-    FROM made m JOIN import_stock s ON s.location = m.location AND s.sku = m.sku
+    SELECT 1, location, sku, on_hand, unsellable, 1 FROM made
     """
 )
 
