@@ -191,10 +191,14 @@ def apply_stock(conn: Connection, *, at: dt.datetime, reference: str | None) -> 
     postgresql = conn.dialect.name == "postgresql"
     if postgresql:  # new positions are written at once, the others locked then updated
         created = int(conn.execute(_CREATE_POSITIONS).rowcount)
+        if created >= _ANALYZE_FROM:  # the planner's figures of positions are off by far now
+            conn.execute(text("ANALYZE positions"))
         conn.execute(_changes(postgresql=True))
         conn.execute(text("ANALYZE import_changes"))  # no autovacuum sees a temporary table
         conn.execute(_MOVEMENTS, {"at": at, "reference": reference})
-        written = created + conn.execute(_UPDATE_EXISTING).rowcount
+        existing = conn.execute(text("SELECT COUNT(*) FROM import_changes WHERE created = 0"))
+        updates = int(existing.scalar_one())
+        written = created + (conn.execute(_UPDATE_EXISTING).rowcount if updates else 0)
     else:  # one writer: nothing to lock, and new positions are written in the one upsert
         conn.execute(_changes(postgresql=False))
         created = int(conn.execute(_CREATED).scalar_one())
