@@ -353,6 +353,8 @@ def check(database: DatabaseOption = None) -> None:
 
 
 # Sub-commands in modules of their own (imported last: they use the helpers above).
+from omnistock.cli_imports import import_file  # noqa: E402
 from omnistock.cli_keys import app as keys_app  # noqa: E402
 
 app.add_typer(keys_app, name="keys")
+app.command("import")(import_file)

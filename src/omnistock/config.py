@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     pool_size: int = Field(20, ge=1, le=500)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    max_import_bytes: int = Field(
+        2 * 1024**3,
+        ge=1024,
+        description="Largest body of a streamed import (POST /v1/imports/...), in bytes",
+    )
     idempotency_ttl_hours: int = Field(24, ge=24)
     shipment_cost: float = Field(5.0, ge=0, description="Sourcing: estimated cost of a shipment")
     cost_per_km: float = Field(

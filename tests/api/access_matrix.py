@@ -21,7 +21,15 @@ from transfers_helpers import transfer
 from conftest import WAREHOUSE
 
 CHANNEL, STORE = "web", "ST-LYON"
-Request = tuple[str, str, Any]  # method, url, JSON body (None: none)
+Request = tuple[str, str, Any]  # method, url, JSON body (None: none) or a Raw body
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A body that is not JSON (an import file): its media type and its bytes."""
+
+    media_type: str
+    content: bytes
 
 
 @dataclass
@@ -111,6 +119,25 @@ def _location(w: World) -> Request:
     return ("PUT", f"/v1/locations/{w.fresh('NEW')}", WAREHOUSE)
 
 
+def _import_items(w: World) -> Request:
+    return (
+        "POST",
+        "/v1/imports/items",
+        Raw("text/csv", f"sku,name\n{w.fresh('IMP')},A\n".encode()),
+    )
+
+
+def _import_locations(w: World) -> Request:
+    row = ",".join(str(v) for v in WAREHOUSE.values())
+    body = f"code,{','.join(WAREHOUSE)}\n{w.fresh('IMP')},{row}\n"
+    return ("POST", "/v1/imports/locations", Raw("text/csv", body.encode()))
+
+
+def _import_stock(w: World) -> Request:
+    body = f"location,sku,on_hand\n{STORE},TEE-M,{40 + next(w.counter)}\n"
+    return ("POST", f"/v1/imports/stock?location={STORE}", Raw("text/csv", body.encode()))
+
+
 #: (method, path template) → what makes its request.
 REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
     ("GET", "/v1/items/{sku}"): lambda w: ("GET", "/v1/items/TEE-M", None),
@@ -140,6 +167,9 @@ REQUESTS: dict[tuple[str, str], Callable[[World], Request]] = {
         f"/v1/buffer-rules/{w.rule()}",
         None,
     ),
+    ("POST", "/v1/imports/items"): _import_items,
+    ("POST", "/v1/imports/locations"): _import_locations,
+    ("POST", "/v1/imports/stock"): _import_stock,
     ("POST", "/v1/stock/movements"): lambda w: (
         "POST",
         "/v1/stock/movements",

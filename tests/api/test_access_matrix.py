@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from access_matrix import CHANNEL, REQUESTS, STORE, World
+from access_matrix import CHANNEL, REQUESTS, STORE, Raw, World
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from orders_helpers import set_up_france
@@ -102,6 +102,9 @@ def test_every_role_may_call_each_route_as_the_readme_says_and_a_refusal_changes
 
 def _send(client: TestClient, request: tuple[str, str, Any], headers: dict[str, str]) -> Any:
     method, url, body = request
+    if isinstance(body, Raw):
+        typed = {**headers, "Content-Type": body.media_type}
+        return client.request(method, url, content=body.content, headers=typed)
     return client.request(method, url, json=body, headers=headers)
 
 

@@ -22,6 +22,7 @@ from omnistock.api.routes import (
     events,
     feeds,
     fulfilments,
+    imports,
     keys,
     orders,
     reservations,
@@ -30,6 +31,7 @@ from omnistock.api.routes import (
     transfers,
     webhooks,
 )
+from omnistock.api.routes.imports import IMPORTS_PREFIX
 from omnistock.api.schemas.health import Health
 from omnistock.config import Settings
 from omnistock.db import Database
@@ -76,7 +78,12 @@ def create_app(
     app.state.context = AppContext(settings=settings, database=database, metrics=measured)
     problems.install(app)
     docs.install(app)
-    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        streamed=(IMPORTS_PREFIX,),
+        max_streamed_bytes=settings.max_import_bytes,
+    )
     app.add_middleware(  # added last: the outermost, around BodyGuard's refusals too
         RequestTelemetry, metrics=measured, log_requests=settings.log_format == "json"
     )
@@ -102,6 +109,7 @@ def create_app(
         events.router,
         keys.router,
         webhooks.router,
+        imports.router,
     )
     for router in routers:
         app.include_router(router, prefix="/v1")

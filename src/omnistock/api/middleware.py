@@ -147,11 +147,23 @@ class BodyGuard:
       accept UTF-16 and UTF-32 too): 400.
 
     The body is then handed on whole, so no route ever sees a partial one.
+
+    Routes under `streamed` (the imports) read their bodies as a stream themselves, and
+    count them against `max_streamed_bytes`: here only a Content-Length above that is refused.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        streamed: tuple[str, ...] = (),
+        max_streamed_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed
+        self.max_streamed_bytes = max_streamed_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
@@ -161,6 +173,12 @@ class BodyGuard:
         declared = headers.get(b"content-length")
         if declared is not None and not declared.isdigit():
             await _refuse(send, 400, "malformed-body", "Content-Length is not a number")
+            return
+        if str(scope.get("path", "")).startswith(self.streamed) and self.streamed:
+            if declared is not None and int(declared) > self.max_streamed_bytes:
+                await self._too_large(send, self.max_streamed_bytes)
+                return
+            await self.app(scope, receive, send)
             return
         if declared is not None and int(declared) > self.max_bytes:
             await self._too_large(send)
@@ -198,8 +216,8 @@ class BodyGuard:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
-        detail = f"request bodies are limited to {self.max_bytes} bytes"
+    async def _too_large(self, send: Send, limit: int | None = None) -> None:
+        detail = f"request bodies are limited to {limit or self.max_bytes} bytes"
         await _refuse(send, 413, "body-too-large", detail)
 
 

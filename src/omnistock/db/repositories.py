@@ -23,6 +23,7 @@ from omnistock.db import (
     cursors,
     feeds,
     idempotency,
+    imports,
     keys,
     listings,
     outbox,
@@ -151,6 +152,22 @@ class Bulk(BulkReads, WriteRepository):
     last_movement_id = _on_conn(bulk.last_movement_id)
     append_movements = _on_conn(bulk.append_movements)
     add_movements_to_positions = _on_conn(bulk.add_movements_to_positions)
+
+
+class Imports(WriteRepository):
+    """Import files: staged in temporary tables, checked and applied set-based."""
+
+    claim = _on_conn(imports.claim)
+    record = _on_conn(imports.record)
+    existing_items = _on_conn(imports.existing_items)
+    open_stock_stage = _on_conn(imports.open_stock_stage)
+    stage_stock = _on_conn(imports.stage_stock)
+    index_stock_stage = _on_conn(imports.index_stock_stage)
+    stock_stage_errors = _on_conn(imports.stock_stage_errors)
+    complete_stock_stage = _on_conn(imports.complete_stock_stage)
+    apply_stock = _on_conn(imports.apply_stock)
+    close_stock_stage = _on_conn(imports.close_stock_stage)
+    release_stock_stage = _on_conn(imports.release_stock_stage)
 
 
 class HoldsReads(Repository):

@@ -496,3 +496,14 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_webhook_id", "webhook_id", "id"),
     Index("ix_webhook_deliveries_outcome", "outcome", "webhook_id"),
 )
+
+#: Imports made with an `Idempotency-Key` or a `snapshot_id`, and what each did: a file sent
+#: again under the same key changes nothing and is answered this summary.
+imports = Table(
+    "imports",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("summary", JSON),
+    Column("created_at", UTCDateTime, nullable=False),
+)

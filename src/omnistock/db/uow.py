@@ -149,6 +149,10 @@ class UnitOfWork(ReadUnit):
         return repositories.Bulk(self)
 
     @cached_property
+    def imports(self) -> repositories.Imports:
+        return repositories.Imports(self)
+
+    @cached_property
     def holds(self) -> repositories.Holds:
         return repositories.Holds(self)
 

@@ -60,6 +60,63 @@ def physical_fact(
     )
 
 
+def bulk_fact(
+    uow: UnitOfWork, *, apply: Callable[[], Sequence[tuple[str, str]]], cause: str
+) -> None:
+    """Apply a physical fact about many positions at once (an imported stock count): `apply`
+    changes them and answers the (location, sku) it left promising more than they hold,
+    which are then healed as a single fact heals them.
+
+    The lock order is kept as `physical_fact` keeps it: on PostgreSQL, a first try that
+    leaves some promise short is undone, then the holds, orders and transfers with promises
+    at those positions are locked, then the skus' positions, and the fact is applied again.
+    """
+    if uow.single_writer:
+        for location, sku in apply():
+            heal(uow, location=location, sku=sku, cause=cause)
+        return
+    try:
+        with uow.savepoint():
+            short = apply()
+            if short:
+                raise _Short(short)
+        return
+    except _Short as first:
+        short = first.short
+    within = _lock_for_bulk(uow, short)
+    for location, sku in apply():
+        heal(uow, location=location, sku=sku, cause=cause, within=within)
+
+
+class _Short(Exception):
+    def __init__(self, short: Sequence[tuple[str, str]]) -> None:
+        super().__init__(f"{len(short)} position(s) short")
+        self.short = short
+
+
+def _lock_for_bulk(
+    uow: UnitOfWork, short: Sequence[tuple[str, str]]
+) -> frozenset[tuple[str, str]] | None:
+    """Lock, in the one order, what healing the `short` positions may change."""
+    by_location: dict[str, list[str]] = {}
+    for location, sku in short:
+        by_location.setdefault(location, []).append(sku)
+    holds: set[str] = set()
+    orders: set[int] = set()
+    moved: set[int] = set()
+    for location, skus in sorted(by_location.items()):
+        promised = _promised_at(uow, location, skus)
+        holds |= promised.holds
+        orders |= promised.orders
+        moved |= promised.transfers
+    uow.holds.lock(sorted(holds))
+    uow.orders.lock_orders(sorted(orders))
+    uow.transfers.lock(sorted(moved))
+    held = {a.sku for h in holds for a in reservations.get(uow, h).allocations}
+    locked = uow.stock.lock_positions(skus=sorted({sku for _, sku in short} | held))
+    return None if locked is None else frozenset(locked)
+
+
 class _Fact:
     """The locks healing a fact at `location` takes (none with one writer: it has them all)."""
 
