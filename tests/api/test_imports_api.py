@@ -78,7 +78,12 @@ def test_bad_rows_are_a_422_listing_each_by_line_field_and_reason_and_change_not
     with unchanged():
         answer = client.post("/v1/imports/stock", content=body, headers=CSV)
     problem = assert_problem(answer, 422, field="body")
-    assert [(e["line"], e["field"]) for e in problem["errors"]] == [(4, "on_hand")]
+    # a row's own fault and those found against the database, in one answer, by line
+    assert [(e["line"], e["field"]) for e in problem["errors"]] == [
+        (3, "sku"),
+        (4, "on_hand"),
+        (5, "location"),
+    ]
     with unchanged():
         answer = client.post("/v1/imports/stock", content=body.replace(",x", ",2"), headers=CSV)
     problem = assert_problem(answer, 422, field="body")

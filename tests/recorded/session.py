@@ -16,6 +16,7 @@ Changing this session changes the recording: record it again (see the test's doc
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,10 +39,12 @@ WIDE_TROUSERS = "TRS-PLT-WHT-XXL"  # the demo already backorders some of these
 
 # What the session adds: a new T-shirt colour, and a pop-up store in the Marais.
 SUN_M, SUN_L = "TSH-ORG-CRW-SUN-M", "TSH-ORG-CRW-SUN-L"
+SUN_XL = "TSH-ORG-CRW-SUN-XL"  # imported from the PIM
 POPUP = "ST-PARIS-MARAIS"
 APP = "app"  # a new channel: the mobile app
 ETA = "2027-01-15T09:00:00Z"  # fixed times the session sends are kept as they are
 ASN_ETA = "2027-01-20T06:30:00Z"
+NDJSON = "application/x-ndjson"
 
 CUSTOMER = {"name": "Camille Laurent", "email": "camille.laurent@example.com"}
 LYON_ADDRESS = {
@@ -95,6 +98,7 @@ def play(s: Driver) -> None:
     events(s)
     listings(s)
     feeds(s)
+    imports(s)
     scopes(s, story)
     edges(s)
     the_day_after(s, story)
@@ -587,6 +591,27 @@ def feeds(s: Driver) -> None:
     # every position of the demo would make the recording huge: its refusals only
     s.get("/v1/stock/snapshot", params={"format": "csv"}, expect=422)
     s.get("/v1/stock/snapshot", key="integration", expect=403)
+
+
+def imports(s: Driver) -> None:
+    s.part("imports: the PIM's items, the ERP's stores, a store's count")
+    items = (
+        "\ufeffsku,name,barcode,price\r\n"
+        f'{SUN_M},"Organic crew-neck T-shirt, sun yellow, M",3612345678904,22.90\r\n'
+        f'{SUN_XL},"Organic crew-neck T-shirt, sun yellow, XL",,24.90\r\n'
+    )
+    s.post("/v1/imports/items", raw=items, content_type="text/csv")
+    popup = {"code": POPUP, "name": "Paris Marais pop-up", "type": "store", "lat": 48.8575}
+    popup |= {"lon": 2.3584, "ship_enabled": False, "pickup_enabled": True, "priority": 60}
+    s.post("/v1/imports/locations", raw=json.dumps(popup) + "\n", content_type=NDJSON)
+    count = f"location,sku,on_hand,unsellable\n{POPUP},{SUN_M},20,1\n{POPUP},{SUN_XL},4,\n"
+    nightly = {"location": POPUP, "complete": "true", "snapshot_id": "marais-2026-12-07"}
+    s.post("/v1/imports/stock", params=nightly, raw=count, content_type="text/csv")
+    s.post("/v1/imports/stock", params=nightly, raw=count, content_type="text/csv")  # resent
+    s.get("/v1/stock", params={"location": POPUP})
+    bad = f"location,sku,on_hand\nST-ATLANTIS,{SUN_M},1\n{POPUP},{SUN_M},-2\n{POPUP},{SUN_M},3\n"
+    s.post("/v1/imports/stock", raw=bad, content_type="text/csv", expect=422)
+    s.post("/v1/imports/items", raw="<items/>", content_type="application/xml", expect=415)
 
 
 def scopes(s: Driver, story: Story) -> None:

@@ -174,7 +174,6 @@ def _add(a: Summary, b: Summary) -> Summary:
 def _stock(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, file: ImportFile) -> Summary:
     uow.imports.open_stock_stage()
     count = _stage(uow, rows, errors, file.location)
-    errors.raise_if_any()
     uow.imports.index_stock_stage()
     for line, field, reason in uow.imports.stock_stage_errors(most=MAX_ERRORS):
         errors.add(RowError(line, field, reason))
@@ -204,7 +203,9 @@ def _stock(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, file: Impo
 
 
 def _stage(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, location: str | None) -> int:
-    """Stage every good row (until the first bad one: then only check the rest)."""
+    """Stage every good row, even after a bad one: the checks made on the staged rows (an
+    unknown sku or location, a position counted twice) then name their lines too, so one
+    answer lists every bad row of the file."""
     batch: list[StockRow] = []
     count = 0
     for found in rows:
@@ -215,9 +216,7 @@ def _stage(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, location: 
             continue
         batch.append(found)
         if len(batch) >= BATCH:
-            if not errors.count:
-                uow.imports.stage_stock(batch)
+            uow.imports.stage_stock(batch)
             batch = []
-    if not errors.count:
-        uow.imports.stage_stock(batch)
+    uow.imports.stage_stock(batch)
     return count
