@@ -43,8 +43,9 @@ from omnistock.domain.catalog import Item, Location, LocationType
 from omnistock.domain.errors import InvalidInput
 from omnistock.domain.orders import OPEN, DeliveryMethod, FulfilmentStatus, Order, OrderStatus
 from omnistock.domain.returns import Condition, Return
-from omnistock.domain.stock import MovementType
+from omnistock.domain.stock import MovementType, Position
 from omnistock.domain.transfers import Transfer, TransferStatus
+from omnistock.events.feed import feed
 from omnistock.services import availability, catalog, channels, stock
 from omnistock.services import orders as order_service
 from omnistock.services import returns as return_service
@@ -393,11 +394,11 @@ def test_the_summary_counts_what_was_loaded(demo: Loaded) -> None:
     assert transfers_now == len(plan_demo(items=ITEMS).transfers)
 
 
-def test_the_feed_gets_the_catalogue_and_one_demo_loaded_event_not_one_per_position(
+def test_the_feed_gets_the_catalogue_the_opening_stock_and_one_demo_loaded_event(
     demo: Loaded,
 ) -> None:
-    """The opening stock is announced once; the rest of the feed is what the orders, returns
-    and transfers did."""
+    """The catalogue's events, one `demo.loaded`, a `stock.changed` for each position the
+    opening stock wrote, then what the orders, returns and transfers did."""
     m = movements.c
     opening = m.reference.startswith(f"{DEMO_REFERENCE}/")
     with demo.db.read() as conn:
@@ -428,10 +429,36 @@ def test_the_feed_gets_the_catalogue_and_one_demo_loaded_event_not_one_per_posit
     assert by_type["return.created"] == len(all_returns(demo.db))
     assert by_type["transfer.created"] == len(all_transfers(demo.db))
     assert {"transfer.shipped", "transfer.received", "transfer.cancelled"} <= set(by_type)
-    assert 0 < by_type["stock.changed"] <= trading_movements  # none for the opening stock
+    assert by_type["stock.changed"] > opening_positions  # the opening stock, then trading
+    assert trading_movements > 0
     assert loaded["positions"] == opening_positions
     assert loaded["units"] == opening_units
     assert loaded["items"] == ITEMS
+
+
+def test_a_consumer_reading_the_feed_from_the_start_rebuilds_every_position_of_the_demo(
+    demo: Loaded,
+) -> None:
+    """Opening stock included: the last `stock.changed` of each position in feed order is the
+    position as it is (a position the orders never touched has only its opening event)."""
+    rebuilt: dict[tuple[str, str], Position] = {}
+    after, found = 0, [{}]
+    while found:
+        found, after = feed(demo.db, after=after, limit=1000)
+        for event in found:
+            if event["type"] == "stock.changed":
+                data = event["data"]
+                figures = (data[q] for q in ("on_hand", "reserved", "unsellable", "inbound"))
+                rebuilt[data["location"], data["sku"]] = Position(*figures)
+    with demo.db.read() as conn:
+        stored = {
+            (row.location, row.sku): Position(
+                row.on_hand, row.reserved, row.unsellable, row.inbound
+            )
+            for row in conn.execute(select(positions))
+        }
+
+    assert rebuilt == stored
 
 
 def test_the_demo_adds_to_stock_already_recorded_at_its_locations(db: Database) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, case, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql
 
+from omnistock.db import outbox
 from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import items, locations, movements, positions
 from omnistock.domain.catalog import Item, searchable
@@ -152,6 +153,16 @@ def add_movements_to_positions(conn: Connection, *, after_id: int, reference: st
         set_={q: getattr(p, q) + getattr(stmt.excluded, q) for q in _QUANTITIES},
     )
     return int(conn.execute(stmt).rowcount)
+
+
+def announce_positions(conn: Connection, *, after_id: int, reference: str, at: dt.datetime) -> None:
+    """Put each position that the movements with id above `after_id` and `reference` wrote
+    in the feed: one `stock.changed` with its figures now, written set-based."""
+    changed = """
+        SELECT DISTINCT sku, location FROM movements WHERE id > :after_id AND reference = :reference
+    """
+    params = {"after_id": after_id, "reference": reference}
+    outbox.append_stock_changed(conn, changed=changed, params=params, at=at)
 
 
 def stock_totals(conn: Connection, codes: Sequence[str]) -> StockTotals:

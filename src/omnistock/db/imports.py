@@ -208,12 +208,9 @@ def apply_stock(conn: Connection, *, at: dt.datetime, reference: str | None) -> 
     changed, from_file = conn.execute(_COUNT_CHANGES).one()
     if written != changed:  # a count always leaves a position possible: never refused
         raise AssertionError(f"{changed - written} staged count(s) refused by the guard")
-    if postgresql:
-        conn.execute(_EVENTS_POSTGRESQL, {"at": at})
-        if changed >= _ANALYZE_FROM:  # the planner's figures of positions are off by far now
-            conn.execute(text("ANALYZE positions"))
-    else:
-        conn.execute(_EVENTS_SQLITE, {"at": at, "seq": outbox.last_seq(conn)})
+    outbox.append_stock_changed(conn, changed=_CHANGED_KEYS, params={}, at=at)
+    if postgresql and changed >= _ANALYZE_FROM:  # the planner's figures are off by far now
+        conn.execute(text("ANALYZE positions"))
     touched = list(conn.scalars(text("SELECT DISTINCT sku FROM import_changes ORDER BY sku")))
     short = [(str(loc), str(sku)) for loc, sku in conn.execute(_SHORT)]
     return StockApplied(created, int(changed), int(from_file or 0), touched, short)
@@ -308,32 +305,10 @@ _UPDATE_EXISTING = text(_UPDATE_POSITIONS.text + " AND c.created = 0")
 _COUNT_CHANGES = text(
     "SELECT COUNT(*), SUM(CASE WHEN line > 0 THEN 1 ELSE 0 END) FROM import_changes"
 )
-_VIEW = """'sku', p.sku, 'location', p.location, 'on_hand', p.on_hand, 'reserved', p.reserved,
-    'unsellable', p.unsellable, 'inbound', p.inbound,
-    'available', p.on_hand - p.reserved - p.unsellable"""
+_CHANGED_KEYS = "SELECT sku, location FROM import_changes"
 _CHANGED_POSITIONS = """
     FROM import_changes c JOIN positions p ON p.sku = c.sku AND p.location = c.location
 """
-#: SQLite numbers each event at insert, above the highest seq (one writer at a time), read
-#: first (`:seq`).
-_EVENTS_SQLITE = text(
-    f"""
-    INSERT INTO events (seq, type, at, data)
-    SELECT :seq + ROW_NUMBER() OVER (ORDER BY c.location, c.sku),
-           'stock.changed', :at, json_object({_VIEW})
-    {_CHANGED_POSITIONS}
-    ORDER BY c.location, c.sku
-    """
-).bindparams(bindparam("at", type_=UTCDateTime))
-#: PostgreSQL leaves them unnumbered, tagged with the transaction, for the sequencer.
-_EVENTS_POSTGRESQL = text(
-    f"""
-    INSERT INTO events (xid, type, at, data)
-    SELECT pg_current_xact_id()::text::bigint, 'stock.changed', :at, json_build_object({_VIEW})
-    {_CHANGED_POSITIONS}
-    ORDER BY c.location, c.sku
-    """
-).bindparams(bindparam("at", type_=UTCDateTime))
 _SHORT = text(
     f"""
     SELECT c.location, c.sku {_CHANGED_POSITIONS}

@@ -139,3 +139,42 @@ def _horizon(conn: Connection, *, after: int, scan: int) -> int:
 def last_seq(conn: Connection) -> int:
     """The highest seq handed out so far (0 before the first event)."""
     return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
+
+
+#: A position as `stock.changed` shows it (services.views.position_view), built in SQL.
+_POSITION_VIEW = """'sku', p.sku, 'location', p.location, 'on_hand', p.on_hand,
+    'reserved', p.reserved, 'unsellable', p.unsellable, 'inbound', p.inbound,
+    'available', p.on_hand - p.reserved - p.unsellable"""
+
+
+def append_stock_changed(
+    conn: Connection, *, changed: str, params: dict[str, Any], at: dt.datetime
+) -> None:
+    """Write a `stock.changed` event for each position `changed` names (a query of distinct
+    `sku, location` pairs, aliased `c`), with its figures as they are now, in one statement
+    and in (location, sku) order: how bulk writes (imports, the demo's opening stock) put
+    every position they change in the feed without building an event per row in Python.
+    SQLite numbers them at insert above the highest seq (one writer at a time); PostgreSQL
+    leaves them to the sequencer, tagged with the transaction, as `append` does."""
+    source = f"""
+        FROM ({changed}) c JOIN positions p ON p.sku = c.sku AND p.location = c.location
+        ORDER BY c.location, c.sku
+    """
+    if conn.dialect.name == "postgresql":
+        statement = f"""
+            INSERT INTO events (xid, type, at, data)
+            SELECT pg_current_xact_id()::text::bigint, 'stock.changed', :at,
+                   json_build_object({_POSITION_VIEW})
+            {source}
+        """
+    else:
+        statement = f"""
+            INSERT INTO events (seq, type, at, data)
+            SELECT :seq + ROW_NUMBER() OVER (ORDER BY c.location, c.sku), 'stock.changed', :at,
+                   json_object({_POSITION_VIEW})
+            {source}
+        """
+        params = {**params, "seq": last_seq(conn)}
+    conn.execute(
+        text(statement).bindparams(bindparam("at", type_=UTCDateTime)), {**params, "at": at}
+    )

@@ -152,6 +152,7 @@ class Bulk(BulkReads, WriteRepository):
     last_movement_id = _on_conn(bulk.last_movement_id)
     append_movements = _on_conn(bulk.append_movements)
     add_movements_to_positions = _on_conn(bulk.add_movements_to_positions)
+    announce_positions = _on_conn(bulk.announce_positions)
 
 
 class Imports(WriteRepository):

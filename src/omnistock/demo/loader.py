@@ -325,4 +325,5 @@ def _receive_opening_stock(
         progress("Opening stock movements", start + len(batch), len(entries))
     progress("Positions from the ledger", 0, len(plan.holdings))
     uow.bulk.add_movements_to_positions(after_id=after_id, reference=reference)
+    uow.bulk.announce_positions(after_id=after_id, reference=reference, at=uow.now)
     progress("Positions from the ledger", len(plan.holdings), len(plan.holdings))
