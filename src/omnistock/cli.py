@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -312,8 +313,28 @@ def _progress_bars() -> Iterator[ProgressCallback]:
 
 
 @app.command()
-def demo(database: DatabaseOption = None) -> None:
+def demo(
+    database: DatabaseOption = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            help="Write the demo's items, locations and opening stock as the CSV files "
+            "`omnistock import` takes, into this directory, and load nothing",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
     """Load a realistic retailer: warehouses, stores in French cities, items and stock."""
+    if export is not None:
+        from omnistock.demo.export import export as export_demo
+        from omnistock.demo.plan import plan_demo
+
+        written = export_demo(plan_demo(), export)
+        for name, rows in written.items():
+            console.print(f"{export / name}: {rows:,} rows")
+        console.print(f"[dim]Import them with: omnistock import items {export / 'items.csv'}[/]")
+        return
     db = _open(_settings(database))
     try:
         _load_demo(db)

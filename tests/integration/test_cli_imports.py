@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from omnistock.cli import app
 from omnistock.db import Database
-from omnistock.services import stock
+from omnistock.demo.export import export
+from omnistock.demo.plan import plan_demo
+from omnistock.services import catalog, stock
 
 runner = CliRunner()
 LOCATIONS = (
@@ -64,3 +66,47 @@ def test_a_file_with_bad_rows_prints_them_exits_1_and_imports_nothing(
     assert ["4", "type"] in rows and ["5", "code"] in rows
     with db.reading() as reads:
         assert reads.catalog.list_locations() == []
+
+
+def test_the_demo_exported_as_files_imports_as_the_demo_plans_its_catalogue_and_stock(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    """The files `omnistock demo --export` writes are in the import's formats: imported into
+    an empty database, they give the demo's locations, items and each opening position."""
+    plan = plan_demo(items=60, orders=0)
+    written = export(plan, tmp_path)
+    assert written == {
+        "items.csv": 60,
+        "locations.csv": len(plan.locations),
+        "stock.csv": len(plan.holdings),
+    }
+    for kind in ("locations", "items", "stock"):
+        code, output = imported(database_url, kind, str(tmp_path / f"{kind}.csv"))
+        assert code == 0, output
+
+    with db.reading() as reads:
+        assert catalog.list_locations(reads) == sorted(
+            (p.location for p in plan.locations), key=lambda loc: loc.code
+        )
+        for planned in plan.items:
+            assert catalog.get_item(reads, planned.item.sku) == planned.item
+        found = {
+            (code, h.sku): position
+            for h in {h.sku: h for h in plan.holdings}.values()
+            for code, position in stock.stock_of(reads, h.sku)
+        }
+    opening = {
+        (h.location, h.sku): (h.received - h.sold, h.damaged)
+        for h in plan.holdings
+        if h.received - h.sold
+    }
+    assert {key: (p.on_hand, p.unsellable) for key, p in found.items() if p.on_hand} == opening
+
+
+def test_demo_export_writes_the_three_files_with_the_import_headers(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--export", str(tmp_path / "files")])
+
+    assert result.exit_code == 0, result.output
+    for name in ("items.csv", "locations.csv", "stock.csv"):
+        header = (tmp_path / "files" / name).read_text().splitlines()[0]
+        assert header.startswith(("sku,name", "code,name", "location,sku,on_hand"))
