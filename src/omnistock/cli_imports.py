@@ -26,7 +26,13 @@ from omnistock.api.schemas.imports import validator
 from omnistock.cli import DatabaseOption, _open, _settings
 from omnistock.db import Database
 from omnistock.domain.errors import OmnistockError
-from omnistock.domain.imports import FileFormat, ImportKind, ImportRefused, Summary
+from omnistock.domain.imports import (
+    FileFormat,
+    ImportKind,
+    ImportRefused,
+    Summary,
+    fingerprint,
+)
 from omnistock.services import imports
 
 console = Console()
@@ -88,6 +94,11 @@ def run_import(
     """Import the file at `path` in one unit of work; `progress(bytes, rows)` hears how far."""
     file_format = FileFormat.NDJSON if path.suffix.lower() in _NDJSON_SUFFIXES else FileFormat.CSV
     read = [0]
+    sent = fingerprint(file_format, location=location, complete=complete)
+    if snapshot_id is not None:
+        with path.open("rb") as f:
+            while chunk := f.read(_READ_SIZE):
+                sent.update(chunk)
 
     def chunks() -> Iterator[bytes]:
         read[0] = 0
@@ -104,6 +115,7 @@ def run_import(
         location=location,
         complete=complete,
         key=None if snapshot_id is None else f"snapshot:{snapshot_id}",
+        fingerprint=sent.hexdigest(),
         progress=None if progress is None else (lambda rows: progress(read[0], rows)),
     )
     return db.run(lambda uow: imports.run(uow, file))

@@ -71,6 +71,26 @@ def test_a_stock_file_in_json_lines_counts_and_a_resend_by_snapshot_id_changes_n
     assert stocked.position("TEE-M", "WH-1")["on_hand"] == 10
 
 
+def test_a_key_or_snapshot_id_sent_again_with_another_file_is_a_422_naming_it_and_changes_nothing(
+    client: TestClient, stocked: Any, unchanged: Callable[..., Any]
+) -> None:
+    body = "location,sku,on_hand\nWH-1,TEE-M,12\n"
+    other = "location,sku,on_hand\nWH-1,TEE-M,7\n"
+    keyed = {**CSV, "Idempotency-Key": "nightly-7"}
+    assert client.post("/v1/imports/stock", content=body, headers=keyed).status_code == 200
+    snapshot = "/v1/imports/stock?snapshot_id=night-7"
+    assert client.post(snapshot, content=body, headers=CSV).status_code == 200
+    with unchanged():
+        reused = client.post("/v1/imports/stock", content=other, headers=keyed)
+        assert_problem(reused, 422, field="Idempotency-Key")
+        again = client.post(snapshot, content=other, headers=CSV)
+        assert_problem(again, 422, field="snapshot_id")
+        # the same file with another option is another request too
+        complete = client.post(snapshot + "&location=WH-1&complete=true", content=body, headers=CSV)
+        assert_problem(complete, 422, field="snapshot_id")
+    assert stocked.position("TEE-M", "WH-1")["on_hand"] == 12
+
+
 def test_bad_rows_are_a_422_listing_each_by_line_field_and_reason_and_change_nothing(
     client: TestClient, stocked: Any, unchanged: Callable[..., Any]
 ) -> None:

@@ -40,18 +40,24 @@ class StockApplied:
     short: list[tuple[str, str]]
 
 
-def claim(conn: Connection, *, kind: str, key: str, now: dt.datetime) -> dict[str, Any] | None:
+def claim(
+    conn: Connection, *, kind: str, key: str, fingerprint: str | None, now: dt.datetime
+) -> tuple[dict[str, Any], str | None] | None:
     """Claim an import's key: None when it is new (the caller goes on and `record`s its
-    summary), else the summary stored for it. On PostgreSQL a concurrent import of the same
-    key waits here for the first one to end."""
-    stmt = dialect_insert(conn, imports).values(kind=kind, key=key, created_at=now)
+    summary), else the summary stored for it and the fingerprint of what was sent then. On
+    PostgreSQL a concurrent import of the same key waits here for the first one to end."""
+    stmt = dialect_insert(conn, imports).values(
+        kind=kind, key=key, fingerprint=fingerprint, created_at=now
+    )
     inserted = conn.execute(stmt.on_conflict_do_nothing().returning(imports.c.key)).first()
     if inserted is not None:
         return None
-    found = conn.execute(
-        select(imports.c.summary).where(imports.c.kind == kind, imports.c.key == key)
-    ).scalar_one()
-    return dict(found) if found is not None else None
+    summary, stored = conn.execute(
+        select(imports.c.summary, imports.c.fingerprint).where(
+            imports.c.kind == kind, imports.c.key == key
+        )
+    ).one()
+    return dict(summary), stored
 
 
 def record(conn: Connection, *, kind: str, key: str, summary: dict[str, int]) -> None:

@@ -505,5 +505,8 @@ imports = Table(
     Column("kind", String(16), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("summary", JSON),
+    #: SHA-256 of what was sent (the body and the options): the same key with another file is
+    #: refused rather than answered the first file's summary.
+    Column("fingerprint", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import hashlib
 import itertools
 import json
 import re
@@ -370,3 +371,11 @@ def _quantity(value: object, *, required: bool) -> tuple[int | None, str | None]
 
 #: How a caller checks a row of items or locations: the object, or the row's errors.
 Validator = Callable[[Record], Any]
+
+
+def fingerprint(file_format: FileFormat, *, location: str | None, complete: bool) -> hashlib._Hash:
+    """A digest to feed the file's bytes to: what was sent under an import's key (the file
+    and how it was to be read), so the same key with another file can be told apart."""
+    digest = hashlib.sha256()
+    digest.update(f"{file_format}|{location or ''}|{complete}\n".encode())
+    return digest

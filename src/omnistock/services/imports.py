@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from omnistock.db import UnitOfWork
 from omnistock.domain.catalog import Item, Location
-from omnistock.domain.errors import InvalidInput
+from omnistock.domain.errors import IdempotencyKeyReused, InvalidInput, OmnistockError
 from omnistock.domain.events import Event
 from omnistock.domain.imports import (
     MAX_ERRORS,
@@ -59,6 +59,8 @@ class ImportFile:
     location: str | None = None
     complete: bool = False
     key: str | None = None
+    #: What identifies the content sent under `key` (a digest of the body and options).
+    fingerprint: str | None = None
     max_line: int = MAX_LINE_BYTES
     progress: Callable[[int], None] | None = None
 
@@ -68,9 +70,14 @@ def run(uow: UnitOfWork, file: ImportFile) -> Summary:
     if file.complete and file.location is None:
         raise InvalidInput("complete", "a complete count needs the location it is of")
     if file.key is not None:
-        stored = uow.imports.claim(kind=str(file.kind), key=file.key, now=uow.now)
+        stored = uow.imports.claim(
+            kind=str(file.kind), key=file.key, fingerprint=file.fingerprint, now=uow.now
+        )
         if stored is not None:
-            return Summary(**stored)
+            answered, sent = stored
+            if sent != file.fingerprint:
+                raise _reused(file.key)
+            return Summary(**answered)
     errors = Errors()
     if file.kind is ImportKind.STOCK:
         counted = stock_rows(file.chunks(), file.file_format, errors, max_line=file.max_line)
@@ -84,6 +91,17 @@ def run(uow: UnitOfWork, file: ImportFile) -> Summary:
     if file.key is not None:
         uow.imports.record(kind=str(file.kind), key=file.key, summary=summary.as_dict())
     return summary
+
+
+def _reused(key: str) -> OmnistockError:
+    """The same key sent again with another file: refused, naming what carried the key."""
+    if key.startswith("snapshot:"):
+        return InvalidInput(
+            "snapshot_id",
+            f"{key.removeprefix('snapshot:')!r} was imported from another file: "
+            "give a new snapshot_id for a new snapshot",
+        )
+    return IdempotencyKeyReused(key.partition("/")[2])
 
 
 def _told(rows: Iterator[Row], progress: Callable[[int], None] | None) -> Iterator[Row]:

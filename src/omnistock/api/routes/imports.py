@@ -20,7 +20,7 @@ from omnistock.api.problems import PROBLEM_JSON, documented, problem
 from omnistock.api.schemas.common import KEY_PATTERN, TOKEN_PATTERN, Model
 from omnistock.api.schemas.imports import validator
 from omnistock.domain.errors import Forbidden
-from omnistock.domain.imports import FileFormat, ImportKind
+from omnistock.domain.imports import FileFormat, ImportKind, fingerprint
 from omnistock.services import imports
 
 IMPORTS_PREFIX = "/v1/imports/"
@@ -167,6 +167,7 @@ async def _import(
         return problem(415, "unsupported-media-type", detail, field="body")
     context: AppContext = request.app.state.context
     limit = context.settings.max_import_bytes
+    sent = fingerprint(file_format, location=location, complete=complete)
     with tempfile.TemporaryFile() as spool:
         size = 0
         async for chunk in request.stream():
@@ -175,6 +176,7 @@ async def _import(
                 detail = f"import bodies are limited to {limit} bytes"
                 return problem(413, "body-too-large", detail, field="body")
             spool.write(chunk)
+            sent.update(chunk)
         file = imports.ImportFile(
             kind=kind,
             file_format=file_format,
@@ -183,6 +185,7 @@ async def _import(
             location=location,
             complete=complete,
             key=f"snapshot:{snapshot_id}" if snapshot_id is not None else _scoped(caller, key),
+            fingerprint=sent.hexdigest(),
         )
         summary = await caller.write(lambda uow: imports.run(uow, file))
     return JSONResponse(ImportSummary(**summary.as_dict()).model_dump())

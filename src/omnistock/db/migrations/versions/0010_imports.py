@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=True),
+        sa.Column("fingerprint", sa.String(length=64), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("kind", "key", name=op.f("pk_imports")),
     )
