@@ -121,10 +121,14 @@ def the_call(calls: list[Call], method: str, pattern: str, nth: int = 0) -> Call
 def demo_configuration(api: str, key: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=api, headers=headers, timeout=10) as client:
-        return {
-            name: client.get(f"/{name}").raise_for_status().json()
+        found = {
+            name: client.get(f"/{name}", params={"limit": 1000} if name == "locations" else None)
+            .raise_for_status()
+            .json()
             for name in ("locations", "channels", "buffer-rules")
         }
+    found["locations"] = found["locations"]["locations"]  # a page (one: the demo has 34)
+    return found
 
 
 def position(stock: Any, location: str) -> dict[str, int]:
