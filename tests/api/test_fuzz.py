@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from omnistock.services import stock
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -69,7 +69,7 @@ from omnistock.domain.transfers import TransferStatus
 
 #: FUZZ's settings with fewer examples: five routes here, each example snapshotting every
 #: table twice, so that the file runs in well under a minute per database.
-FEW = settings(FUZZ, max_examples=75)
+FEW = settings(FUZZ, max_examples=50)
 
 Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
 

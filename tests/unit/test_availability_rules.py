@@ -542,7 +542,7 @@ def questions(channels: list[Channel]):
     return itertools.product((c.code for c in channels), (*BOOK_SKUS, SKU_WITHOUT_RULES))
 
 
-@settings(max_examples=400)
+@settings(max_examples=200)
 @given(config=configurations())
 def test_the_rulebook_picks_at_every_pool_location_the_rule_winning_rule_picks_among_all(
     config,

@@ -547,7 +547,7 @@ def covered(decision: Decision, lines) -> dict[str, int]:
 BOUNDS = st.sampled_from([0, 1, 3, 20_000])  # max_pairs: the invariants hold whatever it is
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(order=orders(), max_pairs=BOUNDS)
 def test_a_plan_never_ships_more_than_is_sellable_nor_from_a_location_that_may_not_ship(
     order, max_pairs
@@ -565,7 +565,7 @@ def test_a_plan_never_ships_more_than_is_sellable_nor_from_a_location_that_may_n
             assert 0 < quantity <= candidate.sellable.get(sku, 0)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(order=orders(), max_pairs=BOUNDS)
 def test_a_plan_and_its_backorders_add_up_to_the_lines_asked(order, max_pairs) -> None:
     lines, network, ship_to = order
@@ -582,7 +582,7 @@ def test_a_plan_and_its_backorders_add_up_to_the_lines_asked(order, max_pairs) -
     ]
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(order=orders())
 def test_every_candidate_is_recorded_once_with_its_verdict(order) -> None:
     lines, network, ship_to = order
@@ -603,7 +603,7 @@ def test_every_candidate_is_recorded_once_with_its_verdict(order) -> None:
     assert json.loads(json.dumps(decision.as_dict())) == decision.as_dict()
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(order=orders())
 def test_one_location_with_everything_means_one_shipment_from_the_cheapest_such(order) -> None:
     lines, network, ship_to = order
@@ -623,7 +623,7 @@ def test_one_location_with_everything_means_one_shipment_from_the_cheapest_such(
         assert all(chosen.cost <= c.cost for c in covering)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(order=orders())
 def test_no_plan_with_fewer_or_as_many_but_cheaper_shipments_was_missed(order) -> None:
     lines, network, ship_to = order
