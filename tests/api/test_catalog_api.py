@@ -180,6 +180,9 @@ def test_patching_a_location_keeps_every_field_not_sent(client) -> None:
         ("/v1/items/TSH-001", {"price": "-x"}, "price"),
         ("/v1/locations/ST-NANTES", {"type": None}, "type"),
         ("/v1/locations/ST-NANTES", {"lat": 91}, "lat"),
+        # a boolean or a text is no number, even one a lenient reader would turn into one
+        ("/v1/locations/ST-NANTES", {"lat": False}, "lat"),
+        ("/v1/locations/ST-NANTES", {"lon": "2.35"}, "lon"),
     ],
 )
 def test_a_bad_patch_is_a_422_naming_the_field_and_changes_nothing(

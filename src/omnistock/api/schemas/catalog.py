@@ -7,7 +7,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from omnistock.api.schemas.common import TEXT_PATTERN, Body, Model, Name, Patch
+from omnistock.api.schemas.common import (
+    TEXT_PATTERN,
+    Body,
+    Latitude,
+    Longitude,
+    Model,
+    Name,
+    Patch,
+)
 from omnistock.domain.catalog import LocationType
 
 Barcode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
@@ -47,8 +55,8 @@ class ItemOut(Model):
 class LocationIn(Body):
     name: Name
     type: LocationType
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Latitude
+    lon: Longitude
     ship_enabled: bool
     pickup_enabled: bool
     daily_capacity: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] | None = None
@@ -62,8 +70,8 @@ class LocationPatch(Patch):
 
     name: Name | None = None
     type: LocationType | None = None
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     ship_enabled: bool | None = None
     pickup_enabled: bool | None = None
     daily_capacity: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] | None = None

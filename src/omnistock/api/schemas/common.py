@@ -118,3 +118,9 @@ def _in_utc(value: dt.datetime) -> dt.datetime:
 
 #: An ISO 8601 time with its zone (a number of seconds is not a time anyone means here).
 When = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
+
+
+#: Coordinates in degrees: JSON numbers only (strict: `false` or `"45"` is refused, not read
+#: as 0 or 45, as the OpenAPI's `number` says).
+Latitude = Annotated[float, Field(strict=True, ge=-90, le=90)]
+Longitude = Annotated[float, Field(strict=True, ge=-180, le=180)]

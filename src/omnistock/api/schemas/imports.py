@@ -7,6 +7,7 @@ takes strictly as integers; an empty cell is a field left out (its default).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +19,8 @@ from omnistock.domain.catalog import Item, Location
 from omnistock.domain.imports import FileFormat, ImportKind, Record, RowError, Validator
 
 _STRICT_INTEGERS = frozenset({"daily_capacity"})
+#: A CSV cell is text: these fields, JSON numbers only, are read as numbers first.
+_STRICT_FLOATS = frozenset({"lat", "lon"})
 
 
 class ItemRow(ItemIn):
@@ -50,7 +53,7 @@ def _checked(
 ) -> object | list[RowError]:
     fields = record.fields
     if file_format is FileFormat.CSV:
-        fields = {k: _number(v) if k in _STRICT_INTEGERS else v for k, v in fields.items()}
+        fields = {k: _cell(k, v) for k, v in fields.items()}
     try:
         return build(model.model_validate(fields))
     except ValidationError as error:
@@ -58,6 +61,18 @@ def _checked(
             RowError(record.line, field_name(tuple(e["loc"])) or "line", _reason(e))
             for e in error.errors()
         ]
+
+
+def _cell(name: str, value: Any) -> Any:
+    if name in _STRICT_INTEGERS:
+        return _number(value)
+    if name in _STRICT_FLOATS and isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # refused by the model, naming the field
+        return number if math.isfinite(number) else value
+    return value
 
 
 def _number(value: Any) -> Any:

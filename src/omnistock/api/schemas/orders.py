@@ -19,6 +19,8 @@ from omnistock.api.schemas.common import (
     HoldLineOut,
     Key,
     Kilometres,
+    Latitude,
+    Longitude,
     Model,
     Name,
     Short,
@@ -60,8 +62,8 @@ class Address(Body):
     country: Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)] = Field(
         description="ISO 3166-1 alpha-2, e.g. FR"
     )
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Latitude
+    lon: Longitude
 
 
 class ShipDelivery(Body):

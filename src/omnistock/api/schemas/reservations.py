@@ -7,12 +7,20 @@ from typing import Annotated
 
 from pydantic import Field
 
-from omnistock.api.schemas.common import Body, HoldLineIn, HoldLineOut, Key, Model
+from omnistock.api.schemas.common import (
+    Body,
+    HoldLineIn,
+    HoldLineOut,
+    Key,
+    Latitude,
+    Longitude,
+    Model,
+)
 
 
 class Coordinates(Body):
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Latitude
+    lon: Longitude
 
 
 class ReservationIn(Body):
