@@ -4,7 +4,7 @@ and empty cells are read as a person means them, and every bad line is named by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from hypothesis import given
@@ -16,8 +16,13 @@ from omnistock.domain.imports import (
     StockRow,
     lines,
     records,
-    stock_rows,
+    stock_batches,
+    stock_row,
 )
+
+
+def stock_rows(chunks: Iterable[bytes], file_format: FileFormat, errors: Errors) -> list[StockRow]:
+    return [row for batch in stock_batches(chunks, file_format, errors) for row in batch]
 
 
 def chunked(data: bytes, size: int) -> Iterator[bytes]:
@@ -93,3 +98,70 @@ def test_good_stock_lines_read_the_same_in_csv_and_json_lines() -> None:
     )
     assert csv_rows == [StockRow(2, "WH", "A", 5, 1), StockRow(3, "WH", "B", 3, None)]
     assert json_rows == [StockRow(1, "WH", "A", 5, 1), StockRow(2, "WH", "B", 3, None)]
+
+
+_CELLS = st.sampled_from(
+    ["WH", "A", "b-2", "5", "0", "007", "12", "", " 3", "-1", "x y", "é", '"A"']
+)
+
+
+@given(
+    width=st.sampled_from([3, 4]),
+    body=st.lists(
+        st.one_of(
+            st.tuples(
+                st.sampled_from(["WH", "ST-1"]),
+                st.sampled_from(["A", "B.2"]),
+                st.integers(0, 3) | st.integers(0, 10**9 + 1),
+                st.sampled_from(["", "0", "1", "99"]),
+            ),
+            st.lists(_CELLS, min_size=0, max_size=5),
+        ),
+        max_size=12,
+    ),
+    crlf=st.booleans(),
+    size=st.integers(1, 40),
+    end=st.booleans(),
+)
+def test_a_plain_stock_csv_reads_as_the_line_by_line_reader_reads_it(
+    width: int, body: list[object], crlf: bool, size: int, end: bool
+) -> None:
+    """The block reader of plain files answers, whatever the chunks, the very rows and
+    errors that reading each line as a record (the general path) gives: it is a shortcut."""
+    header = ["location", "sku", "on_hand", "unsellable"][:width]
+    texts = [",".join(header)]
+    for line in body:
+        cells = [str(c) for c in line][:width] if isinstance(line, tuple) else line
+        texts.append(",".join(cells))
+    newline = "\r\n" if crlf else "\n"
+    data = (newline.join(texts) + (newline if end else "")).encode()
+
+    errors = Errors()
+    found = stock_rows(chunked(data, size), FileFormat.CSV, errors)
+
+    expected_errors = Errors()
+    expected = []
+    for record in records([data], FileFormat.CSV, expected_errors):
+        row = stock_row(record)
+        if isinstance(row, list):
+            for error in row:
+                expected_errors.add(error)
+        else:
+            expected.append(row)
+    assert found == expected
+    assert sorted(errors.kept, key=lambda e: (e.line, e.field)) == sorted(
+        expected_errors.kept, key=lambda e: (e.line, e.field)
+    )
+
+
+def test_a_long_plain_stock_file_reads_every_row_in_blocks_with_its_line_number() -> None:
+    data = b"location,sku,on_hand,unsellable\n" + b"".join(
+        b"WH,SKU-%05d,%d,%s\n" % (n, n % 7, b"" if n % 3 else b"0") for n in range(20_000)
+    )
+    errors = Errors()
+    batches = list(stock_batches(chunked(data, 65536), FileFormat.CSV, errors))
+    rows = [row for batch in batches for row in batch]
+    assert errors.count == 0 and len(batches) > 1
+    assert [row[0] for row in rows] == list(range(2, 20_002))
+    assert rows[4] == StockRow(6, "WH", "SKU-00004", 4, None)
+    assert rows[3] == StockRow(5, "WH", "SKU-00003", 3, 0)

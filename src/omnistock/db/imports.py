@@ -24,7 +24,7 @@ from omnistock.db import outbox
 from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import UTCDateTime, imports, items
 from omnistock.domain.catalog import Item
-from omnistock.domain.imports import StockRow
+from omnistock.domain.imports import Counted
 
 _STAGE_COLUMNS = "line, location, sku, on_hand, unsellable"
 
@@ -83,7 +83,8 @@ def open_stock_stage(conn: Connection) -> None:
     """An empty staging table for a stock file, private to this transaction (and on SQLite,
     a larger page cache until `release_stock_stage`)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_IMPORT_CACHE_KIB}")
+        for schema in ("main", "temp"):
+            conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{_SQLITE_IMPORT_CACHE_KIB}")
     conn.execute(text("DROP TABLE IF EXISTS import_changes"))
     conn.execute(text("DROP TABLE IF EXISTS import_stock"))
     temporary = "TEMPORARY"
@@ -98,8 +99,7 @@ def open_stock_stage(conn: Connection) -> None:
         text(
             f"CREATE {temporary} TABLE import_changes (line BIGINT NOT NULL, location TEXT NOT "
             f"NULL, sku TEXT NOT NULL, d_on_hand BIGINT NOT NULL, d_unsellable BIGINT NOT NULL,"
-            f" created INTEGER NOT NULL)"
-            f"{ending}"
+            f" created INTEGER NOT NULL, short INTEGER NOT NULL){ending}"
         )
     )
 
@@ -114,10 +114,11 @@ def release_stock_stage(conn: Connection) -> None:
     """Give back what staging took outside the transaction (SQLite: the larger cache), whether
     the import was applied or refused."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_DEFAULT_CACHE_KIB}")
+        for schema in ("main", "temp"):
+            conn.exec_driver_sql(f"PRAGMA {schema}.cache_size=-{_SQLITE_DEFAULT_CACHE_KIB}")
 
 
-def stage_stock(conn: Connection, rows: Sequence[StockRow]) -> None:
+def stage_stock(conn: Connection, rows: Sequence[Counted]) -> None:
     """Add a batch of rows to the staging table."""
     if not rows:
         return
@@ -243,8 +244,8 @@ _CREATE_POSITIONS = text(
         ON CONFLICT (sku, location) DO NOTHING
         RETURNING sku, location, on_hand, unsellable
     )
-    INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created)
-    SELECT 1, location, sku, on_hand, unsellable, 1 FROM made
+    INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created, short)
+    SELECT 1, location, sku, on_hand, unsellable, 1, 0 FROM made
     """
 )
 
@@ -258,9 +259,11 @@ def _changes(*, postgresql: bool) -> Any:
         unsellable = "COALESCE(s.unsellable, LEAST(p.unsellable, s.on_hand))"
         return text(
             f"""
-            INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created)
+            INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created,
+                                        short)
             SELECT s.line, p.location, p.sku, s.on_hand - p.on_hand,
-                   {unsellable} - p.unsellable, 0
+                   {unsellable} - p.unsellable, 0,
+                   CASE WHEN s.on_hand - p.reserved - {unsellable} < 0 THEN 1 ELSE 0 END
             FROM import_stock s JOIN positions p ON p.sku = s.sku AND p.location = s.location
             WHERE p.on_hand <> s.on_hand OR p.unsellable <> {unsellable}
             ORDER BY p.location, p.sku
@@ -271,9 +274,10 @@ def _changes(*, postgresql: bool) -> Any:
     unsellable = f"COALESCE(s.unsellable, MIN({had}, s.on_hand))"
     return text(
         f"""
-        INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created)
+        INSERT INTO import_changes (line, location, sku, d_on_hand, d_unsellable, created, short)
         SELECT s.line, s.location, s.sku, s.on_hand - COALESCE(p.on_hand, 0),
-               {unsellable} - {had}, p.sku IS NULL
+               {unsellable} - {had}, p.sku IS NULL,
+               CASE WHEN s.on_hand - COALESCE(p.reserved, 0) - {unsellable} < 0 THEN 1 ELSE 0 END
         FROM import_stock s LEFT JOIN positions p ON p.sku = s.sku AND p.location = s.location
         WHERE COALESCE(p.on_hand, 0) <> s.on_hand OR {had} <> {unsellable}
         ORDER BY s.location, s.sku
@@ -294,7 +298,7 @@ _MOVEMENTS = text(
     INSERT INTO movements (at, sku, location, type, on_hand, reserved, unsellable, inbound,
                            reason, reference)
     SELECT :at, sku, location, 'count', d_on_hand, 0, d_unsellable, 0, 'import', :reference
-    FROM import_changes ORDER BY location, sku
+    FROM import_changes
     """
 ).bindparams(bindparam("at", type_=UTCDateTime))
 _UPDATE_POSITIONS = text(
@@ -312,13 +316,6 @@ _COUNT_CHANGES = text(
     "SELECT COUNT(*), SUM(CASE WHEN line > 0 THEN 1 ELSE 0 END) FROM import_changes"
 )
 _CHANGED_KEYS = "SELECT sku, location FROM import_changes"
-_CHANGED_POSITIONS = """
-    FROM import_changes c JOIN positions p ON p.sku = c.sku AND p.location = c.location
-"""
-_SHORT = text(
-    f"""
-    SELECT c.location, c.sku {_CHANGED_POSITIONS}
-    WHERE p.on_hand - p.reserved - p.unsellable < 0
-    ORDER BY c.location, c.sku
-    """
-)
+#: The positions left promising more than they hold (their count is below what is reserved),
+#: told when the changes were worked out from the locked rows.
+_SHORT = text("SELECT location, sku FROM import_changes WHERE short = 1 ORDER BY location, sku")

@@ -78,6 +78,11 @@ class StockRow(NamedTuple):
     unsellable: int | None
 
 
+#: A counted position as it is staged, (line, location, sku, on_hand, unsellable): a StockRow,
+#: or the plain tuple the block reader builds (a million named tuples cost a second more).
+Counted = tuple[int, str, str, int, int | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What an import did: rows read, created, updated, unchanged, movements written."""
@@ -135,11 +140,12 @@ class Errors:
 
 
 def lines(
-    chunks: Iterable[bytes], *, max_line: int = MAX_LINE_BYTES
+    chunks: Iterable[bytes], *, max_line: int = MAX_LINE_BYTES, first: int = 1
 ) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, the line without its end) for each line; None for one over `max_line`
-    bytes, whose bytes are dropped as they come (at most `max_line` are ever kept)."""
-    number, carry, too_long, most = 1, b"", False, max_line + 1  # +1: a CR before the LF
+    """(line number, from `first`, the line without its end) for each line; None for one
+    over `max_line` bytes, whose bytes are dropped as they come (at most `max_line` are
+    ever kept)."""
+    number, carry, too_long, most = first, b"", False, max_line + 1  # +1: a CR before the LF
     for chunk in chunks:
         pieces = chunk.split(b"\n")
         if not too_long:
@@ -176,29 +182,116 @@ def records(
     return read(_decoded(lines(chunks, max_line=max_line), errors, max_line), errors)
 
 
-def stock_rows(
+def stock_batches(
     chunks: Iterable[bytes],
     file_format: FileFormat,
     errors: Errors,
     *,
     max_line: int = MAX_LINE_BYTES,
-) -> Iterator[StockRow]:
-    """The good rows of a stock file (`stock_row`); each bad one goes to `errors` instead.
-    A CSV line of plain cells is read straight into its row, the rest as `records` are."""
+) -> Iterator[list[Counted]]:
+    """The good rows of a stock file (`stock_row`), a batch at a time; each bad one goes to
+    `errors` instead. The lines of a plain CSV (the header `location,sku,on_hand` and
+    maybe `unsellable`) are read a block of whole lines at a time (`_plain_batches`), the
+    rest line by line as `records` are."""
     if file_format is FileFormat.NDJSON:
-        yield from _checked_rows(records(chunks, file_format, errors, max_line=max_line), errors)
+        rows = _checked_rows(records(chunks, file_format, errors, max_line=max_line), errors)
+        yield from _batched(rows)
         return
-    numbered = _decoded(lines(chunks, max_line=max_line), errors, max_line)
-    for number, text in numbered:  # the header
-        header = [name.strip() for name in text.split(",")] if '"' not in text else []
-        columns = ["location", "sku", "on_hand"]
-        if header not in (columns, [*columns, "unsellable"]):
-            rest = itertools.chain([(number, text)], numbered)
-            yield from _checked_rows(_csv_records(rest, errors), errors)
+    chunks = iter(chunks)
+    read, head = _first_line(chunks, max_line)
+    numbered = _decoded(lines([head], max_line=max_line), Errors(), max_line)  # a peek
+    header = next(
+        ([name.strip() for name in text.split(",")] for _, text in numbered if '"' not in text),
+        [],
+    )
+    if header not in (_STOCK_COLUMNS, [*_STOCK_COLUMNS, "unsellable"]):
+        again = itertools.chain([read], chunks)
+        rows = _checked_rows(_csv_records(_decoded(lines(again, max_line=max_line), errors,
+                                                   max_line), errors), errors)  # fmt: skip
+        yield from _batched(rows)
+        return
+    yield from _plain_batches(itertools.chain([read[len(head) :]], chunks), errors, header,
+                              max_line)  # fmt: skip
+
+
+_STOCK_COLUMNS = ["location", "sku", "on_hand"]
+#: A plain line of a stock CSV: two keys and one or two counts below MAX_QUANTITY (a longer
+#: figure, or anything else, is left to the line by line reader, which names what is wrong).
+_PLAIN_LINES = {
+    width: re.compile(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]{0,63}),([A-Za-z0-9][A-Za-z0-9._-]{0,63}),([0-9]{1,9})"
+        + (",([0-9]{0,9})" if width == 4 else "")
+        + r"\r?$",
+        re.MULTILINE | re.ASCII,
+    ).findall
+    for width in (3, 4)
+}
+
+
+def _first_line(chunks: Iterator[bytes], max_line: int) -> tuple[bytes, bytes]:
+    """What was read of the file to reach the end of its first line, and that line with its
+    end (all that was read, if it has none within `max_line` bytes)."""
+    read = b""
+    for chunk in chunks:
+        read += chunk
+        end = read.find(b"\n")
+        if end >= 0:
+            return read, read[: end + 1]
+        if len(read) > max_line:
+            break
+    return read, read
+
+
+def _plain_batches(
+    chunks: Iterator[bytes], errors: Errors, header: list[str], max_line: int
+) -> Iterator[list[Counted]]:
+    """The rows of a plain stock CSV after its header, a block of whole lines at a time: one
+    regular expression reads every line of a block in one go when they are all plain; a
+    block where one is not (a bad line, a blank one, quotes) is read line by line."""
+    number, carry = 2, b""
+    for chunk in chunks:
+        data = carry + chunk
+        end = data.rfind(b"\n") + 1
+        block, carry = data[:end], data[end:]
+        if block:
+            yield _plain_block(block, number, errors, header, max_line)
+            number += block.count(b"\n")
+        if len(carry) > max_line + 1:  # a line over the limit: dropped as it comes
+            again = itertools.chain([carry], chunks)
+            numbered = _decoded(lines(again, max_line=max_line, first=number), errors, max_line)
+            yield from _batched(_plain_rows(numbered, errors, header))
             return
-        yield from _plain_rows(numbered, errors, header)
-        return
-    errors.add(RowError(1, "header", "the file is empty: a CSV starts with a header row"))
+    if carry:
+        yield _plain_block(carry, number, errors, header, max_line)
+
+
+def _plain_block(
+    block: bytes, number: int, errors: Errors, header: list[str], max_line: int
+) -> list[Counted]:
+    """The rows of `block`, lines of a stock CSV from line `number` on."""
+    try:
+        found = _PLAIN_LINES[len(header)](block.decode())
+    except UnicodeDecodeError:
+        found = []
+    if len(found) == block.count(b"\n") + (not block.endswith(b"\n")):
+        if len(header) == 3:
+            return [
+                (line, location, sku, int(on_hand), None)
+                for line, (location, sku, on_hand) in enumerate(found, number)
+            ]
+        rows: list[Counted] = [
+            (line, location, sku, int(on_hand), int(unsellable) if unsellable else None)
+            for line, (location, sku, on_hand, unsellable) in enumerate(found, number)
+        ]
+        if all(row[4] is None or row[4] <= row[3] for row in rows):
+            return rows
+    numbered = _decoded(lines([block], max_line=max_line, first=number), errors, max_line)
+    return list(_plain_rows(numbered, errors, header))
+
+
+def _batched(rows: Iterator[StockRow], size: int = 5000) -> Iterator[list[Counted]]:
+    while batch := list[Counted](itertools.islice(rows, size)):
+        yield batch
 
 
 def _plain_rows(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from omnistock.db import UnitOfWork
 from omnistock.domain.catalog import Item, Location
@@ -28,20 +28,19 @@ from omnistock.domain.events import Event
 from omnistock.domain.imports import (
     MAX_ERRORS,
     MAX_LINE_BYTES,
+    Counted,
     Errors,
     FileFormat,
     ImportKind,
     Record,
     RowError,
-    StockRow,
     Summary,
     Validator,
     records,
-    stock_rows,
+    stock_batches,
 )
 from omnistock.services import availability, catalog, healing
 
-Row = TypeVar("Row", Record, StockRow)
 #: Rows applied or staged at a time.
 BATCH = 5000
 
@@ -80,9 +79,9 @@ def run(uow: UnitOfWork, file: ImportFile) -> Summary:
             return Summary(**answered)
     errors = Errors()
     if file.kind is ImportKind.STOCK:
-        counted = stock_rows(file.chunks(), file.file_format, errors, max_line=file.max_line)
+        counted = stock_batches(file.chunks(), file.file_format, errors, max_line=file.max_line)
         try:
-            summary = _stock(uow, _told(counted, file.progress), errors, file)
+            summary = _stock(uow, _told_batches(counted, file.progress), errors, file)
         finally:
             uow.imports.release_stock_stage()
     else:
@@ -104,7 +103,7 @@ def _reused(key: str) -> OmnistockError:
     return IdempotencyKeyReused(key.partition("/")[2])
 
 
-def _told(rows: Iterator[Row], progress: Callable[[int], None] | None) -> Iterator[Row]:
+def _told(rows: Iterator[Record], progress: Callable[[int], None] | None) -> Iterator[Record]:
     """The rows, telling `progress` the line reached every 4,096 rows."""
     if progress is None:
         yield from rows
@@ -113,6 +112,16 @@ def _told(rows: Iterator[Row], progress: Callable[[int], None] | None) -> Iterat
         yield row
         if not count % 4096:
             progress(row.line)
+
+
+def _told_batches(
+    batches: Iterator[list[Counted]], progress: Callable[[int], None] | None
+) -> Iterator[list[Counted]]:
+    """The batches, telling `progress` the line reached after each."""
+    for batch in batches:
+        yield batch
+        if progress is not None and batch:
+            progress(batch[-1][0])
 
 
 def _catalogue(
@@ -189,9 +198,11 @@ def _add(a: Summary, b: Summary) -> Summary:
     )
 
 
-def _stock(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, file: ImportFile) -> Summary:
+def _stock(
+    uow: UnitOfWork, batches: Iterator[list[Counted]], errors: Errors, file: ImportFile
+) -> Summary:
     uow.imports.open_stock_stage()
-    count = _stage(uow, rows, errors, file.location)
+    count = _stage(uow, batches, errors, file.location)
     uow.imports.index_stock_stage()
     for line, field, reason in uow.imports.stock_stage_errors(most=MAX_ERRORS):
         errors.add(RowError(line, field, reason))
@@ -220,21 +231,21 @@ def _stock(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, file: Impo
     )
 
 
-def _stage(uow: UnitOfWork, rows: Iterator[StockRow], errors: Errors, location: str | None) -> int:
+def _stage(
+    uow: UnitOfWork, batches: Iterator[list[Counted]], errors: Errors, location: str | None
+) -> int:
     """Stage every good row, even after a bad one: the checks made on the staged rows (an
     unknown sku or location, a position counted twice) then name their lines too, so one
     answer lists every bad row of the file."""
-    batch: list[StockRow] = []
     count = 0
-    for found in rows:
-        count += 1
-        if location is not None and found.location != location:
-            reason = f"must be {location!r}: the import is of that location"
-            errors.add(RowError(found.line, "location", reason))
-            continue
-        batch.append(found)
-        if len(batch) >= BATCH:
-            uow.imports.stage_stock(batch)
-            batch = []
-    uow.imports.stage_stock(batch)
+    for batch in batches:
+        count += len(batch)
+        if location is not None:
+            elsewhere = [row for row in batch if row[1] != location]
+            for row in elsewhere:
+                reason = f"must be {location!r}: the import is of that location"
+                errors.add(RowError(row[0], "location", reason))
+            if elsewhere:
+                batch = [row for row in batch if row[1] == location]
+        uow.imports.stage_stock(batch)
     return count
