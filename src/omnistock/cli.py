@@ -286,11 +286,12 @@ def relay_nats(
 
 def _load_demo(db: Database) -> None:
     from omnistock import demo as demo_retailer
+    from omnistock.api.schemas.imports import validator
     from omnistock.cli_keys import keys_table
     from omnistock.demo.keys import make_demo_keys
 
     with _progress_bars() as progress:
-        summary = demo_retailer.load_demo(db, progress=progress)
+        summary = demo_retailer.load_demo(db, checks=validator, progress=progress)
     console.print(f"[green]Demo retailer ready:[/] {summary}")
     made = db.run(make_demo_keys)
     console.print(keys_table(made, secrets=True))

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
+from omnistock.api.schemas.imports import validator
 from omnistock.db import Database, UnitOfWork
 from omnistock.db.tables import (
     events,
@@ -82,7 +83,7 @@ def demo(
     database = Database(url)
     try:
         database.migrate()
-        yield Loaded(database, load_demo(database, items=ITEMS))
+        yield Loaded(database, load_demo(database, checks=validator, items=ITEMS))
     finally:
         database.dispose()
         if drop is not None:
@@ -292,7 +293,12 @@ def test_warehouses_hold_deep_stock_and_stores_a_few_units_of_part_of_the_range(
     assert len(damaged) < len(in_stores) // 10  # here and there, not everywhere
 
 
-def test_the_opening_stock_goes_through_the_ledger_and_replays_clean(demo: Loaded) -> None:
+def test_the_opening_stock_is_imported_as_one_count_a_position_and_replays_clean(
+    demo: Loaded,
+) -> None:
+    """The opening stock is the demo's stock.csv imported as a snapshot: one `count` a
+    position holding units (one sold out before opening is counted 0 and not written), all
+    under one reference unique to this load, and the ledger replays to the positions."""
     m = movements.c
     opening = m.reference.startswith(f"{DEMO_REFERENCE}/")
     with demo.db.reading() as reads:
@@ -302,34 +308,37 @@ def test_the_opening_stock_goes_through_the_ledger_and_replays_clean(demo: Loade
         references = set(
             reads.conn.execute(select(m.reference).where(opening).distinct()).scalars()
         )
-        received = set(
-            reads.conn.execute(select(m.location, m.sku).where(opening, m.type == "receipt"))
-        )
+        counted = {
+            (row.location, row.sku): (row.on_hand, row.unsellable)
+            for row in reads.conn.execute(select(m.location, m.sku, m.on_hand, m.unsellable)
+                                          .where(opening))
+        }  # fmt: skip
         held = set(reads.conn.execute(select(positions.c.location, positions.c.sku)))
         opened_later: dict[tuple[str, str], str] = {}  # by the trading, where not held before
         for row in reads.conn.execute(select(m.location, m.sku, m.type).order_by(m.id)):
-            if (row.location, row.sku) not in received:
+            if (row.location, row.sku) not in counted:
                 opened_later.setdefault((row.location, row.sku), row.type)
-        sold_out = reads.conn.execute(
-            select(m.sku).where(opening, m.type == "sale").limit(1)
-        ).scalar_one()
-        sold_out_ledger = stock.ledger(reads, sku=sold_out)
-    assert set(by_type) == {"receipt", "damage", "sale"}
-    assert by_type["receipt"] == len(received) == len(plan_demo(items=ITEMS).holdings)
-    assert held == received | set(opened_later)  # every position received once, or...
+    planned = {
+        (h.location, h.sku): (h.received - h.sold, h.damaged)
+        for h in plan_demo(items=ITEMS).holdings
+        if h.received > h.sold
+    }
+    assert set(by_type) == {"count"}
+    assert counted == planned  # each position as the plan holds it, damaged units unsellable
+    assert any(unsellable for _, unsellable in counted.values())
+    assert len(planned) < len(plan_demo(items=ITEMS).holdings)  # some were sold out
+    assert held == set(counted) | set(opened_later)  # every position counted once, or...
     assert set(opened_later.values()) == {"return", "inbound"}  # ...a return or a transfer
     assert len(references) == 1  # one reference, unique to this load
-    zero = [m for m in sold_out_ledger if m.type == "sale"]
-    assert zero and all(m.deltas.on_hand < 0 for m in zero)
 
 
 def test_loading_the_demo_twice_changes_nothing_and_places_no_order_the_second_time(
     db: Database,
 ) -> None:
-    first = load_demo(db, items=ITEMS)
+    first = load_demo(db, checks=validator, items=ITEMS)
     before = every_row(db)
 
-    second = load_demo(db, items=ITEMS)
+    second = load_demo(db, checks=validator, items=ITEMS)
 
     assert every_row(db) == before
     assert second == f"already loaded, nothing changed: {first}"
@@ -341,10 +350,10 @@ def test_a_load_cut_short_is_completed_by_the_next_one_without_placing_any_order
 ) -> None:
     """The orders are placed a batch a transaction: a load stopped after some of them (here,
     one asked for fewer) leaves those in place, and the next load places only the others."""
-    load_demo(db, items=ITEMS, orders=40)
+    load_demo(db, checks=validator, items=ITEMS, orders=40)
     early = {o.external_id: o.id for o in demo_orders(db)}
 
-    summary = load_demo(db, items=ITEMS, orders=120)
+    summary = load_demo(db, checks=validator, items=ITEMS, orders=120)
 
     placed = {o.external_id: o.id for o in demo_orders(db)}
     assert not summary.startswith("already loaded")
@@ -362,17 +371,20 @@ def test_a_load_cut_short_is_completed_by_the_next_one_without_placing_any_order
 def test_two_loads_at_once_load_the_demo_and_each_of_its_orders_once(db: Database) -> None:
     """Both may place some of the orders (they take turns a batch at a time), none twice."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        summaries = list(pool.map(lambda _: load_demo(db, items=ITEMS, orders=120), range(2)))
+        summaries = list(
+            pool.map(lambda _: load_demo(db, checks=validator, items=ITEMS, orders=120), range(2))
+        )
 
     prefix = "already loaded, nothing changed: "
     assert sum(s.startswith(prefix) for s in summaries) <= 1
     assert len({s.removeprefix(prefix) for s in summaries}) == 1  # the same demo for both
     with db.reading() as reads:
-        receipts = reads.conn.execute(
-            select(func.count()).select_from(movements).where(movements.c.type == "receipt")
+        counts = reads.conn.execute(
+            select(func.count()).select_from(movements).where(movements.c.type == "count")
         ).scalar_one()
         assert list(stock.check(reads)) == []
-    assert receipts == len(plan_demo(items=ITEMS).holdings)  # the opening stock, once
+    held = [h for h in plan_demo(items=ITEMS).holdings if h.received > h.sold]
+    assert counts == len(held)  # the opening stock, once
     placed = demo_orders(db)
     assert len(placed) == len({o.external_id for o in placed}) == 120
 
@@ -408,7 +420,7 @@ def test_the_feed_gets_the_catalogue_the_opening_stock_and_one_demo_loaded_event
         ).scalar_one()
         opening_units = conn.execute(select(func.sum(m.on_hand)).where(opening)).scalar_one()
         opening_positions = conn.execute(
-            select(func.count()).where(opening, m.type == "receipt")
+            select(func.count()).where(opening, m.type == "count")
         ).scalar_one()
         trading_movements = conn.execute(
             select(func.count()).where(
@@ -461,9 +473,10 @@ def test_a_consumer_reading_the_feed_from_the_start_rebuilds_every_position_of_t
     assert rebuilt == stored
 
 
-def test_the_demo_adds_to_stock_already_recorded_at_its_locations(db: Database) -> None:
-    """Loading into a database that already holds some of the demo's stock adds, never
-    overwrites, and the ledger still replays clean (about the opening stock: no orders)."""
+def test_the_demo_counts_over_stock_already_recorded_at_its_locations(db: Database) -> None:
+    """Loading into a database that already holds some of the demo's stock counts it as an
+    imported snapshot does: the position becomes the demo's figure by a `count` of the
+    difference, and the ledger still replays clean (about the opening stock: no orders)."""
     plan = plan_demo(items=ITEMS)
     warehouse = plan.locations[0].location
     held = next(h for h in plan.holdings if h.location == warehouse.code)
@@ -481,12 +494,18 @@ def test_the_demo_adds_to_stock_already_recorded_at_its_locations(db: Database) 
         )
 
     db.run(receive_five)
-    load_demo(db, items=ITEMS, orders=0)
+    load_demo(db, checks=validator, items=ITEMS, orders=0)
 
     with db.reading() as reads:
         found = dict(stock.stock_of(reads, item.sku))
         assert list(stock.check(reads)) == []
-    assert found[warehouse.code].on_hand == 5 + held.received
+    assert found[warehouse.code].on_hand == held.received
+    with db.reading() as reads:
+        ledger = stock.ledger(reads, sku=item.sku, location=warehouse.code)
+    assert [(m.type, m.deltas.on_hand) for m in ledger] == [
+        ("receipt", 5),
+        ("count", held.received - 5),
+    ]
     assert found[warehouse.code].unsellable == held.damaged
 
 
@@ -494,11 +513,11 @@ def test_a_demo_of_no_items_or_more_than_the_catalogue_holds_is_refused_and_writ
     db: Database,
 ) -> None:
     with pytest.raises(InvalidInput):
-        load_demo(db, items=0)
+        load_demo(db, checks=validator, items=0)
     with pytest.raises(InvalidInput):
-        load_demo(db, items=100_000)
+        load_demo(db, checks=validator, items=100_000)
     with pytest.raises(InvalidInput):
-        load_demo(db, items=ITEMS, orders=-1)
+        load_demo(db, checks=validator, items=ITEMS, orders=-1)
 
     assert snapshot(db)["locations"] == 0
 
@@ -511,12 +530,12 @@ def test_the_load_reports_each_phase_from_nothing_done_to_all_done_to_the_callba
     def progress(phase: str, done: int, total: int) -> None:
         reported.setdefault(phase, []).append((done, total))
 
-    load_demo(db, items=ITEMS, orders=20, progress=progress)
+    load_demo(db, checks=validator, items=ITEMS, orders=20, progress=progress)
 
     assert list(reported) == [
-        "Locations and items",
-        "Opening stock movements",
-        "Positions from the ledger",
+        "Importing locations",
+        "Importing items",
+        "Importing stock",
         "Orders",
         "Returns",
         "Transfers",
@@ -593,7 +612,7 @@ def test_a_client_movement_with_the_demo_reference_does_not_skew_the_demo_stock(
         )
     )
 
-    summary = load_demo(db, items=ITEMS, orders=0)
+    summary = load_demo(db, checks=validator, items=ITEMS, orders=0)
 
     assert not summary.startswith("already loaded"), summary
     with db.reading() as reads:
@@ -918,7 +937,8 @@ def test_returned_units_a_store_does_not_sell_are_sent_on_to_a_warehouse(demo: L
     kinds = kinds_of(demo.db)
 
     with demo.db.read() as conn:
-        ranged = set(conn.execute(select(m.location, m.sku).where(m.type == "receipt")))
+        opening = m.reference.startswith(f"{DEMO_REFERENCE}/")
+        ranged = set(conn.execute(select(m.location, m.sku).where(opening)))
     forwarded = [(ref, t) for ref, t in by_reference.items() if ref.endswith("/return")]
     assert forwarded
     for ref, t in forwarded:

@@ -36,7 +36,7 @@ NOBODY: Any = object()
 #: microseconds are zero has no fraction at all, so the length varies too).
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
 #: A random UUID (`uuid4()`), written with dashes (hold ids) or as 32 hex digits (the
-#: reference of the demo's opening stock, `demo-opening-stock/<hex>`).
+#: reference of the demo's opening stock, `import:demo-opening-stock/<hex>`).
 _UUID = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b"
     r"|\b[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}\b"

@@ -1,10 +1,12 @@
-"""Set-based SQL for loading stock in bulk (the demo retailer, opening stock).
+"""Set-based SQL for loading in bulk: items (imports, the demo), the demo loader's lock and
+what it left behind, and stock through the ledger (the raw baselines of `bench/orders.py`).
 
-Bulk loads still go through the ledger: the movements are appended in batches (an executemany
-on SQLite, arrays unnested in one INSERT on PostgreSQL), then the positions are written from
-the sums of exactly those movements, in one `INSERT ... SELECT ... GROUP BY`, so a position
-equals the sum of its movements by construction (DESIGN invariant 2). An existing position is
-added to, never overwritten, and the positions' CHECK constraints still guard the result.
+Bulk loads of stock still go through the ledger: the movements are appended in batches (an
+executemany on SQLite, arrays unnested in one INSERT on PostgreSQL), then the positions are
+written from the sums of exactly those movements, in one `INSERT ... SELECT ... GROUP BY`, so
+a position equals the sum of its movements by construction (DESIGN invariant 2). An existing
+position is added to, never overwritten, and the positions' CHECK constraints still guard
+the result.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, case, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql
 
-from omnistock.db import outbox
 from omnistock.db.catalog import dialect_insert
 from omnistock.db.tables import items, locations, movements, positions
 from omnistock.domain.catalog import Item, searchable
@@ -153,16 +154,6 @@ def add_movements_to_positions(conn: Connection, *, after_id: int, reference: st
         set_={q: getattr(p, q) + getattr(stmt.excluded, q) for q in _QUANTITIES},
     )
     return int(conn.execute(stmt).rowcount)
-
-
-def announce_positions(conn: Connection, *, after_id: int, reference: str, at: dt.datetime) -> None:
-    """Put each position that the movements with id above `after_id` and `reference` wrote
-    in the feed: one `stock.changed` with its figures now, written set-based."""
-    changed = """
-        SELECT DISTINCT sku, location FROM movements WHERE id > :after_id AND reference = :reference
-    """
-    params = {"after_id": after_id, "reference": reference}
-    outbox.append_stock_changed(conn, changed=changed, params=params, at=at)
 
 
 def stock_totals(conn: Connection, codes: Sequence[str]) -> StockTotals:

@@ -149,10 +149,6 @@ class Bulk(BulkReads, WriteRepository):
     put_items = _on_conn(bulk.put_items)
     lock_loader = _on_conn(bulk.lock_loader)
     has_movements = _on_conn(bulk.has_movements)
-    last_movement_id = _on_conn(bulk.last_movement_id)
-    append_movements = _on_conn(bulk.append_movements)
-    add_movements_to_positions = _on_conn(bulk.add_movements_to_positions)
-    announce_positions = _on_conn(bulk.announce_positions)
 
 
 class Imports(WriteRepository):

@@ -2,11 +2,12 @@
 a few hundred orders in every state of their workflow, some returned, and transfers.
 
 `load_demo` plans everything first, in pure Python and deterministically from a seed, then
-writes the retailer in one transaction: the locations through the catalogue service, the
-items in bulk (`uow.bulk`), and the stock through the ledger: a `receipt` for every
-position, a `damage` for units found unsellable and a `sale` for the few positions already
-sold out, after which each position is written as the sum of its movements, so
-`omnistock check` stays clean.
+writes the retailer in one transaction, from the very files `omnistock demo --export DIR`
+writes (`export.files`) and through the import code (`services.imports`), as
+`omnistock import` would: its locations, its items, then its opening stock as a snapshot,
+a `count` movement for each position (the damaged units unsellable; a store position sold
+out before opening is counted 0 and not written), so `omnistock check` stays clean. The
+channels and buffer rules go through the channel service.
 
 Then come the orders, through the same services as the API's (`orders.place`,
 `fulfilment.act`, `orders.cancel`), fifty to a transaction: web and marketplace orders shipped
@@ -26,11 +27,10 @@ their destination, with an ETA), received (a few short or over, the others exact
 cancelled. Transfers out of a warehouse only take what it holds beyond the orders' share,
 so the orders and the transfers never compete for a unit.
 
-Events: locations and items emit their usual `location.created` and `item.created` (or
-`*.updated` when they already existed). The opening stock emits no `stock.changed` per
-position (tens of thousands of them would flood every consumer of the feed); one
-`demo.loaded` event carries the totals instead, and tells a consumer that mirrors stock to
-read it afresh, as it would after any bulk snapshot.
+Events: what the imports emit, as for any import: `location.created` and `item.created`
+(or `*.updated` when they already existed), a `stock.changed` for each position the opening
+stock writes (so a consumer reading the feed from the start rebuilds every position) and
+the `availability.changed` that follow; then one `demo.loaded` event carries the totals.
 
 Loading is idempotent: when the demo's opening stock is already in the ledger it is not
 written again, an order whose external id (`demo-0001`...) is already there is not
@@ -40,7 +40,7 @@ written, the summary says so.
 """
 
 from omnistock.demo.geography import City, french_cities
-from omnistock.demo.loader import DEMO_REFERENCE, ProgressCallback, load_demo
+from omnistock.demo.loader import DEMO_REFERENCE, ProgressCallback, RowChecks, load_demo
 from omnistock.demo.plan import ORDERS, DemoPlan, plan_demo
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "City",
     "DemoPlan",
     "ProgressCallback",
+    "RowChecks",
     "french_cities",
     "load_demo",
     "plan_demo",

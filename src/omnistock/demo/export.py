@@ -1,10 +1,13 @@
 """The demo retailer as the files an import takes: its items, its locations and its opening
-stock, so a user sees the formats of `omnistock import` (and `POST /v1/imports/...`) filled
-with a real catalogue, network and stock."""
+stock. The demo loads itself from these very files, through the import code
+(`services.imports`), and `omnistock demo --export DIR` writes them for a user to see the
+formats of `omnistock import` (and `POST /v1/imports/...`) filled with a real catalogue,
+network and stock."""
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -18,34 +21,41 @@ LOCATION_COLUMNS = (
 STOCK_COLUMNS = ("location", "sku", "on_hand", "unsellable")
 
 
-def export(plan: DemoPlan, directory: Path) -> dict[str, int]:
-    """Write items.csv, locations.csv and stock.csv into `directory` (made if need be);
-    answers how many rows each file has. The stock is each position as the opening stock
-    leaves it: what was received less what was sold, the damaged units unsellable."""
-    directory.mkdir(parents=True, exist_ok=True)
+def files(plan: DemoPlan) -> dict[str, bytes]:
+    """items.csv, locations.csv and stock.csv, by name. The stock is each position as the
+    opening count finds it: what was received less what was sold (a few store positions
+    sold out, 0), the damaged units unsellable."""
     items = [(i.item.sku, i.item.name, i.item.barcode, i.item.price) for i in plan.items]
     locations = [
         tuple(getattr(p.location, column) for column in LOCATION_COLUMNS) for p in plan.locations
     ]
     stock = [(h.location, h.sku, h.received - h.sold, h.damaged or None) for h in plan.holdings]
     return {
-        "items.csv": _write(directory / "items.csv", ITEM_COLUMNS, items),
-        "locations.csv": _write(directory / "locations.csv", LOCATION_COLUMNS, locations),
-        "stock.csv": _write(directory / "stock.csv", STOCK_COLUMNS, stock),
+        "items.csv": _csv(ITEM_COLUMNS, items),
+        "locations.csv": _csv(LOCATION_COLUMNS, locations),
+        "stock.csv": _csv(STOCK_COLUMNS, stock),
     }
 
 
-def _write(path: Path, header: Sequence[str], rows: Iterable[tuple[object, ...]]) -> int:
+def export(plan: DemoPlan, directory: Path) -> dict[str, int]:
+    """Write the demo's files into `directory` (made if need be); answers how many rows
+    each file has."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, data in files(plan).items():
+        (directory / name).write_bytes(data)
+        written[name] = data.count(b"\n") - 1  # the header is no row
+    return written
+
+
+def _csv(header: Sequence[str], rows: Iterable[tuple[object, ...]]) -> bytes:
     """A CSV with a header row; None is an empty cell (the field left out), booleans are
     written `true`/`false` as the import reads them."""
-    written = 0
-    with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([_cell(value) for value in row])
-            written += 1
-    return written
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    return text.getvalue().encode()
 
 
 def _cell(value: object) -> object:

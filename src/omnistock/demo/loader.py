@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 from omnistock.db import Database, ReadUnit, UnitOfWork
+from omnistock.demo import export
 from omnistock.demo.orders import DemoOrder, OrderStep
 from omnistock.demo.plan import ORDERS, DemoPlan, plan_demo
 from omnistock.demo.returns import DemoReturn
@@ -18,6 +19,7 @@ from omnistock.domain.availability import BufferRule, Channel
 from omnistock.domain.catalog import LocationType
 from omnistock.domain.errors import InsufficientStock, InvalidTransition, StockConflict
 from omnistock.domain.events import Event
+from omnistock.domain.imports import FileFormat, ImportKind, Validator
 from omnistock.domain.orders import (
     DONE,
     Action,
@@ -28,13 +30,15 @@ from omnistock.domain.orders import (
     next_status,
 )
 from omnistock.domain.transfers import TransferAction
-from omnistock.services import catalog, channels, fulfilment, orders, returns, transfers
+from omnistock.services import channels, fulfilment, imports, orders, returns, transfers
+from omnistock.services.imports import ImportFile
 
 T = TypeVar("T")
 
-#: Reference carried by every movement of the demo's opening stock (and how a load is detected).
-DEMO_REFERENCE = "demo-opening-stock"
-_BATCH = 5_000
+#: The key the demo's opening stock is imported under (then `/<hex>`, unique to a load).
+DEMO_KEY = "demo-opening-stock"
+#: The reference of the opening stock's movements (then `/<hex>`): how a load is detected.
+DEMO_REFERENCE = f"import:{DEMO_KEY}"
 _LOADER_LOCK = 0x64656D6F
 _BATCH_PLAYED = 50  # orders (and what happens to them), returns or transfers a transaction
 
@@ -49,9 +53,16 @@ def _silent(phase: str, done: int, total: int) -> None:
     """Reports to no one."""
 
 
+#: How an import checks the rows of an items or locations file: the checks of the API's PUTs,
+#: which the caller hands in (`omnistock.api.schemas.imports.validator`), as the demo sits
+#: below the API.
+RowChecks = Callable[[ImportKind, FileFormat], Validator]
+
+
 def load_demo(
     database: Database,
     *,
+    checks: RowChecks,
     progress: ProgressCallback = _silent,
     items: int = 2000,
     orders: int = ORDERS,
@@ -60,7 +71,7 @@ def load_demo(
     """Load the demo retailer, its orders, their returns and its transfers (those not there
     yet); return a one-line summary."""
     plan = plan_demo(items=items, orders=orders, seed=seed)
-    stocked = database.run(lambda uow: _load(uow, plan, progress, seed=seed))
+    stocked = database.run(lambda uow: _load(uow, plan, checks, progress, seed=seed))
     ordered = _play_all(database, "Orders", plan.orders, _play, progress)
     returned = _play_all(database, "Returns", plan.returns, _take_back, progress)
     moved = _play_all(database, "Transfers", plan.transfers, _move, progress)
@@ -75,23 +86,26 @@ def load_demo(
     return summary if changed else f"already loaded, nothing changed: {summary}"
 
 
-def _load(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, seed: int) -> bool:
-    """Load the retailer and its opening stock; False (and nothing written) when it is
-    there already."""
+def _load(
+    uow: UnitOfWork, plan: DemoPlan, checks: RowChecks, progress: ProgressCallback, *, seed: int
+) -> bool:
+    """Load the retailer and its opening stock from the files `omnistock demo --export`
+    writes, through the import code; False (and nothing written) when it is there already."""
     uow.bulk.lock_loader(_LOADER_LOCK)
-    loaded_before = f"{DEMO_REFERENCE}/"
-    if uow.bulk.has_movements(location=plan.codes[0], reference_prefix=loaded_before):
+    if uow.bulk.has_movements(location=plan.codes[0], reference_prefix=f"{DEMO_REFERENCE}/"):
         return False
-    # A reference no client can send by chance: the positions sum exactly this load's rows.
-    reference = f"{DEMO_REFERENCE}/{uuid.uuid4().hex}"
-    _put_catalogue(uow, plan, progress)
+    files = export.files(plan)
+    _import(uow, ImportKind.LOCATIONS, files["locations.csv"], checks, progress)
+    _import(uow, ImportKind.ITEMS, files["items.csv"], checks, progress)
     _put_channels(uow, plan)
-    _receive_opening_stock(uow, plan, progress, reference=reference)
+    # A key no client can send by chance: the positions sum exactly this load's counts.
+    load = uuid.uuid4().hex
+    _import(uow, ImportKind.STOCK, files["stock.csv"], checks, progress, key=f"{DEMO_KEY}/{load}")
     totals = uow.bulk.stock_totals(plan.codes)
     uow.emit(
         Event.DEMO_LOADED,
         {
-            "reference": reference,
+            "reference": f"{DEMO_REFERENCE}/{load}",
             "seed": seed,
             "warehouses": totals.warehouses,
             "stores": totals.stores,
@@ -101,6 +115,30 @@ def _load(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, seed: 
         },
     )
     return True
+
+
+def _import(
+    uow: UnitOfWork,
+    kind: ImportKind,
+    data: bytes,
+    checks: RowChecks,
+    progress: ProgressCallback,
+    *,
+    key: str | None = None,
+) -> None:
+    """One of the demo's files imported as `omnistock import` imports it."""
+    phase, rows = f"Importing {kind}", data.count(b"\n") - 1
+    progress(phase, 0, rows)
+    file = ImportFile(
+        kind,
+        FileFormat.CSV,
+        chunks=lambda: [data],
+        validate=None if kind is ImportKind.STOCK else checks(kind, FileFormat.CSV),
+        key=key,
+        progress=lambda line: progress(phase, line - 1, rows),
+    )
+    imports.run(uow, file)
+    progress(phase, rows, rows)
 
 
 #: What became of a demo order, return or transfer in this load.
@@ -295,35 +333,3 @@ def _put_channels(uow: UnitOfWork, plan: DemoPlan) -> None:
         BufferRule(0, sku=priciest, units=5),
     ):
         channels.add_rule(uow, rule)
-
-
-def _put_catalogue(uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback) -> None:
-    """Locations through the catalogue service; items in bulk, with the same events."""
-    phase, total = "Locations and items", len(plan.locations) + len(plan.items)
-    progress(phase, 0, total)
-    for planned_location in plan.locations:
-        catalog.put_location(uow, planned_location.location)
-    progress(phase, len(plan.locations), total)
-    for start in range(0, len(plan.items), _BATCH):
-        batch = [planned.item for planned in plan.items[start : start + _BATCH]]
-        created = uow.bulk.put_items(batch, now=uow.now)
-        for item in batch:
-            event = Event.ITEM_CREATED if item.sku in created else Event.ITEM_UPDATED
-            uow.emit(event, catalog.item_view(item))
-        progress(phase, len(plan.locations) + start + len(batch), total)
-
-
-def _receive_opening_stock(
-    uow: UnitOfWork, plan: DemoPlan, progress: ProgressCallback, *, reference: str
-) -> None:
-    entries = [movement for holding in plan.holdings for movement in holding.movements()]
-    progress("Opening stock movements", 0, len(entries))
-    after_id = uow.bulk.last_movement_id()
-    for start in range(0, len(entries), _BATCH):
-        batch = entries[start : start + _BATCH]
-        uow.bulk.append_movements(batch, at=uow.now, reference=reference)
-        progress("Opening stock movements", start + len(batch), len(entries))
-    progress("Positions from the ledger", 0, len(plan.holdings))
-    uow.bulk.add_movements_to_positions(after_id=after_id, reference=reference)
-    uow.bulk.announce_positions(after_id=after_id, reference=reference, at=uow.now)
-    progress("Positions from the ledger", len(plan.holdings), len(plan.holdings))

@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from omnistock.demo.geography import PlannedLocation
 from omnistock.demo.items import PlannedItem
 from omnistock.domain.catalog import LocationType
-from omnistock.domain.stock import MovementType, NewMovement, Position, movement_deltas
 
 _BEST_SELLER_SHARE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
 class Holding:
-    """The opening stock of one item at one location, as the ledger will record it."""
+    """The opening stock of one item at one location: what was received, found damaged and
+    sold before opening (the opening count is what is left, the damaged units unsellable)."""
 
     location: str
     sku: str
     received: int
     damaged: int = 0
     sold: int = 0
-
-    def movements(self) -> Iterator[NewMovement]:
-        """A receipt, then the units found damaged, then those sold (a sold-out position)."""
-        for movement_type, quantity, reason in (
-            (MovementType.RECEIPT, self.received, "opening stock"),
-            (MovementType.DAMAGE, self.damaged, "found damaged at the opening count"),
-            (MovementType.SALE, self.sold, "sold out before opening"),
-        ):
-            if quantity:
-                deltas = movement_deltas(movement_type, quantity, Position())
-                yield NewMovement(self.sku, self.location, str(movement_type), deltas, reason)
 
 
 def plan_stock(
