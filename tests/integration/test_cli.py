@@ -200,7 +200,13 @@ def test_demo_loads_the_retailer_once_and_leaves_a_clean_ledger(database_url: st
 
     assert first.exit_code == 0, first.output
     assert "Demo retailer ready: 2 warehouses, 32 stores, 2,000 items" in first.output
-    for phase in ("Locations and items", "Opening stock movements", "Orders", "Transfers"):
+    for phase in (
+        "Importing locations",
+        "Importing items",
+        "Importing stock",
+        "Orders",
+        "Transfers",
+    ):
         assert phase in first.output  # a progress bar for each phase the load reports
     assert again.exit_code == 0, again.output
     assert "already loaded, nothing changed" in again.output
