@@ -3,7 +3,8 @@
 
 `tests/conftest.py` starts one for the session when no server is given; a fault test starts
 another that it may restart or stop (`throwaway_cluster`). Without PostgreSQL, `unavailable`
-skips, except under CI, where it fails.
+skips, except under CI, where it fails. The helpers at the end make and drop databases on
+such a server.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+import psycopg
 import pytest
+from psycopg import sql
+from psycopg.rows import TupleRow
+from sqlalchemy.engine import URL, make_url
 
 PG_NOT_FOUND = "PostgreSQL not found: install postgresql or set OMNISTOCK_TEST_POSTGRES_URL"
 # Superuser "postgres", trusted on 127.0.0.1 and the socket; C locale exists everywhere.
@@ -145,3 +150,35 @@ def unavailable(reason: str) -> NoReturn:
     if running_in_ci():
         pytest.fail(f"{reason} (CI is set: PostgreSQL tests must run)", pytrace=False)
     pytest.skip(reason)
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database, with SQLAlchemy's psycopg driver."""
+    parsed: URL = make_url(url).set(drivername="postgresql+psycopg", database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def admin_connect(url: str) -> psycopg.Connection[TupleRow]:
+    """An autocommit psycopg connection for CREATE/DROP DATABASE."""
+    libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(libpq_url, autocommit=True, connect_timeout=10)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop a database even if connections were left open (PostgreSQL 13+)."""
+    with admin_connect(admin_url) as conn:
+        statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(statement.format(sql.Identifier(name)))
+
+
+def create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    """Create a database (optionally as a copy of ``template``) and return its URL."""
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with admin_connect(admin_url) as conn:
+        conn.execute(statement)
+    return with_database(admin_url, name)

@@ -29,14 +29,18 @@ import pytest
 from hypothesis import HealthCheck, settings
 from psycopg import sql
 from psycopg.rows import TupleRow
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from clusters import (
     PG_NOT_FOUND,
+    admin_connect,
+    create_database,
+    drop_database,
     find_postgres_bindir,
     running_in_ci,
     throwaway_cluster,
     unavailable,
+    with_database,
 )
 
 if TYPE_CHECKING:
@@ -80,35 +84,6 @@ def pg_server_url() -> Iterator[str]:
 
 
 # --------------------------------------------------------------------------- PostgreSQL databases
-
-
-def with_database(url: str, database: str) -> str:
-    """The same server URL pointing at another database, with SQLAlchemy's psycopg driver."""
-    parsed: URL = make_url(url).set(drivername="postgresql+psycopg", database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-def admin_connect(url: str) -> psycopg.Connection[TupleRow]:
-    """An autocommit psycopg connection for CREATE/DROP DATABASE."""
-    libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return psycopg.connect(libpq_url, autocommit=True, connect_timeout=10)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    """Drop a database even if connections were left open (PostgreSQL 13+)."""
-    with admin_connect(admin_url) as conn:
-        statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        conn.execute(statement.format(sql.Identifier(name)))
-
-
-def create_database(admin_url: str, name: str, template: str | None = None) -> str:
-    """Create a database (optionally as a copy of ``template``) and return its URL."""
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    with admin_connect(admin_url) as conn:
-        conn.execute(statement)
-    return with_database(admin_url, name)
 
 
 @pytest.fixture(scope="session")

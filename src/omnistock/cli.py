@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -98,8 +99,11 @@ def serve(
     shown, origin = _admin_key(db, settings)
     db.dispose()
     _welcome(settings, shown, origin)
-    # Worker processes build their settings from the environment (Settings()).
+    # Worker processes build their settings from the environment (Settings()): the session
+    # secret too, so that every worker reads the console's cookies.
     os.environ["OMNISTOCK_DATABASE_URL"] = settings.database_url
+    if settings.session_secret is None:
+        os.environ["OMNISTOCK_SESSION_SECRET"] = secrets.token_urlsafe(32)
     json_logs = settings.log_format == "json"
     with _shared_metrics(settings), _deliverer_beside(settings):
         uvicorn.run(
@@ -149,11 +153,12 @@ def _admin_key(db: Database, settings: Settings) -> tuple[str, str]:
 
 
 def _welcome(settings: Settings, shown: str, origin: str) -> None:
-    """Where the API is, and how to call it."""
+    """Where the console and the API are, and how to call it."""
     url = f"http://{settings.host}:{settings.port}"
     database_shown = make_url(settings.database_url).render_as_string(hide_password=True)
     console.print(
         Panel.fit(
+            f"Console    [bold]{url}/[/]  (sign in with a key)\n"
             f"API        [bold]{url}/v1[/]\n"
             f"Docs       {url}/docs\n"
             f"Database   {database_shown}\n"

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = Field(
         None, description="Bearer key with every scope; generated and printed by serve if unset"
     )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Signs the console's session cookies; serve makes a random one if unset "
+        "(sessions then end when it restarts)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from omnistock import __version__, logs, worker
+from omnistock import __version__, logs, web, worker
 from omnistock.api import docs, links, metrics, problems
 from omnistock.api.deps import AppContext
 from omnistock.api.metrics import Metrics, WebhookFigures
@@ -78,11 +78,14 @@ def create_app(
     app.state.context = AppContext(settings=settings, database=database, metrics=measured)
     problems.install(app)
     docs.install(app)
+    secret = settings.session_secret
+    web.install(app, None if secret is None else secret.get_secret_value())
     app.add_middleware(
         BodyGuard,
         max_bytes=settings.max_body_bytes,
         streamed=(IMPORTS_PREFIX,),
         max_streamed_bytes=settings.max_import_bytes,
+        forms=web.FORM_PATHS,
     )
     app.add_middleware(  # added last: the outermost, around BodyGuard's refusals too
         RequestTelemetry, metrics=measured, log_requests=settings.log_format == "json"

@@ -150,6 +150,8 @@ class BodyGuard:
 
     Routes under `streamed` (the imports) read their bodies as a stream themselves, and
     count them against `max_streamed_bytes`: here only a Content-Length above that is refused.
+    The console's forms (`forms`) send `application/x-www-form-urlencoded` bodies instead of
+    JSON, within the same limit.
     """
 
     def __init__(
@@ -159,11 +161,13 @@ class BodyGuard:
         max_bytes: int,
         streamed: tuple[str, ...] = (),
         max_streamed_bytes: int = 0,
+        forms: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.streamed = streamed
         self.max_streamed_bytes = max_streamed_bytes
+        self.forms = forms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
@@ -198,7 +202,13 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and not _is_json(headers.get(b"content-type", b"")):
+        content_type = headers.get(b"content-type", b"")
+        if self.forms and str(scope.get("path", "")).startswith(self.forms):
+            if body and not _is_form(content_type):
+                detail = "send the form as application/x-www-form-urlencoded"
+                await _refuse(send, 415, "unsupported-media-type", detail)
+                return
+        elif body and not _is_json(content_type):
             detail = "send the body as JSON, with Content-Type: application/json"
             await _refuse(send, 415, "unsupported-media-type", detail)
             return
@@ -224,6 +234,11 @@ class BodyGuard:
 def _is_json(content_type: bytes) -> bool:
     media_type = content_type.split(b";", 1)[0].strip().lower()
     return media_type == b"application/json" or media_type.endswith(b"+json")
+
+
+def _is_form(content_type: bytes) -> bool:
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/x-www-form-urlencoded"
 
 
 def _is_utf8(body: bytes) -> bool:

@@ -118,7 +118,13 @@ def retire_generated_admin_key(uow: UnitOfWork) -> None:
 
 def principal_for(reads: ReadUnit, key: str) -> Principal | None:
     """The principal a stored key belongs to, or None for an unknown (or revoked) key."""
-    found = reads.keys.find_by_hash(hash_key(key))
+    return principal_of_hash(reads, hash_key(key))
+
+
+def principal_of_hash(reads: ReadUnit, key_hash: str) -> Principal | None:
+    """The principal of the stored key of this SHA-256 (what a console session keeps rather
+    than the key), or None for an unknown (or revoked) key."""
+    found = reads.keys.find_by_hash(key_hash)
     if found is None:
         return None
     if found.role is None:  # a key of hand-given scopes

@@ -1,0 +1,102 @@
+"""The console in English and French: the words of its pages, and numbers and dates written
+as each language writes them (Babel's CLDR data: 1 234,5 in French, 1,234.5 in English).
+
+The language is the browser's (`Accept-Language`) until the person picks one with the
+switch, which a cookie remembers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+
+LANGUAGES = ("en", "fr")
+COOKIE = "omnistock_lang"
+
+#: French for each English phrase of the pages (an English page shows the phrase itself).
+FRENCH: dict[str, str] = {
+    "Sign in": "Se connecter",
+    "Sign out": "Se déconnecter",
+    "API key": "Clé d'API",
+    "Sign in with an API key: an admin, viewer or store key.": (
+        "Connectez-vous avec une clé d'API : une clé admin, viewer ou store."
+    ),
+    "This key is not valid, or it was revoked.": (
+        "Cette clé n'est pas valable, ou elle a été révoquée."
+    ),
+    "An integration key cannot sign in to the console.": (
+        "Une clé d'intégration ne peut pas ouvrir la console."
+    ),
+    "The form expired: send it again.": "Le formulaire a expiré : envoyez-le à nouveau.",
+    "Items": "Articles",
+    "Search by sku, name or barcode": "Rechercher par sku, nom ou code-barres",
+    "Search": "Rechercher",
+    "No item matches.": "Aucun article ne correspond.",
+    "Next page": "Page suivante",
+    "Name": "Nom",
+    "Barcode": "Code-barres",
+    "Price": "Prix",
+    "Stock at every location": "Stock dans chaque lieu",
+    "Stock at your locations": "Stock dans vos lieux",
+    "Location": "Lieu",
+    "On hand": "En stock",
+    "Reserved": "Réservé",
+    "Unsellable": "Invendable",
+    "Inbound": "En route",
+    "Available": "Disponible",
+    "Total": "Total",
+    "No stock anywhere.": "Aucun stock nulle part.",
+    "Available to sell, by channel": "Disponible à la vente, par canal",
+    "Channel": "Canal",
+    "Buffer": "Réserve",
+    "Sellable": "Vendable",
+    "available \N{MINUS SIGN} buffer = sellable, at each location of the channel's pool": (
+        "disponible \N{MINUS SIGN} réserve = vendable, dans chaque lieu du périmètre du canal"
+    ),
+    "No channel sells from here yet.": "Aucun canal ne vend encore depuis ici.",
+    "Not found": "Introuvable",
+    "Not allowed": "Non autorisé",
+    "This key may not open this page.": "Cette clé ne peut pas ouvrir cette page.",
+    "No item has the sku": "Aucun article n'a le sku",
+    "Back to the items": "Retour aux articles",
+    "Signed in as": "Connecté en tant que",
+    "Language": "Langue",
+    "warehouse": "entrepôt",
+    "store": "magasin",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The words, numbers and dates of one language."""
+
+    language: str
+
+    def __call__(self, phrase: str) -> str:
+        return FRENCH.get(phrase, phrase) if self.language == "fr" else phrase
+
+    def number(self, value: int | float | Decimal) -> str:
+        return format_decimal(value, locale=self.language)
+
+    def price(self, value: Decimal | float) -> str:
+        """A price, always with its cents (the currency is the order's, not the item's)."""
+        return format_decimal(value, format="#,##0.00", locale=self.language)
+
+    def time(self, value: dt.datetime) -> str:
+        return format_datetime(value, format="medium", locale=self.language)
+
+
+def choose(cookie: str | None, accept_language: str | None) -> str:
+    """The language of the switch's cookie, else the browser's first we speak, else English."""
+    if cookie in LANGUAGES:
+        return cookie
+    wanted = [
+        part.split(";")[0].strip().replace("-", "_") for part in (accept_language or "").split(",")
+    ]
+    found = Locale.negotiate([w for w in wanted if w], list(LANGUAGES))
+    return found.language if found is not None else "en"

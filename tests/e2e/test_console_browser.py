@@ -1,0 +1,169 @@
+"""The console in a real browser (issue 15): `omnistock serve --demo` on SQLite and on
+PostgreSQL, and chromium signing in, searching as it types and reading an item's page.
+
+Every page is checked as a person would meet it: it loads with no console error and no
+failed request (so the Content-Security-Policy lets everything the page needs through),
+axe-core finds no serious or critical accessibility violation, and a screenshot at the
+head office's width (1280 px) and a store tablet's (768 px) is written to
+`tests/e2e/artifacts/`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from clusters import create_database, drop_database
+from servers import ADMIN_KEY, serving
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = Path(__file__).parent / "artifacts"
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+WIDTHS = {"office": 1280, "tablet": 768}
+
+
+@dataclass
+class Watched:
+    """What went wrong in a page while it was watched."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}")
+                if m.type == "error" else None)  # fmt: skip
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("requestfailed", self._failed)
+        page.on("response", lambda r: self.errors.append(f"{r.status}: {r.url}")
+                if r.status >= 400 and "/items/NOPE" not in r.url else None)  # fmt: skip
+
+    def _failed(self, request: Any) -> None:
+        if request.failure != "net::ERR_ABORTED":  # not one a navigation cancelled
+            self.errors.append(f"failed: {request.url} ({request.failure})")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """`omnistock serve --demo` on a fresh database of each backend, shared by this module's
+    tests (loading the demo is the slow part)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('console')}/omnistock.db"
+        with serving(url, admin_key=ADMIN_KEY, demo=True) as server:
+            server.backend = "sqlite"
+            yield server
+        return
+    admin = request.getfixturevalue("pg_server_url")
+    name = f"console_{uuid.uuid4().hex[:12]}"
+    url = create_database(admin, name)
+    try:
+        with serving(url, admin_key=ADMIN_KEY, demo=True) as server:
+            server.backend = "postgresql"
+            yield server
+    finally:
+        drop_database(admin, name)
+
+
+def accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    found = page.evaluate(
+        AXE.read_text() + "\n;axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, "
+        "nodes: v.nodes.map(n => n.target.join(' '))})))"
+    )
+    return [json.dumps(v) for v in found if v["impact"] in ("serious", "critical")]
+
+
+def check(page: Any, watched: Watched, name: str) -> None:
+    """The page as it stands: no error so far, nothing axe calls serious, a screenshot at
+    each width."""
+    assert watched.errors == [], f"{name}: {watched.errors}"
+    assert accessibility_violations(page) == [], name
+    for label, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": WIDTHS["office"], "height": 900})
+
+
+def store_key(url: str, location: str) -> str:
+    answer = httpx.post(
+        f"{url}/v1/keys",
+        json={"name": "Lyon tablet", "role": "store", "locations": [location]},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["secret"])
+
+
+def test_head_office_signs_in_finds_an_item_as_it_types_and_reads_its_stock(
+    served: Any, chromium: Any
+) -> None:
+    backend = served.backend
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    watched = Watched()
+    watched.watch(page)
+
+    page.goto(f"{served.url}/items")
+    assert page.url.endswith("/sign-in?next=/items")
+    check(page, watched, f"sign-in-{backend}")
+    page.fill("#key", ADMIN_KEY)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/items")
+    check(page, watched, f"items-{backend}")
+
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+    page.fill("#q", "leather belt grey")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#results a')].length > 0 && "
+        "[...document.querySelectorAll('#results a')].every(a => a.href.includes('ACC-BLT-GRY'))"
+    )
+    assert loads == []  # the list changed in place: htmx, no page load
+    assert "q=leather" in page.url  # and the address says what was searched
+    check(page, watched, f"items-searched-{backend}")
+
+    page.click("#results a >> nth=0")
+    page.wait_for_selector("table.stock")
+    assert page.locator("h1").inner_text().startswith("Leather belt")
+    assert page.locator("section.channel").count() == 4  # the demo's four channels
+    check(page, watched, f"item-{backend}")
+
+    page.goto(f"{served.url}/items/NOPE")
+    assert page.locator("h1").inner_text() == "Not found"
+    context.close()
+
+
+def test_a_store_associate_sees_the_item_at_their_store_only_and_in_french(
+    served: Any, chromium: Any
+) -> None:
+    key = store_key(served.url, "ST-LYON")
+    context = chromium.new_context(locale="fr-FR")
+    page = context.new_page()
+    watched = Watched()
+    watched.watch(page)
+
+    page.goto(f"{served.url}/sign-in")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/items")
+    page.goto(f"{served.url}/items?q=ACC-BLT")
+    page.click("#results a >> nth=0")
+    page.wait_for_selector("h2")
+
+    assert page.locator("h2 >> nth=0").inner_text() == "Stock dans vos lieux"
+    rows = page.locator("table.stock tbody tr")
+    codes = {rows.nth(i).locator("th small").inner_text().split(" ")[0]
+             for i in range(rows.count())}  # fmt: skip
+    assert codes <= {"ST-LYON"}
+    assert watched.errors == []
+    context.close()
