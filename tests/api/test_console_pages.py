@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from conftest import ADMIN_KEY, Shop
-from omnistock.web import i18n, pages
+from omnistock.web import i18n, pages, workspace
 from omnistock.web.session import COOKIE, MAX_AGE
 
 TEMPLATES = Path(pages.__file__).parent / "templates"
@@ -185,8 +185,12 @@ def test_every_page_has_a_strict_policy_and_no_inline_script_or_style(
     pages_seen += [
         browser.get("/items"),
         browser.get("/items/TEE-M"),
+        browser.get("/stores"),
+        browser.get("/stores/ST-LYON"),
+        browser.get("/stores/ST-LYON/pick-list"),
         browser.get("/items/NOPE"),
     ]
+    assert [page.status_code for page in pages_seen[:-1]] == [200] * (len(pages_seen) - 1)
     for page in pages_seen:
         policy = page.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "script-src 'self'" in policy
@@ -262,7 +266,9 @@ def test_every_phrase_of_the_pages_has_its_french() -> None:
     phrases = set()
     for template in TEMPLATES.glob("*.html"):
         phrases |= set(re.findall(r"""_\(\s*["']([^"']+)["']\s*\)""", template.read_text()))
-    source = Path(pages.__file__).read_text()
-    phrases |= set(re.findall(r"""words\(\s*["']([^"']+)["']\s*\)""", source))
+    for module in Path(pages.__file__).parent.glob("*.py"):
+        source = module.read_text()
+        phrases |= set(re.findall(r"""(?:words|_Refusal)\(\s*["']([^"']+)["']\s*\)""", source))
+    phrases |= {*workspace.QUEUES, *workspace.METHODS.values(), *workspace.ACTIONS}
     assert phrases, "no phrase found: the pattern is wrong"
     assert sorted(p for p in phrases if p not in i18n.FRENCH) == []

@@ -167,3 +167,50 @@ def test_a_store_associate_sees_the_item_at_their_store_only_and_in_french(
     assert codes <= {"ST-LYON"}
     assert watched.errors == []
     context.close()
+
+
+def api(url: str, method: str, path: str, **kwargs: Any) -> Any:
+    answer = httpx.request(
+        method, f"{url}{path}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10,
+        **kwargs,
+    )  # fmt: skip
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+def test_a_store_associate_hands_a_click_and_collect_order_over_through_its_queues(
+    served: Any, chromium: Any
+) -> None:
+    held = api(served.url, "GET", "/v1/stock", params={"location": "ST-LYON", "limit": 200})
+    sku = next(p["sku"] for p in held["positions"] if p["available"] >= 1)
+    order = api(served.url, "POST", "/v1/orders", json={
+        "channel": "store", "external_id": f"E2E-CC-{served.backend}",
+        "customer": {"name": "Camille Martin", "email": "camille.martin@example.fr"},
+        "delivery": {"method": "pickup", "location": "ST-LYON"},
+        "lines": [{"sku": sku, "quantity": 1, "unit_price": "10.00"}],
+    })  # fmt: skip
+    (work,) = order["fulfillments"]
+    assert work["location"] == "ST-LYON"
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    watched = Watched()
+    watched.watch(page)
+
+    page.goto(f"{served.url}/sign-in?next=/stores")
+    page.fill("#key", store_key(served.url, "ST-LYON"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/stores/ST-LYON")
+    check(page, watched, f"store-{served.backend}")
+    card = f"#f-{work['id']}"
+    page.click(f"{card} button:has-text('pick')")
+    page.wait_for_url("**/stores/ST-LYON?done=pick")
+    page.click(f"{card} button:has-text('ready')")
+    page.wait_for_url("**/stores/ST-LYON?done=ready")
+    page.fill(f"{card} input[name=reference]", order["external_id"])
+    page.click(f"{card} button:has-text('collect')")
+    page.wait_for_url("**/stores/ST-LYON?done=collect")
+
+    assert page.locator(card).count() == 0
+    assert api(served.url, "GET", f"/v1/orders/{order['id']}")["status"] == "completed"
+    assert watched.errors == []
+    context.close()

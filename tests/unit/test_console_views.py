@@ -8,7 +8,7 @@ import pytest
 from omnistock.domain.availability import LocationAvailability
 from omnistock.domain.catalog import Location, LocationType
 from omnistock.domain.stock import Position
-from omnistock.web import views
+from omnistock.web import i18n, views
 
 PLACES = {
     "ST-A": Location("ST-A", "A store", LocationType.STORE, 45.0, 5.0, True, True),
@@ -61,3 +61,13 @@ def test_a_channel_shows_the_locations_with_stock_within_reach() -> None:
 )
 def test_a_redirect_stays_on_this_site(target: str | None, expected: str) -> None:
     assert views.local_path(target) == expected
+
+
+@pytest.mark.parametrize(
+    ("minutes", "english", "french"),
+    [(0, "0 min", "0 min"), (59, "59 min", "59 min"), (65, "1 h 05", "1 h 05"),
+     (26 * 60 + 3, "1 d 2 h", "1 j 2 h")],
+)  # fmt: skip
+def test_an_age_reads_in_minutes_hours_or_days(minutes: int, english: str, french: str) -> None:
+    assert i18n.Words("en").age(minutes) == english
+    assert i18n.Words("fr").age(minutes) == french

@@ -14,12 +14,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from omnistock.web.pages import router
+from omnistock.web import pages, workspace
 from omnistock.web.session import Sessions
 
 STATIC = Path(__file__).parent / "static"
 #: Where the console's forms post to (their bodies are forms, not JSON).
-FORM_PATHS = ("/sign-in", "/sign-out")
+FORM_PATHS = ("/sign-in", "/sign-out", "/stores/")
 
 
 def install(app: FastAPI, secret: str | None) -> None:
@@ -27,4 +27,5 @@ def install(app: FastAPI, secret: str | None) -> None:
     good for this process only, when None)."""
     app.state.console_sessions = Sessions(secret or secrets.token_urlsafe(32))
     app.mount("/assets", StaticFiles(directory=STATIC), name="console-assets")
-    app.include_router(router)
+    app.include_router(pages.router)
+    app.include_router(workspace.router)

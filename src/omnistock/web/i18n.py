@@ -66,6 +66,43 @@ FRENCH: dict[str, str] = {
     "Back to the items": "Retour aux articles",
     "Signed in as": "Connecté en tant que",
     "Language": "Langue",
+    "Stores": "Magasins",
+    "Pick list": "Liste de prélèvement",
+    "Print": "Imprimer",
+    "Units": "Unités",
+    "Orders": "Commandes",
+    "Everything to pick at this location, item by item, across its orders.": (
+        "Tout ce qui est à prélever dans ce lieu, article par article, toutes commandes confondues."
+    ),
+    "No location has the code": "Aucun lieu n'a le code",
+    "Done:": "Fait :",
+    "the lines went to": "les lignes sont parties vers",
+    "the lines wait for stock (backordered)": "les lignes attendent du stock (en reliquat)",
+    "To pick": "À prélever",
+    "To pack": "À emballer",
+    "To make ready": "À préparer pour le retrait",
+    "To ship": "À expédier",
+    "Ready for pickup": "Prêt pour le retrait",
+    "Nothing waiting.": "Rien en attente.",
+    "Carrier": "Transporteur",
+    "Tracking": "Suivi",
+    "Order reference the customer gives": "Référence de commande donnée par le client",
+    "Line not found": "Ligne introuvable",
+    "Reason": "Motif",
+    "pick": "prélever",
+    "pack": "emballer",
+    "ship": "expédier",
+    "ready": "prêt pour le retrait",
+    "collect": "remettre au client",
+    "reject": "refuser",
+    "Home delivery": "Livraison à domicile",
+    "Click & collect": "Retrait en magasin",
+    "In store": "Vente en magasin",
+    "The reference given is not this order's: nothing was handed over.": (
+        "La référence donnée n'est pas celle de cette commande : rien n'a été remis."
+    ),
+    "Choose the line that cannot be served.": "Choisissez la ligne qui ne peut pas être servie.",
+    "Say why the line cannot be served.": "Dites pourquoi la ligne ne peut pas être servie.",
     "warehouse": "entrepôt",
     "store": "magasin",
 }
@@ -86,6 +123,15 @@ class Words:
     def price(self, value: Decimal | float) -> str:
         """A price, always with its cents (the currency is the order's, not the item's)."""
         return format_decimal(value, format="#,##0.00", locale=self.language)
+
+    def age(self, minutes: int) -> str:
+        """How long something has waited: 45 min, 3 h 05, 2 d 4 h."""
+        if minutes < 60:
+            return f"{minutes} min"
+        if minutes < 24 * 60:
+            return f"{minutes // 60} h {minutes % 60:02d}"
+        days, hours = divmod(minutes // 60, 24)
+        return f"{days} {'j' if self.language == 'fr' else 'd'} {hours} h"
 
     def time(self, value: dt.datetime) -> str:
         return format_datetime(value, format="medium", locale=self.language)

@@ -87,6 +87,15 @@ def _words(request: Request) -> i18n.Words:
     return i18n.Words(language)
 
 
+def not_found(request: Request, visitor: Visitor, reason: str) -> HTMLResponse:
+    """The 404 page."""
+    words = visitor.words
+    return render(
+        request, "refused.html", words, status=404, visitor=visitor,
+        title=words("Not found"), reason=reason,
+    )  # fmt: skip
+
+
 def render(
     request: Request,
     template: str,
@@ -124,7 +133,8 @@ async def _principal_of(context: AppContext, session: Session) -> Principal | No
     return await run_in_threadpool(look_up)
 
 
-async def _visitor(request: Request) -> Visitor | None:
+async def visitor_of(request: Request) -> Visitor | None:
+    """The signed-in person, or None (no session, a forged or old one, a revoked key)."""
     session = _sessions(request).read(request.cookies.get(COOKIE))
     if session is None:
         return None
@@ -138,7 +148,8 @@ async def _visitor(request: Request) -> Visitor | None:
 _CONSOLE_ROLES = {Role.ADMIN, Role.VIEWER, Role.STORE}
 
 
-def _to_sign_in(request: Request) -> RedirectResponse:
+def to_sign_in(request: Request) -> RedirectResponse:
+    """To the sign-in page, and back here once signed in."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = RedirectResponse(f"/sign-in?next={_quote(here)}", status_code=303)
     response.delete_cookie(COOKIE)
@@ -151,7 +162,8 @@ def _quote(path: str) -> str:
     return quote(path, safe="/")
 
 
-def _refused(request: Request, visitor: Visitor) -> HTMLResponse:
+def refused(request: Request, visitor: Visitor) -> HTMLResponse:
+    """The 403 page."""
     words = visitor.words
     return render(
         request, "refused.html", words, status=403, visitor=visitor,
@@ -219,9 +231,9 @@ async def sign_in(
 
 @router.post("/sign-out")
 async def sign_out(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    visitor = await _visitor(request)
+    visitor = await visitor_of(request)
     if visitor is not None and not same_token(csrf, visitor.session.csrf):
-        return _refused(request, visitor)
+        return refused(request, visitor)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -247,11 +259,11 @@ async def home(request: Request) -> Response:
 
 @router.get("/items")
 async def items(request: Request, q: str | None = None, after: str | None = None) -> Response:
-    visitor = await _visitor(request)
+    visitor = await visitor_of(request)
     if visitor is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     if not visitor.principal.allows("catalog:read"):
-        return _refused(request, visitor)
+        return refused(request, visitor)
     query = (q or "").strip()[:200] or None
     page = await visitor.caller.read(
         lambda reads: _found_items(reads, query, (after or None) and after[:64])
@@ -273,20 +285,17 @@ def _found_items(reads: ReadUnit, q: str | None, after: str | None) -> listings.
 
 @router.get("/items/{sku}")
 async def item(request: Request, sku: str) -> Response:
-    visitor = await _visitor(request)
+    visitor = await visitor_of(request)
     if visitor is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     principal = visitor.principal
     if not (principal.allows("stock:read") and principal.allows("availability:read")):
-        return _refused(request, visitor)
+        return refused(request, visitor)
     try:
         found = await visitor.caller.read(lambda reads: _item_page(reads, sku, principal))
     except NotFound:
         words = visitor.words
-        return render(
-            request, "refused.html", words, status=404, visitor=visitor,
-            title=words("Not found"), reason=f"{words('No item has the sku')} {sku!r}.",
-        )  # fmt: skip
+        return not_found(request, visitor, f"{words('No item has the sku')} {sku!r}.")
     return render(request, "item.html", visitor.words, visitor=visitor, **found)
 
 
