@@ -214,3 +214,49 @@ def test_a_store_associate_hands_a_click_and_collect_order_over_through_its_queu
     assert api(served.url, "GET", f"/v1/orders/{order['id']}")["status"] == "completed"
     assert watched.errors == []
     context.close()
+
+
+def test_the_returns_desk_takes_back_a_web_order_in_a_store_and_the_item_shows_it(
+    served: Any, chromium: Any
+) -> None:
+    sku = "ACC-BLT-GRY-100"
+    order = api(served.url, "POST", "/v1/orders", json={
+        "channel": "web", "external_id": f"E2E-RET-{served.backend}",
+        "customer": {"name": "Camille Martin", "email": "camille.martin@example.fr"},
+        "delivery": {"method": "ship", "address": {
+            "line1": "12 cours Emile Zola", "city": "Villeurbanne", "postcode": "69100",
+            "country": "FR", "lat": 45.7719, "lon": 4.8902}},
+        "lines": [{"sku": sku, "quantity": 1, "unit_price": "36.90"}],
+    })  # fmt: skip
+    for work in order["fulfillments"]:
+        for action in ("pick", "pack", "ship", "deliver"):
+            api(served.url, "POST", f"/v1/fulfillments/{work['id']}/{action}", json={})
+    before = next(
+        (p["on_hand"] for p in api(served.url, "GET", f"/v1/stock/{sku}")["positions"]
+         if p["location"] == "ST-LYON"), 0,
+    )  # fmt: skip
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    watched = Watched()
+    watched.watch(page)
+
+    page.goto(f"{served.url}/sign-in?next=/returns")
+    page.fill("#key", store_key(served.url, "ST-LYON"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/returns")
+    page.fill("#q", order["external_id"])
+    page.press("#q", "Enter")
+    page.click(f"a:has-text('{order['external_id']}')")
+    page.fill(f"input[name='quantity:{sku}']", "1")
+    page.click("button[value=preview]")
+    assert "Refund: 36.90 EUR" in page.locator(".refund").inner_text()
+    check(page, watched, f"returns-{served.backend}")
+    page.click("button[value=confirm]")
+    page.wait_for_selector("text=Taken back")
+    page.click(f"a:has-text('{sku}')")
+    page.wait_for_selector("table.stock")
+
+    lyon = page.locator("table.stock tbody tr", has_text="ST-LYON")
+    assert lyon.locator("td >> nth=0").inner_text() == str(before + 1)
+    assert watched.errors == []
+    context.close()

@@ -12,7 +12,8 @@ from typing import Any
 from omnistock.db import ReadUnit, UnitOfWork
 from omnistock.domain.errors import NotFound
 from omnistock.domain.events import Event
-from omnistock.domain.returns import RETURN, Return, ReturnLine, deltas, priced
+from omnistock.domain.orders import Order
+from omnistock.domain.returns import RETURN, Return, ReturnLine, deltas, priced, returnable
 from omnistock.domain.stock import Deltas
 from omnistock.services import catalog, ledger, order_changes
 from omnistock.services.views import iso
@@ -49,6 +50,12 @@ def take_back(
     taken_back = Return(return_id, order_id, location, order.currency, lines, uow.now)
     uow.emit(Event.RETURN_CREATED, return_view(taken_back))
     return taken_back
+
+
+def returnable_units(reads: ReadUnit, order: Order) -> dict[str, int]:
+    """Units of each of the order's skus that could come back now (delivered or collected,
+    and not back yet)."""
+    return returnable(order, reads.returns.returned(order.id))
 
 
 def get(reads: ReadUnit, return_id: int) -> Return:

@@ -14,12 +14,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from omnistock.web import pages, workspace
+from omnistock.web import pages, returns_desk, workspace
 from omnistock.web.session import Sessions
 
 STATIC = Path(__file__).parent / "static"
 #: Where the console's forms post to (their bodies are forms, not JSON).
-FORM_PATHS = ("/sign-in", "/sign-out", "/stores/")
+FORM_PATHS = ("/sign-in", "/sign-out", "/stores/", "/returns/")
 
 
 def install(app: FastAPI, secret: str | None) -> None:
@@ -29,3 +29,4 @@ def install(app: FastAPI, secret: str | None) -> None:
     app.mount("/assets", StaticFiles(directory=STATIC), name="console-assets")
     app.include_router(pages.router)
     app.include_router(workspace.router)
+    app.include_router(returns_desk.router)
