@@ -15,6 +15,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from conftest import ADMIN_KEY, Shop
+from omnistock.domain.orders import FulfilmentStatus, OrderStatus
+from omnistock.domain.returns import Condition
+from omnistock.domain.sourcing import plans
 from omnistock.web import i18n, pages, workspace
 from omnistock.web.session import COOKIE, MAX_AGE
 
@@ -189,6 +192,7 @@ def test_every_page_has_a_strict_policy_and_no_inline_script_or_style(
         browser.get("/stores/ST-LYON"),
         browser.get("/stores/ST-LYON/pick-list"),
         browser.get("/returns", params={"q": "nobody@example.com"}),
+        browser.get("/orders"),
         browser.get("/items/NOPE"),
     ]
     assert [page.status_code for page in pages_seen[:-1]] == [200] * (len(pages_seen) - 1)
@@ -271,5 +275,7 @@ def test_every_phrase_of_the_pages_has_its_french() -> None:
         source = module.read_text()
         phrases |= set(re.findall(r"""(?:words|_Refusal)\(\s*["']([^"']+)["']\s*\)""", source))
     phrases |= {*workspace.QUEUES, *workspace.METHODS.values(), *workspace.ACTIONS}
+    phrases |= {*OrderStatus, *FulfilmentStatus, *Condition}  # shown by their value
+    phrases |= {plans.CHOSEN, plans.NOT_CHOSEN, plans.AT_CAPACITY, plans.EXCLUDED, plans.NO_STOCK}
     assert phrases, "no phrase found: the pattern is wrong"
     assert sorted(p for p in phrases if p not in i18n.FRENCH) == []

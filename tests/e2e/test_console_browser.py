@@ -138,6 +138,13 @@ def test_head_office_signs_in_finds_an_item_as_it_types_and_reads_its_stock(
     assert page.locator("section.channel").count() == 4  # the demo's four channels
     check(page, watched, f"item-{backend}")
 
+    page.goto(f"{served.url}/orders?q=demo-0003")
+    check(page, watched, f"orders-{backend}")
+    page.click("a:has-text('demo-0003')")
+    page.wait_for_selector("table.sourcing")
+    assert page.locator("table.sourcing tr.chosen").count() >= 1  # where it went, and why
+    check(page, watched, f"order-{backend}")
+
     page.goto(f"{served.url}/items/NOPE")
     assert page.locator("h1").inner_text() == "Not found"
     context.close()

@@ -12,6 +12,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -151,15 +152,9 @@ _CONSOLE_ROLES = {Role.ADMIN, Role.VIEWER, Role.STORE}
 def to_sign_in(request: Request) -> RedirectResponse:
     """To the sign-in page, and back here once signed in."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    response = RedirectResponse(f"/sign-in?next={_quote(here)}", status_code=303)
+    response = RedirectResponse(f"/sign-in?next={quote(here, safe='/')}", status_code=303)
     response.delete_cookie(COOKIE)
     return response
-
-
-def _quote(path: str) -> str:
-    from urllib.parse import quote
-
-    return quote(path, safe="/")
 
 
 def refused(request: Request, visitor: Visitor) -> HTMLResponse:
