@@ -34,13 +34,13 @@ TARGET_MS = 150.0
 
 def pages(client: TestClient) -> dict[str, str]:
     """The pages to load, found on the demo as a person would reach them."""
-    listed = client.get("/items", params={"q": "tee"}).text
+    listed = client.get("/items", params={"q": "TSH"}).text
     sku = re.findall(r'href="/items/([^"]+)"', listed)[0]
     orders = client.get("/orders", params={"q": "demo-0042"}).text
     order_id = re.findall(r'href="/orders/(\d+)"', orders)[0]
     return {
         "items": "/items",
-        "items searched": "/items?q=tee+shirt",
+        "items searched": "/items?q=crew-neck+t-shirt",
         "item page": f"/items/{sku}",
         "orders": "/orders",
         "order page": f"/orders/{order_id}",
