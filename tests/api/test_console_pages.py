@@ -193,6 +193,7 @@ def test_every_page_has_a_strict_policy_and_no_inline_script_or_style(
         browser.get("/stores/ST-LYON/pick-list"),
         browser.get("/returns", params={"q": "nobody@example.com"}),
         browser.get("/orders"),
+        browser.get("/overview"),
         browser.get("/items/NOPE"),
     ]
     assert [page.status_code for page in pages_seen[:-1]] == [200] * (len(pages_seen) - 1)

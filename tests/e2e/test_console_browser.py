@@ -1,6 +1,11 @@
 """The console in a real browser (issue 15): `omnistock serve --demo` on SQLite and on
 PostgreSQL, and chromium signing in, searching as it types and reading an item's page.
 
+Playwright for Python drives Debian's `chromium` (Playwright's own browser download is out
+of reach of these machines). Without chromium or Playwright the tests skip with that
+reason, except under CI, where they must run (`.ci/run` installs both). (No conftest.py
+here: the other folders' tests import theirs by the name `conftest`.)
+
 Every page is checked as a person would meet it: it loads with no console error and no
 failed request (so the Content-Security-Policy lets everything the page needs through),
 axe-core finds no serious or critical accessibility violation, and a screenshot at the
@@ -11,6 +16,8 @@ head office's width (1280 px) and a store tablet's (768 px) is written to
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from clusters import create_database, drop_database
+from clusters import create_database, drop_database, running_in_ci
 from servers import ADMIN_KEY, serving
 
 pytestmark = pytest.mark.slow
@@ -28,6 +35,33 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 WIDTHS = {"office": 1280, "tablet": 768}
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("OMNISTOCK_TEST_CHROMIUM") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless chromium for a module's tests (Playwright's `Browser`); a module's, not
+    the session's, so that Playwright's own event loop never outlives the browser tests."""
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        executable = None
+    if executable is None:
+        reason = "no chromium (apt-get install chromium) or no Playwright (pip install playwright)"
+        if running_in_ci():
+            pytest.fail(f"browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @dataclass
@@ -137,6 +171,11 @@ def test_head_office_signs_in_finds_an_item_as_it_types_and_reads_its_stock(
     assert page.locator("h1").inner_text().startswith("Leather belt")
     assert page.locator("section.channel").count() == 4  # the demo's four channels
     check(page, watched, f"item-{backend}")
+
+    page.goto(f"{served.url}/")
+    page.wait_for_url("**/overview")
+    assert "orders today" in page.locator(".figures").inner_text()
+    check(page, watched, f"overview-{backend}")
 
     page.goto(f"{served.url}/orders?q=demo-0003")
     check(page, watched, f"orders-{backend}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from omnistock.web import order_pages, pages, returns_desk, workspace
+from omnistock.web import order_pages, overview, pages, returns_desk, workspace
 from omnistock.web.session import Sessions
 
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +28,7 @@ def install(app: FastAPI, secret: str | None) -> None:
     app.state.console_sessions = Sessions(secret or secrets.token_urlsafe(32))
     app.mount("/assets", StaticFiles(directory=STATIC), name="console-assets")
     app.include_router(pages.router)
+    app.include_router(overview.router)
     app.include_router(order_pages.router)
     app.include_router(workspace.router)
     app.include_router(returns_desk.router)

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 LANGUAGES = ("en", "fr")
 COOKIE = "omnistock_lang"
@@ -67,6 +67,24 @@ FRENCH: dict[str, str] = {
     "Signed in as": "Connecté en tant que",
     "Language": "Langue",
     "Stores": "Magasins",
+    "Overview": "Vue d'ensemble",
+    "since": "depuis",
+    "orders today": "commandes aujourd'hui",
+    "the first ones": "les premières",
+    "of parcels sent from stores": "des colis envoyés depuis les magasins",
+    "shipments per order served": "envois par commande servie",
+    "orders waiting for stock": "commandes en attente de stock",
+    "pickups waiting": "retraits en attente",
+    "Today's orders by channel and status": "Commandes du jour par canal et statut",
+    "Orders per hour (UTC)": "Commandes par heure (UTC)",
+    "No order yet today.": "Aucune commande aujourd'hui pour l'instant.",
+    "Pickups waiting, soonest to expire first": (
+        "Retraits en attente, les plus proches de l'expiration d'abord"
+    ),
+    "Waiting": "En attente depuis",
+    "Expires in": "Expire dans",
+    "The oldest work not done": "Le travail en attente le plus ancien",
+    "Items out of stock, by channel": "Articles en rupture, par canal",
     "Status": "Statut",
     "any": "tous",
     "No order matches.": "Aucune commande ne correspond.",
@@ -177,6 +195,14 @@ FRENCH: dict[str, str] = {
 }
 
 
+#: English for the few values shown as they are stored (statuses: `ready_for_pickup`).
+ENGLISH: dict[str, str] = {
+    "partially_allocated": "partially allocated",
+    "in_progress": "in progress",
+    "ready_for_pickup": "ready for pickup",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Words:
     """The words, numbers and dates of one language."""
@@ -184,10 +210,15 @@ class Words:
     language: str
 
     def __call__(self, phrase: str) -> str:
-        return FRENCH.get(phrase, phrase) if self.language == "fr" else phrase
+        if self.language == "fr":
+            return FRENCH.get(phrase, phrase)
+        return ENGLISH.get(phrase, phrase)
 
     def number(self, value: int | float | Decimal) -> str:
         return format_decimal(value, locale=self.language)
+
+    def percent(self, share: float) -> str:
+        return format_percent(share, locale=self.language)
 
     def price(self, value: Decimal | float) -> str:
         """A price, always with its cents (the currency is the order's, not the item's)."""

@@ -249,7 +249,12 @@ async def choose_language(language: str, next: str | None = None) -> Response:
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    return RedirectResponse("/items", status_code=303)
+    """A store associate starts at their workspace, head office at the overview."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return to_sign_in(request)
+    start = "/stores" if visitor.principal.role is Role.STORE else "/overview"
+    return RedirectResponse(start, status_code=303)
 
 
 @router.get("/items")

@@ -3,11 +3,13 @@ templates lay out, testable without a browser."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from omnistock.domain.availability import LocationAvailability
 from omnistock.domain.catalog import Location
+from omnistock.domain.orders import DROPPED, DeliveryMethod, Order, OrderStatus
 from omnistock.domain.stock import Position
 
 
@@ -101,3 +103,50 @@ def _rank(place: Location | None) -> int:
     if place is None:
         return 2
     return 0 if str(place.type) == "warehouse" else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The day at a glance: orders by channel and status, how they are served, what waits."""
+
+    orders: int
+    by_channel: dict[str, dict[str, int]]
+    statuses: list[str]
+    per_hour: dict[str, list[int]]
+    ship_from_store: float | None
+    split_rate: float | None
+    backordered: int
+
+
+def overview(placed: Sequence[Order], types: Mapping[str, str], since: dt.datetime) -> Overview:
+    """What the orders placed since `since` say: their count by channel and status, by hour
+    (UTC) and channel, the share of shipped parcels sent from stores, the shipments per
+    order served (split rate), and how many wait for stock (backordered)."""
+    by_channel: dict[str, dict[str, int]] = {}
+    per_hour: dict[str, list[int]] = {}
+    shipped = from_stores = served = shipments = backordered = 0
+    for order in placed:
+        status = str(order.status)
+        counts = by_channel.setdefault(order.channel, {})
+        counts[status] = counts.get(status, 0) + 1
+        hours = per_hour.setdefault(order.channel, [0] * 24)
+        hours[min(23, max(0, int((order.created_at - since).total_seconds() // 3600)))] += 1
+        live = [f for f in order.fulfilments if f.status not in DROPPED]
+        if live:
+            served += 1
+            shipments += len(live)
+        if order.method is DeliveryMethod.SHIP:
+            shipped += len(live)
+            from_stores += sum(1 for f in live if types.get(f.location) == "store")
+        if any(line.backordered for line in order.lines):
+            backordered += 1
+    seen = {status for counts in by_channel.values() for status in counts}
+    return Overview(
+        orders=len(placed),
+        by_channel=dict(sorted(by_channel.items())),
+        statuses=[str(s) for s in OrderStatus if str(s) in seen],
+        per_hour=dict(sorted(per_hour.items())),
+        ship_from_store=from_stores / shipped if shipped else None,
+        split_rate=shipments / served if served else None,
+        backordered=backordered,
+    )
