@@ -4,6 +4,8 @@
   ``db``/``database_url`` fixtures), sending the admin key by default. Server errors come back
   as 500 answers instead of exceptions, so a test can assert that none happened.
 - ``anonymous``: the same app with no ``Authorization`` header.
+- ``browser``: the same app as a browser on the console sees it: cookies kept, redirects not
+  followed (``console_helpers`` signs it in).
 - ``shop``: sets up items, locations and stock through the API, failing loudly if setup fails.
 - ``item`` / ``location``: one item (``SHIRT-M``) and one warehouse (``WH-1``), made via the API.
 - ``unchanged``: ``with unchanged(): ...`` asserts no table changed inside the block (stock,
@@ -161,6 +163,14 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def anonymous(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def browser(app: FastAPI) -> Iterator[TestClient]:
+    """A browser on the console: no Authorization header, cookies kept, redirects not
+    followed (a test sees each 303)."""
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         yield client
 
 

@@ -6,10 +6,9 @@ considered with its verdict and why; a store key sees the orders touching its lo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
+from console_helpers import signed_in, text_of
 from fastapi.testclient import TestClient
 from orders_helpers import pickup_at, placed, receive
 
@@ -19,26 +18,8 @@ from samples import CUSTOMER
 pytestmark = pytest.mark.usefixtures("france")
 
 
-@pytest.fixture
-def browser(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
-        yield client
-
-
-def sign_in(browser: TestClient, key: str) -> None:
-    form = browser.get("/sign-in")
-    token = re.search(r'name="token" value="([^"]+)"', form.text)
-    assert token is not None
-    answer = browser.post("/sign-in", data={"key": key, "token": token[1], "next": "/items"})
-    assert answer.status_code == 303, answer.text
-
-
 def listed(page: str) -> list[int]:
     return [int(i) for i in re.findall(r'href="/orders/(\d+)"', page)]
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.fixture
@@ -57,7 +38,7 @@ def test_orders_are_found_by_reference_e_mail_status_and_location(
     browser: TestClient, two_orders: tuple[int, int]
 ) -> None:
     shipped, collected = two_orders
-    sign_in(browser, ADMIN_KEY)
+    signed_in(browser, ADMIN_KEY)
 
     assert listed(browser.get("/orders").text) == [shipped, collected]
     assert listed(browser.get("/orders", params={"q": "C-1"}).text) == [collected]
@@ -71,7 +52,7 @@ def test_an_order_page_tells_why_each_location_was_chosen_or_not(
     browser: TestClient, two_orders: tuple[int, int]
 ) -> None:
     shipped, _ = two_orders
-    sign_in(browser, ADMIN_KEY)
+    signed_in(browser, ADMIN_KEY)
 
     page = browser.get(f"/orders/{shipped}")
 
@@ -92,7 +73,7 @@ def test_a_store_key_sees_the_orders_of_its_locations_only(
     key = shop.client.post(
         "/v1/keys", json={"name": "Lyon", "role": "store", "locations": ["ST-LYON"]}
     ).json()["secret"]
-    sign_in(browser, key)
+    signed_in(browser, key)
 
     assert listed(browser.get("/orders").text) == [collected]
     assert browser.get(f"/orders/{collected}").status_code == 200

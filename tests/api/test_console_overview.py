@@ -5,34 +5,15 @@ and the items each channel cannot sell; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
+from console_helpers import signed_in, text_of
 from fastapi.testclient import TestClient
 from orders_helpers import acted, pickup_at, placed, receive
 
 from conftest import ADMIN_KEY, Shop
 
 pytestmark = pytest.mark.usefixtures("france")
-
-
-@pytest.fixture
-def browser(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
-        yield client
-
-
-def sign_in(browser: TestClient, key: str) -> None:
-    form = browser.get("/sign-in")
-    token = re.search(r'name="token" value="([^"]+)"', form.text)
-    assert token is not None
-    answer = browser.post("/sign-in", data={"key": key, "token": token[1], "next": "/"})
-    assert answer.status_code == 303, answer.text
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.fixture
@@ -59,7 +40,7 @@ def out_of_stock(client: TestClient, channel: str) -> int:
 
 
 def test_the_overview_sums_up_the_day(browser: TestClient, shop: Shop, day: None) -> None:
-    sign_in(browser, ADMIN_KEY)
+    signed_in(browser, ADMIN_KEY)
     assert browser.get("/").headers["location"] == "/overview"
 
     page = browser.get("/overview")
@@ -84,7 +65,7 @@ def test_a_store_associate_starts_at_their_workspace_and_sees_their_orders_only(
     key = shop.client.post(
         "/v1/keys", json={"name": "Lyon", "role": "store", "locations": ["ST-LYON"]}
     ).json()["secret"]
-    sign_in(browser, key)
+    signed_in(browser, key)
 
     assert browser.get("/").headers["location"] == "/stores"
     shown = text_of(browser.get("/overview").text)

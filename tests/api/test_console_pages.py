@@ -7,11 +7,10 @@ Through the app in a TestClient, on SQLite and PostgreSQL, as a browser would se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from console_helpers import sign_in, text_of
 from fastapi.testclient import TestClient
 
 from conftest import ADMIN_KEY, Shop
@@ -24,28 +23,10 @@ from omnistock.web.session import COOKIE, MAX_AGE
 TEMPLATES = Path(pages.__file__).parent / "templates"
 
 
-@pytest.fixture
-def browser(app: FastAPI) -> Iterator[TestClient]:
-    """A browser: no Authorization header, cookies kept, redirects not followed."""
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
-        yield client
-
-
-def sign_in(browser: TestClient, key: str, *, next: str = "/items") -> object:
-    form = browser.get("/sign-in", params={"next": next})
-    token = re.search(r'name="token" value="([^"]+)"', form.text)
-    assert token is not None, form.text
-    return browser.post("/sign-in", data={"key": key, "token": token[1], "next": next})
-
-
 def make_key(shop: Shop, **fields: object) -> str:
     answer = shop.client.post("/v1/keys", json={"name": "a console key", **fields})
     assert answer.status_code == 201, answer.text
     return str(answer.json()["secret"])
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.fixture
@@ -72,19 +53,15 @@ def test_a_page_asks_to_sign_in_first_and_comes_back_to_where_it_was_asked(
     assert answer.headers["location"] == "/sign-in?next=/items/TEE-M"
 
     signed = sign_in(browser, ADMIN_KEY, next="/items/TEE-M")
-    assert signed.status_code == 303  # type: ignore[attr-defined]
-    assert signed.headers["location"] == "/items/TEE-M"  # type: ignore[attr-defined]
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/items/TEE-M"
 
 
 def test_the_session_cookie_is_signed_http_only_strict_for_12_hours_and_holds_no_key(
     browser: TestClient,
 ) -> None:
     signed = sign_in(browser, ADMIN_KEY)
-    cookie = next(
-        c
-        for c in signed.headers.get_list("set-cookie")  # type: ignore[attr-defined]
-        if c.startswith(f"{COOKIE}=")
-    )
+    cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith(f"{COOKIE}="))
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite=strict", f"max-age={MAX_AGE}"} <= flags
     assert MAX_AGE == 12 * 3600
@@ -103,11 +80,11 @@ def test_a_wrong_key_an_integration_key_or_a_form_from_elsewhere_signs_no_one_in
     integration = make_key(shop, role="integration", channel="web")
 
     wrong = sign_in(browser, "osk_not_a_key")
-    assert wrong.status_code == 401  # type: ignore[attr-defined]
-    assert "not valid" in wrong.text  # type: ignore[attr-defined]
+    assert wrong.status_code == 401
+    assert "not valid" in wrong.text
     refused = sign_in(browser, integration)
-    assert refused.status_code == 403  # type: ignore[attr-defined]
-    assert "integration key cannot sign in" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 403
+    assert "integration key cannot sign in" in refused.text
     browser.cookies.clear()
     forged = browser.post("/sign-in", data={"key": ADMIN_KEY, "token": "made-up", "next": "/"})
     assert forged.status_code == 403  # no token cookie of this site: a cross-site form
@@ -118,7 +95,7 @@ def test_a_wrong_key_an_integration_key_or_a_form_from_elsewhere_signs_no_one_in
 def test_a_sign_in_never_sends_the_browser_to_another_site(browser: TestClient) -> None:
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         signed = sign_in(browser, ADMIN_KEY, next=target)
-        assert signed.headers["location"] == "/items", target  # type: ignore[attr-defined]
+        assert signed.headers["location"] == "/items", target
 
 
 def test_the_item_page_shows_stock_everywhere_and_each_channel_s_arithmetic(

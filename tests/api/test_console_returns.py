@@ -6,11 +6,10 @@ the refund, confirms, and sees the stock the return made; on SQLite and PostgreS
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from console_helpers import signed_in, text_of
 from fastapi.testclient import TestClient
 from orders_helpers import acted, placed, receive
 
@@ -18,24 +17,6 @@ from conftest import ADMIN_KEY, Shop
 from samples import CUSTOMER
 
 pytestmark = pytest.mark.usefixtures("france", "books_balance")
-
-
-@pytest.fixture
-def browser(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
-        yield client
-
-
-def sign_in(browser: TestClient, key: str) -> None:
-    form = browser.get("/sign-in")
-    token = re.search(r'name="token" value="([^"]+)"', form.text)
-    assert token is not None
-    answer = browser.post("/sign-in", data={"key": key, "token": token[1], "next": "/items"})
-    assert answer.status_code == 303, answer.text
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.fixture
@@ -69,7 +50,7 @@ def desk_form(browser: TestClient, order_id: int) -> str:
 def test_a_web_order_comes_back_in_a_store_refund_shown_first_then_the_stock_it_made(
     browser: TestClient, shop: Shop, delivered: dict[str, Any], lyon: str
 ) -> None:
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
     by_reference = browser.get("/returns", params={"q": "A-1001"})
     by_email = browser.get("/returns", params={"q": CUSTOMER["email"].upper()})
     link = f'href="/returns/orders/{delivered["id"]}"'
@@ -103,7 +84,7 @@ def test_a_web_order_comes_back_in_a_store_refund_shown_first_then_the_stock_it_
 def test_more_units_than_came_out_or_none_at_all_take_nothing_back(
     browser: TestClient, shop: Shop, delivered: dict[str, Any], lyon: str
 ) -> None:
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
     csrf = desk_form(browser, delivered["id"])
     base = {"csrf": csrf, "location": "ST-LYON", "step": "confirm"}
 
@@ -124,7 +105,7 @@ def test_more_units_than_came_out_or_none_at_all_take_nothing_back(
 def test_a_store_key_takes_returns_at_its_own_store_and_a_viewer_not_at_all(
     browser: TestClient, shop: Shop, delivered: dict[str, Any], lyon: str
 ) -> None:
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
     csrf = desk_form(browser, delivered["id"])
     elsewhere = browser.post(
         f"/returns/orders/{delivered['id']}",
@@ -136,7 +117,7 @@ def test_a_store_key_takes_returns_at_its_own_store_and_a_viewer_not_at_all(
     )
     viewer = shop.client.post("/v1/keys", json={"name": "HQ", "role": "viewer"}).json()["secret"]
     browser.cookies.clear()
-    sign_in(browser, viewer)
+    signed_in(browser, viewer)
 
     assert elsewhere.status_code == 200  # taken at its own store, the only one it may choose
     assert "ST-LYON" in text_of(elsewhere.text)
@@ -149,7 +130,7 @@ def test_a_store_key_takes_returns_at_its_own_store_and_a_viewer_not_at_all(
 def test_an_admin_chooses_where_the_return_is_taken(
     browser: TestClient, shop: Shop, delivered: dict[str, Any]
 ) -> None:
-    sign_in(browser, ADMIN_KEY)
+    signed_in(browser, ADMIN_KEY)
     csrf = desk_form(browser, delivered["id"])
 
     done = browser.post(

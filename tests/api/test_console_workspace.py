@@ -6,31 +6,16 @@ which is then sourced again elsewhere; on SQLite and PostgreSQL, as a browser se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from console_helpers import signed_in
 from fastapi.testclient import TestClient
 from orders_helpers import pickup_at, placed, read_order, receive
 
 from conftest import ADMIN_KEY, Shop
 
 pytestmark = pytest.mark.usefixtures("france", "books_balance")
-
-
-@pytest.fixture
-def browser(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
-        yield client
-
-
-def sign_in(browser: TestClient, key: str) -> None:
-    form = browser.get("/sign-in")
-    token = re.search(r'name="token" value="([^"]+)"', form.text)
-    assert token is not None
-    answer = browser.post("/sign-in", data={"key": key, "token": token[1], "next": "/items"})
-    assert answer.status_code == 303, answer.text
 
 
 def key_of(shop: Shop, **fields: Any) -> str:
@@ -74,7 +59,7 @@ def test_a_click_and_collect_order_goes_through_the_queues_to_the_customer(
 ) -> None:
     order = placed(shop.client, ("TEE-M", 1), delivery=pickup_at("ST-LYON"), external_id="CC-1")
     (work,) = order["fulfillments"]
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
 
     assert queues(browser.get("/stores/ST-LYON").text)["To pick"] == [work["id"]]
     assert do(browser, "ST-LYON", work["id"], "pick").status_code == 303
@@ -100,7 +85,7 @@ def test_a_parcel_is_picked_packed_and_shipped_with_its_carrier_and_tracking(
     order = placed(shop.client, ("TEE-M", 1))
     (work,) = order["fulfillments"]
     assert work["location"] == "ST-LYON"
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
 
     for action in ("pick", "pack"):
         assert do(browser, "ST-LYON", work["id"], action).status_code == 303
@@ -124,7 +109,7 @@ def test_a_rejected_line_is_sourced_again_and_the_page_says_where_it_went(
     (work,) = order["fulfillments"]
     assert work["location"] == "ST-LYON"
     receive(shop, "TEE-M", {"WH-LYON": 5})  # ...then the warehouse has some again
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
 
     without_reason = do(browser, "ST-LYON", work["id"], "reject", sku="TEE-M", reason="")
     assert without_reason.status_code == 409
@@ -150,7 +135,7 @@ def test_a_store_key_opens_and_acts_in_its_own_store_only(
     order = placed(shop.client, ("TEE-M", 1))
     (work,) = order["fulfillments"]
     assert work["location"] == "WH-PARIS"
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
 
     assert browser.get("/stores/WH-PARIS").status_code == 403
     assert browser.get("/stores").headers["location"] == "/stores/ST-LYON"  # its only one
@@ -176,7 +161,7 @@ def test_a_viewer_reads_the_queues_but_acts_on_none_and_a_form_needs_its_token(
 ) -> None:
     order = placed(shop.client, ("TEE-M", 1), delivery=pickup_at("ST-LYON"))
     (work,) = order["fulfillments"]
-    sign_in(browser, key_of(shop, role="viewer"))
+    signed_in(browser, key_of(shop, role="viewer"))
 
     page = browser.get("/stores/ST-LYON")
     assert queues(page.text)["To pick"] == [work["id"]]
@@ -187,7 +172,7 @@ def test_a_viewer_reads_the_queues_but_acts_on_none_and_a_form_needs_its_token(
         f"/stores/ST-LYON/fulfilments/{work['id']}", data={"csrf": csrf[1], "action": "pick"}
     )
     browser.cookies.clear()
-    sign_in(browser, ADMIN_KEY)
+    signed_in(browser, ADMIN_KEY)
     forged = browser.post(
         f"/stores/ST-LYON/fulfilments/{work['id']}", data={"csrf": "forged", "action": "pick"}
     )
@@ -204,7 +189,7 @@ def test_the_pick_list_sums_each_item_across_the_orders_waiting_at_the_store(
                    external_id="CC-1")  # fmt: skip
     second = placed(shop.client, ("TEE-M", 2), delivery=pickup_at("ST-LYON"), external_id="CC-2")
     assert {f["location"] for f in first["fulfillments"] + second["fulfillments"]} == {"ST-LYON"}
-    sign_in(browser, lyon)
+    signed_in(browser, lyon)
 
     page = browser.get("/stores/ST-LYON/pick-list")
 

@@ -127,6 +127,14 @@ def check(page: Any, watched: Watched, name: str) -> None:
     page.set_viewport_size({"width": WIDTHS["office"], "height": 900})
 
 
+def signed_in(page: Any, url: str, key: str, *, next: str) -> None:
+    """The sign-in form filled with `key` and sent; on to `next` (or where it leads)."""
+    page.goto(f"{url}/sign-in?next={next}")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{next}**")
+
+
 def store_key(url: str, location: str) -> str:
     answer = httpx.post(
         f"{url}/v1/keys",
@@ -198,10 +206,7 @@ def test_a_store_associate_sees_the_item_at_their_store_only_and_in_french(
     watched = Watched()
     watched.watch(page)
 
-    page.goto(f"{served.url}/sign-in")
-    page.fill("#key", key)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/items")
+    signed_in(page, served.url, key, next="/items")
     page.goto(f"{served.url}/items?q=ACC-BLT")
     page.click("#results a >> nth=0")
     page.wait_for_selector("h2")
@@ -242,9 +247,7 @@ def test_a_store_associate_hands_a_click_and_collect_order_over_through_its_queu
     watched = Watched()
     watched.watch(page)
 
-    page.goto(f"{served.url}/sign-in?next=/stores")
-    page.fill("#key", store_key(served.url, "ST-LYON"))
-    page.click("button[type=submit]")
+    signed_in(page, served.url, store_key(served.url, "ST-LYON"), next="/stores")
     page.wait_for_url("**/stores/ST-LYON")
     check(page, watched, f"store-{served.backend}")
     card = f"#f-{work['id']}"
@@ -286,10 +289,7 @@ def test_the_returns_desk_takes_back_a_web_order_in_a_store_and_the_item_shows_i
     watched = Watched()
     watched.watch(page)
 
-    page.goto(f"{served.url}/sign-in?next=/returns")
-    page.fill("#key", store_key(served.url, "ST-LYON"))
-    page.click("button[type=submit]")
-    page.wait_for_url("**/returns")
+    signed_in(page, served.url, store_key(served.url, "ST-LYON"), next="/returns")
     page.fill("#q", order["external_id"])
     page.press("#q", "Enter")
     page.click(f"a:has-text('{order['external_id']}')")

@@ -17,20 +17,11 @@ from omnistock.domain.access import Principal, check_order
 from omnistock.domain.errors import Forbidden, InvalidInput, NotFound
 from omnistock.domain.orders import OrderFilters, OrderStatus
 from omnistock.services import orders
-from omnistock.web.pages import Visitor, not_found, refused, render, to_sign_in, visitor_of
+from omnistock.web.pages import Visitor, allowed, not_found, refused, render
 
 router = APIRouter(include_in_schema=False)
 #: Orders a page of the list shows.
 PAGE = 50
-
-
-async def _reader(request: Request) -> Visitor | Response:
-    visitor = await visitor_of(request)
-    if visitor is None:
-        return to_sign_in(request)
-    if not visitor.principal.allows("orders:read"):
-        return refused(request, visitor)
-    return visitor
 
 
 @router.get("/orders")
@@ -42,7 +33,7 @@ async def order_list(
     location: str | None = None,
     after: int = 0,
 ) -> Response:
-    opened = await _reader(request)
+    opened = await allowed(request, "orders:read")
     if not isinstance(opened, Visitor):
         return opened
     visitor = opened
@@ -82,7 +73,7 @@ def _order_page(reads: ReadUnit, order_id: int, principal: Principal) -> dict[st
 
 @router.get("/orders/{order_id}")
 async def order_page(request: Request, order_id: int) -> Response:
-    opened = await _reader(request)
+    opened = await allowed(request, "orders:read")
     if not isinstance(opened, Visitor):
         return opened
     visitor = opened

@@ -21,7 +21,7 @@ from omnistock.domain.access import Principal
 from omnistock.domain.orders import Fulfilment, FulfilmentStatus, OrderFilters
 from omnistock.services import catalog, channels, feeds, fulfilment, orders
 from omnistock.web import views
-from omnistock.web.pages import refused, render, to_sign_in, visitor_of
+from omnistock.web.pages import Visitor, allowed, render
 
 router = APIRouter(include_in_schema=False)
 #: The most of today's orders read (a busier day is summed over its first ones, and says so).
@@ -103,11 +103,9 @@ def _day(reads: ReadUnit, principal: Principal) -> dict[str, Any]:
 
 @router.get("/overview")
 async def overview(request: Request) -> Response:
-    visitor = await visitor_of(request)
-    if visitor is None:
-        return to_sign_in(request)
+    visitor = await allowed(request, "orders:read", "fulfillments:read")
+    if not isinstance(visitor, Visitor):
+        return visitor
     principal = visitor.principal
-    if not (principal.allows("orders:read") and principal.allows("fulfillments:read")):
-        return refused(request, visitor)
     found = await visitor.caller.read(lambda reads: _day(reads, principal))
     return render(request, "overview.html", visitor.words, visitor=visitor, **found)

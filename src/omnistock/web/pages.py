@@ -149,6 +149,17 @@ async def visitor_of(request: Request) -> Visitor | None:
 _CONSOLE_ROLES = {Role.ADMIN, Role.VIEWER, Role.STORE}
 
 
+async def allowed(request: Request, *scopes: str) -> Visitor | Response:
+    """The signed-in visitor whose key holds every one of `scopes`; else the page to show
+    instead (the sign-in page, or 403)."""
+    visitor = await visitor_of(request)
+    if visitor is None:
+        return to_sign_in(request)
+    if not all(visitor.principal.allows(scope) for scope in scopes):
+        return refused(request, visitor)
+    return visitor
+
+
 def to_sign_in(request: Request) -> RedirectResponse:
     """To the sign-in page, and back here once signed in."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -259,11 +270,9 @@ async def home(request: Request) -> Response:
 
 @router.get("/items")
 async def items(request: Request, q: str | None = None, after: str | None = None) -> Response:
-    visitor = await visitor_of(request)
-    if visitor is None:
-        return to_sign_in(request)
-    if not visitor.principal.allows("catalog:read"):
-        return refused(request, visitor)
+    visitor = await allowed(request, "catalog:read")
+    if not isinstance(visitor, Visitor):
+        return visitor
     query = (q or "").strip()[:200] or None
     page = await visitor.caller.read(
         lambda reads: _found_items(reads, query, (after or None) and after[:64])
@@ -285,12 +294,10 @@ def _found_items(reads: ReadUnit, q: str | None, after: str | None) -> listings.
 
 @router.get("/items/{sku}")
 async def item(request: Request, sku: str) -> Response:
-    visitor = await visitor_of(request)
-    if visitor is None:
-        return to_sign_in(request)
+    visitor = await allowed(request, "stock:read", "availability:read")
+    if not isinstance(visitor, Visitor):
+        return visitor
     principal = visitor.principal
-    if not (principal.allows("stock:read") and principal.allows("availability:read")):
-        return refused(request, visitor)
     try:
         found = await visitor.caller.read(lambda reads: _item_page(reads, sku, principal))
     except NotFound:

@@ -23,22 +23,12 @@ from omnistock.domain.orders import Order, OrderFilters
 from omnistock.domain.returns import Condition, ReturnLine, priced, refund
 from omnistock.domain.stock import Position
 from omnistock.services import catalog, orders, returns, stock
-from omnistock.web.pages import Visitor, not_found, refused, render, to_sign_in, visitor_of
+from omnistock.web.pages import Visitor, allowed, not_found, refused, render
 from omnistock.web.session import same_token
 
 router = APIRouter(include_in_schema=False)
 #: The most orders a search shows (a customer with more brings the reference).
 FOUND = 20
-
-
-async def _desk(request: Request) -> Visitor | Response:
-    visitor = await visitor_of(request)
-    if visitor is None:
-        return to_sign_in(request)
-    principal = visitor.principal
-    if not (principal.allows("returns:write") and principal.allows("orders:read")):
-        return refused(request, visitor)
-    return visitor
 
 
 def _places(reads: ReadUnit, reach: frozenset[str] | None) -> list[Location]:
@@ -57,7 +47,7 @@ def _found(reads: ReadUnit, q: str) -> list[Order]:
 
 @router.get("/returns")
 async def desk(request: Request, q: str | None = None) -> Response:
-    opened = await _desk(request)
+    opened = await allowed(request, "returns:write", "orders:read")
     if not isinstance(opened, Visitor):
         return opened
     visitor = opened
@@ -96,7 +86,7 @@ def _order_page(reads: ReadUnit, order_id: int, location: str) -> dict[str, Any]
 async def order_desk(request: Request, order_id: int, location: str | None = None) -> Response:
     """GET: the order's returnable lines. POST `step=preview`: the refund and the stock the
     return will make; `step=confirm`: taken back, and the stock it made."""
-    opened = await _desk(request)
+    opened = await allowed(request, "returns:write", "orders:read")
     if not isinstance(opened, Visitor):
         return opened
     visitor = opened

@@ -24,6 +24,7 @@ from omnistock.domain.orders import Action, DeliveryMethod, Fulfilment, Fulfilme
 from omnistock.services import catalog, fulfilment, orders
 from omnistock.web.pages import (
     Visitor,
+    allowed,
     not_found,
     refused,
     render,
@@ -115,13 +116,11 @@ def queues(reads: ReadUnit, code: str) -> list[Queue]:
 
 async def _opened(request: Request, code: str) -> Visitor | Response:
     """The visitor who may open `code`'s workspace, or the page saying why not."""
-    visitor = await visitor_of(request)
-    if visitor is None:
-        return to_sign_in(request)
-    principal = visitor.principal
-    if not principal.allows("fulfillments:read"):
-        return refused(request, visitor)
-    if principal.locations is not None and code not in principal.locations:
+    visitor = await allowed(request, "fulfillments:read")
+    if not isinstance(visitor, Visitor):
+        return visitor
+    reach = visitor.principal.locations
+    if reach is not None and code not in reach:
         return refused(request, visitor)
     return visitor
 
