@@ -257,3 +257,25 @@ def test_every_phrase_of_the_pages_has_its_french() -> None:
     phrases |= {plans.CHOSEN, plans.NOT_CHOSEN, plans.AT_CAPACITY, plans.EXCLUDED, plans.NO_STOCK}
     assert phrases, "no phrase found: the pattern is wrong"
     assert sorted(p for p in phrases if p not in i18n.FRENCH) == []
+
+
+def test_the_item_page_shows_its_ledger_filtered_by_location_and_kept_to_the_reach(
+    browser: TestClient, stocked: Shop
+) -> None:
+    stocked.move("sale", 2, sku="TEE-M", location="ST-LYON")
+    sign_in(browser, ADMIN_KEY)
+
+    everywhere = text_of(browser.get("/items/TEE-M").text).split("Ledger")[1]
+    at_lyon = text_of(browser.get("/items/TEE-M", params={"location": "ST-LYON"}).text)
+    at_lyon = at_lyon.split("Ledger")[1]
+    unknown = browser.get("/items/TEE-M", params={"location": "NOWHERE"})
+
+    assert "WH-1 receipt +1234" in everywhere and "ST-LYON sale -2" in everywhere
+    assert "ST-LYON receipt +5" in at_lyon and "WH-1" not in at_lyon.split("Show")[1]
+    assert unknown.status_code == 200  # no such place: the filter is ignored
+    assert "ST-LYON sale -2" in text_of(unknown.text)
+    browser.cookies.clear()
+    store = make_key(stocked, role="store", locations=["ST-LYON"])
+    sign_in(browser, store)
+    mine = text_of(browser.get("/items/TEE-M", params={"location": "WH-1"}).text)
+    assert "receipt +5" in mine and "+1234" not in mine  # its own store's, whatever it asks

@@ -292,21 +292,29 @@ def _found_items(reads: ReadUnit, q: str | None, after: str | None) -> listings.
     return listings.items(reads, q=q, after=after, limit=PAGE)
 
 
+#: Movements a page of an item's ledger shows.
+LEDGER = 50
+
+
 @router.get("/items/{sku}")
-async def item(request: Request, sku: str) -> Response:
+async def item(request: Request, sku: str, location: str | None = None, after: int = 0) -> Response:
     visitor = await allowed(request, "stock:read", "availability:read")
     if not isinstance(visitor, Visitor):
         return visitor
     principal = visitor.principal
     try:
-        found = await visitor.caller.read(lambda reads: _item_page(reads, sku, principal))
+        found = await visitor.caller.read(
+            lambda reads: _item_page(reads, sku, principal, location or None, max(0, after))
+        )
     except NotFound:
         words = visitor.words
         return not_found(request, visitor, f"{words('No item has the sku')} {sku!r}.")
     return render(request, "item.html", visitor.words, visitor=visitor, **found)
 
 
-def _item_page(reads: ReadUnit, sku: str, principal: Principal) -> dict[str, Any]:
+def _item_page(
+    reads: ReadUnit, sku: str, principal: Principal, location: str | None, after: int
+) -> dict[str, Any]:
     the_item = catalog.get_item(reads, sku)
     places = {place.code: place for place in catalog.list_locations(reads)}
     reach = principal.locations
@@ -319,4 +327,25 @@ def _item_page(reads: ReadUnit, sku: str, principal: Principal) -> dict[str, Any
                 channel.code, channel.name, figures.available_to_sell, figures.locations, reach
             )
         )
-    return {"item": the_item, "stock": table, "channels": by_channel, "places": places}
+    return {
+        "item": the_item,
+        "stock": table,
+        "channels": by_channel,
+        "places": places,
+        **_ledger(reads, sku, reach, location if location in places else None, after),
+    }
+
+
+def _ledger(
+    reads: ReadUnit, sku: str, reach: frozenset[str] | None, location: str | None, after: int
+) -> dict[str, Any]:
+    """A page of the item's ledger, oldest first, at `location` if given (a known one); a
+    store key reads its own locations' only."""
+    if reach is not None and location is not None and location not in reach:
+        location = None
+    if reach is not None and location is None and len(reach) == 1:
+        location = next(iter(reach))
+    moves = stock.ledger(reads, sku=sku, location=location, after=after, limit=LEDGER)
+    more = moves[-1].id if len(moves) == LEDGER else None
+    shown = [m for m in moves if reach is None or m.location in reach]
+    return {"ledger": shown, "ledger_at": location or "", "ledger_next": more}
