@@ -39,9 +39,11 @@ def pages(client: TestClient) -> dict[str, str]:
     orders = client.get("/orders", params={"q": "demo-0042"}).text
     order_id = re.findall(r'href="/orders/(\d+)"', orders)[0]
     return {
+        "overview": "/overview",
         "items": "/items",
         "items searched": "/items?q=crew-neck+t-shirt",
         "item page": f"/items/{sku}",
+        "item ledger at a place": f"/items/{sku}?location=WH-PARIS",
         "orders": "/orders",
         "order page": f"/orders/{order_id}",
         "store workspace": "/stores/ST-PARIS",

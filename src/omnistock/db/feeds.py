@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Connection, and_, case, literal, select, tuple_
+from sqlalchemy import Connection, and_, case, func, literal, select, tuple_
 
-from omnistock.db.tables import channel_availability, items, positions
+from omnistock.db.tables import channel_availability, channels, items, positions
 from omnistock.domain.stock import Position
 
 _published = channel_availability.c
@@ -35,6 +35,22 @@ def published_page(
         .limit(most)
     )
     return [(sku, int(units)) for sku, units in conn.execute(query)]
+
+
+def out_of_stock(conn: Connection) -> dict[str, int]:
+    """How many items each channel last published no ATS above 0 for (an item nothing was
+    published for counts as 0, as in `published_page`): every item, less those it sells."""
+    selling = (
+        select(_published.channel, func.count().label("selling"))
+        .where(_published.available_to_sell > 0)
+        .group_by(_published.channel)
+        .subquery()
+    )
+    every = select(func.count()).select_from(items).scalar_subquery()
+    query = select(channels.c.code, every - func.coalesce(selling.c.selling, 0)).select_from(
+        channels.outerjoin(selling, selling.c.channel == channels.c.code)
+    )
+    return {code: int(count) for code, count in conn.execute(query)}
 
 
 def positions_page(

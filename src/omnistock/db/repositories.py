@@ -104,6 +104,7 @@ class ChannelsReads(Repository):
     get_rule = _on_conn(channels.get_rule)
     list_rules = _on_conn(channels.list_rules)
     published_page = _on_conn(feeds.published_page)
+    out_of_stock = _on_conn(feeds.out_of_stock)
 
 
 class Channels(ChannelsReads, WriteRepository):

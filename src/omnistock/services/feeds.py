@@ -52,6 +52,13 @@ def published(
         after = found[-1][0]
 
 
+def out_of_stock(reads: ReadUnit) -> dict[str, int]:
+    """How many items each channel cannot sell, by the figures it last published: the count
+    of the zeros `published` would stream, in one statement."""
+    counts: dict[str, int] = reads.channels.out_of_stock()
+    return counts
+
+
 def as_of_event(reads: ReadUnit) -> int:
     """The seq every event up to which the snapshot read by `reads` reflects: read first, it
     also fixes the moment (SQLite's snapshot starts at the transaction's first read)."""

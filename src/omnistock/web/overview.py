@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from omnistock.db import ReadUnit
 from omnistock.domain.access import Principal
 from omnistock.domain.orders import Fulfilment, FulfilmentStatus, OrderFilters
-from omnistock.services import catalog, channels, feeds, fulfilment, orders
+from omnistock.services import catalog, feeds, fulfilment, orders
 from omnistock.web import views
 from omnistock.web.pages import Visitor, allowed, render
 
@@ -83,13 +83,11 @@ def _day(reads: ReadUnit, principal: Principal) -> dict[str, Any]:
         works, _ = fulfilment.queue(reads, locations=reach, status=status, limit=SHOWN)
         oldest += _waiting(reads, works, now)
     oldest.sort(key=lambda w: -w.age_minutes)
-    out_of_stock = {}
-    for channel in channels.list_channels(reads):
-        if principal.channel is not None and channel.code != principal.channel:
-            continue
-        out_of_stock[channel.code] = sum(
-            1 for page in feeds.published(reads, channel.code) for _, ats in page if ats <= 0
-        )
+    out_of_stock = {
+        code: count
+        for code, count in sorted(feeds.out_of_stock(reads).items())
+        if principal.channel is None or code == principal.channel
+    }
     return {
         "day": views.overview(placed, types, since),
         "since": since,
